@@ -1,0 +1,48 @@
+#!/bin/sh
+# Installs what the project needs and is missing, then returns.
+#   sh scripts/bootstrap.sh        what the server needs: npm packages, MariaDB, Redis
+#   sh scripts/bootstrap.sh test   the same, plus what the test suite's HA lab needs
+# MariaDB and Redis come from Debian packages, only their binaries are used:
+# the project starts private instances of its own (scripts/services.ts).
+set -eu
+cd "$(dirname "$0")/.."
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
+missing=""
+have mariadbd || missing="$missing mariadb-server"
+have redis-server || missing="$missing redis-server"
+if [ "${1:-}" = test ]; then
+  have nginx || missing="$missing nginx-light libnginx-mod-stream"
+  [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || case "$missing" in *stream*) ;; *) missing="$missing libnginx-mod-stream" ;; esac
+  have keepalived || missing="$missing keepalived"
+  have ip || missing="$missing iproute2"
+  have tmux || missing="$missing tmux"
+fi
+
+if [ -n "$missing" ]; then
+  if [ -r /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
+    echo "chat: installing Debian packages:$missing" >&2
+    apt-get update -qq
+    # The packages' own services must not start (nginx on :80, keepalived on the
+    # host's interfaces): a policy-rc.d that says "no" for the install's duration.
+    added_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+      added_policy=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2 || status=$?
+    [ -n "$added_policy" ] && rm -f /usr/sbin/policy-rc.d
+    [ "${status:-0}" = 0 ] || exit "$status"
+  else
+    echo "chat: missing packages:$missing" >&2
+    echo "chat: install them (on Debian/Ubuntu as root: apt-get install$missing) and run this command again." >&2
+    exit 1
+  fi
+fi
+
+# npm packages, Bun among them, exactly as the lockfile pins them.
+if [ ! -x node_modules/.bin/bun ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "chat: installing npm packages" >&2
+  npm ci --no-audit --no-fund >&2
+fi

@@ -1,0 +1,49 @@
+/**
+ * Applies the schema. Each migration runs once per database, recorded in
+ * `schema_migrations`; the SQL files are themselves idempotent, so a migration
+ * interrupted half-way is simply applied again. The files are imported as text
+ * so that the compiled executable carries them.
+ */
+import mysql from "mysql2/promise";
+import init from "./001_init.sql" with { type: "text" };
+
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  { version: 1, name: "001_init", sql: init },
+];
+
+export interface MigrateResult {
+  applied: string[];
+  current: number;
+}
+
+/**
+ * Migrates the database named in `uri` (mysql://user:pass@host:port/db).
+ * Concurrent migrators (two nodes starting together) serialize on a named lock.
+ */
+export async function migrate(uri: string): Promise<MigrateResult> {
+  const conn = await mysql.createConnection({ uri, multipleStatements: true, connectTimeout: 10_000 });
+  try {
+    const [[lock]] = (await conn.query("SELECT GET_LOCK('chat_migrate', 60) AS ok")) as unknown as [[{ ok: number }]];
+    if (lock?.ok !== 1) throw new Error("another migration holds the lock for 60 s");
+    await conn.query(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, name VARCHAR(128) NOT NULL, applied_at BIGINT NOT NULL) ENGINE=InnoDB",
+    );
+    const [rows] = (await conn.query("SELECT version FROM schema_migrations")) as unknown as [{ version: number }[]];
+    const done = new Set(rows.map((r) => r.version));
+    const applied: string[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await conn.query(m.sql);
+      await conn.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
+        m.version,
+        m.name,
+        Date.now(),
+      ]);
+      applied.push(m.name);
+    }
+    await conn.query("SELECT RELEASE_LOCK('chat_migrate')");
+    return { applied, current: Math.max(0, ...MIGRATIONS.map((m) => m.version)) };
+  } finally {
+    await conn.end();
+  }
+}
