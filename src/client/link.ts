@@ -1,0 +1,228 @@
+/**
+ * One TCP or TLS connection to a server: dials, waits for `hello`, splits the
+ * incoming bytes into frames and writes with backpressure. A ChatClient goes
+ * through several links when it reconnects; a link is never reused.
+ */
+import type { Socket, SocketHandler } from "bun";
+import { BAD_UTF8, FrameReader, TOO_LARGE } from "../protocol/frame-reader.ts";
+import { ConnectError, ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
+import type { HelloPush } from "./types.ts";
+import { WriteQueue } from "./write-queue.ts";
+
+/** TLS settings for the client side. */
+export interface ClientTlsOptions {
+  /** trusted CA certificate(s), PEM; default: the system's CAs */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** name to verify the certificate against (SNI); default: the host */
+  serverName?: string;
+  /** refuse a certificate that does not verify (default true) */
+  rejectUnauthorized?: boolean;
+}
+
+export interface LinkOptions {
+  host: string;
+  port: number;
+  tls: boolean | ClientTlsOptions;
+  /** time allowed from dialing to `hello`, ms */
+  connectTimeoutMs: number;
+  /** longest frame accepted from the server, bytes */
+  maxFrame: number;
+}
+
+export interface LinkEvents {
+  /** a parsed frame after `hello` */
+  frame(frame: Record<string, unknown>): void;
+  /** the connection is gone; `error` says why unless it ended cleanly */
+  closed(error?: Error): void;
+}
+
+/** How long a graceful close may wait for the server's FIN before cutting. */
+const END_GRACE_MS = 1_000;
+
+export class Link {
+  /** the server's `hello` */
+  hello!: HelloPush;
+  #socket: Socket<Link> | null = null;
+  readonly #reader: FrameReader;
+  readonly #out: WriteQueue;
+  #ready = Promise.withResolvers<void>();
+  #greeted = false;
+  #closed = false;
+  #closedWaiters = Promise.withResolvers<void>();
+  /** why the link is being taken down, when we know it before the socket says */
+  #reason: Error | undefined;
+
+  private constructor(
+    readonly options: LinkOptions,
+    private readonly events: LinkEvents,
+  ) {
+    this.#reader = new FrameReader(options.maxFrame);
+    this.#out = new WriteQueue((bytes) => this.#socket?.write(bytes) ?? -1);
+    // Nobody may be waiting when a link fails before `open` is awaited.
+    this.#ready.promise.catch(() => {});
+  }
+
+  /** Connects and resolves once the server's `hello` arrived. */
+  static async open(options: LinkOptions, events: LinkEvents): Promise<Link> {
+    const link = new Link(options, events);
+    const { host, port, connectTimeoutMs } = options;
+    const timer = setTimeout(
+      () => link.destroy(new TimeoutError(`no hello from ${host}:${port} within ${connectTimeoutMs} ms`)),
+      connectTimeoutMs,
+    );
+    try {
+      Bun.connect<Link>({
+        hostname: host,
+        port,
+        tls: options.tls === false ? undefined : options.tls,
+        data: link,
+        socket: Link.#handlers,
+      }).then(
+        (socket) => {
+          // A timeout or close() may have given up on this link meanwhile.
+          if (link.#closed) socket.terminate();
+        },
+        (err: Error) => link.#fail(new ConnectError(`cannot connect to ${host}:${port}: ${err.message}`, { cause: err })),
+      );
+      await link.#ready.promise;
+      return link;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  static #handlers: SocketHandler<Link> = {
+    open(socket) {
+      socket.data.#socket = socket;
+      if (socket.data.#closed) socket.terminate();
+    },
+    data(socket, chunk) {
+      socket.data.#onBytes(chunk);
+    },
+    drain(socket) {
+      socket.data.#out.drain();
+    },
+    error(socket, err) {
+      // A TLS failure or a throwing handler; the socket closes next.
+      socket.data.#reason ??= err;
+    },
+    connectError(socket, err) {
+      socket.data.#fail(new ConnectError(`cannot connect: ${err.message}`, { cause: err }));
+    },
+    close(socket, err) {
+      socket.data.#onClose(err);
+    },
+  };
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** the server's node id */
+  get node(): string {
+    return this.hello.node;
+  }
+
+  /** Bytes waiting for the socket to drain. */
+  get bufferedBytes(): number {
+    return this.#out.pending;
+  }
+
+  /** Resolves when the socket has closed. */
+  get whenClosed(): Promise<void> {
+    return this.#closedWaiters.promise;
+  }
+
+  send(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.#out.push(bytes);
+  }
+
+  /** Ends the connection gracefully (what was written is still sent). */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#reason ??= new ConnectionClosedError("connection closed by the client");
+      const socket = this.#socket;
+      if (socket) {
+        socket.end();
+        // A server that never closes its side must not keep us alive.
+        const cut = setTimeout(() => socket.terminate(), END_GRACE_MS);
+        cut.unref();
+        void this.whenClosed.then(() => clearTimeout(cut));
+      } else {
+        this.#onClose();
+      }
+    }
+    return this.whenClosed;
+  }
+
+  /** Cuts the connection at once; `reason` is what `closed` reports. */
+  destroy(reason: Error): void {
+    if (this.#closed) return;
+    this.#reason ??= reason;
+    if (this.#socket) this.#socket.terminate();
+    // terminate() reports `close` through the handler, but not for a socket
+    // that is still connecting: settle here too (it happens once).
+    this.#onClose();
+  }
+
+  #onBytes(chunk: Uint8Array): void {
+    for (const line of this.#reader.push(chunk)) {
+      if (this.#closed) return;
+      if (line === TOO_LARGE) {
+        this.destroy(new ProtocolError(`a frame from the server exceeds ${this.options.maxFrame} bytes`));
+        return;
+      }
+      if (line === BAD_UTF8) {
+        this.destroy(new ProtocolError("a frame from the server is not valid UTF-8"));
+        return;
+      }
+      const frame = parse(line);
+      if (!frame) {
+        this.destroy(new ProtocolError(`not a JSON object with a type: ${line.slice(0, 200)}`));
+        return;
+      }
+      if (!this.#greeted) {
+        if (frame.type !== "hello" || typeof frame.node !== "string") {
+          this.destroy(new ProtocolError(`expected hello, got ${line.slice(0, 200)}`));
+          return;
+        }
+        this.#greeted = true;
+        this.hello = frame as unknown as HelloPush;
+        this.#ready.resolve();
+        continue;
+      }
+      this.events.frame(frame);
+    }
+  }
+
+  #fail(err: Error): void {
+    this.#reason ??= err;
+    this.destroy(err);
+  }
+
+  #onClose(err?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#out.clear();
+    const reason = this.#reason ?? err;
+    if (this.#greeted) {
+      this.events.closed(reason);
+    } else {
+      this.#ready.reject(reason ?? new ConnectionClosedError("the server closed the connection before hello"));
+    }
+    this.#closedWaiters.resolve();
+  }
+}
+
+function parse(line: string): Record<string, unknown> | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null; // reported by the caller as a protocol error
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const frame = value as Record<string, unknown>;
+  return typeof frame.type === "string" ? frame : null;
+}

@@ -1,0 +1,128 @@
+/**
+ * Shapes of the frames the client exchanges with the server (PROTOCOL.md,
+ * version 1). Only what the client reads is typed; unknown fields pass through.
+ */
+
+/** A user as the server names one: `{id, name}`. */
+export interface UserRef {
+  id: number;
+  name: string;
+}
+
+/** An entry of the friend list. */
+export interface Friend extends UserRef {
+  online: boolean;
+}
+
+export type GroupRole = "creator" | "normal";
+
+export interface GroupMember extends UserRef {
+  role: GroupRole;
+  online: boolean;
+}
+
+/** A group as `create_group` returns it (no members yet besides the creator). */
+export interface GroupInfo {
+  id: number;
+  name: string;
+  desc: string;
+  role: GroupRole;
+}
+
+/** A group with its members, as `login`, `groups` and `join_group` return it. */
+export interface Group extends GroupInfo {
+  members: GroupMember[];
+}
+
+/** A stored message: the body of a `msg` push and of `history` entries. */
+export interface ChatMessage {
+  mid: number;
+  /** the sender's id */
+  from: number;
+  /** the sender's name */
+  name: string;
+  /** the recipient, for a one-to-one message */
+  to?: number;
+  /** the group, for a group message */
+  group?: number;
+  text: string;
+  /** milliseconds since the Unix epoch */
+  ts: number;
+}
+
+export interface HelloPush {
+  type: "hello";
+  version: number;
+  node: string;
+}
+export interface MessagePush extends ChatMessage {
+  type: "msg";
+}
+export interface PresencePush {
+  type: "presence";
+  user: number;
+  online: boolean;
+}
+export interface FriendAddedPush {
+  type: "friend_added";
+  friend: Friend;
+}
+export interface MemberJoinedPush {
+  type: "member_joined";
+  group: number;
+  user: UserRef;
+}
+export interface MemberLeftPush {
+  type: "member_left";
+  group: number;
+  user: UserRef;
+}
+/** A push of a type this client does not know (servers may add some). */
+export interface OtherPush {
+  type: string;
+  [field: string]: unknown;
+}
+
+/** Any frame whose `type` is neither `ok` nor `error`. */
+export type Push =
+  | HelloPush
+  | MessagePush
+  | PresencePush
+  | FriendAddedPush
+  | MemberJoinedPush
+  | MemberLeftPush
+  | OtherPush;
+
+/** A request id as the protocol allows it. */
+export type RequestId = number | string;
+
+/** The fields of an `ok` reply, without `type` and `re`. */
+export type Reply = Record<string, unknown>;
+
+/** How to log in: by name or id with the password, or with a token alone. */
+export type LoginCredentials =
+  | { name: string; password: string }
+  | { user: number; password: string }
+  | { token: string };
+
+export interface LoginResult {
+  user: UserRef;
+  friends: Friend[];
+  groups: Group[];
+  /** how many messages are pending; they are pushed right after the reply */
+  pending: number;
+  /** a fresh token to log in again without the password */
+  token: string;
+}
+
+export interface SendResult {
+  mid: number;
+  ts: number;
+}
+
+/** `history` arguments: one conversation, optionally before a mid. */
+export type HistoryQuery = ({ with: number } | { group: number }) & {
+  before?: number;
+  /** 1-100, server default 50 */
+  limit?: number;
+};
