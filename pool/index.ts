@@ -1,0 +1,16 @@
+export { PoolClosedError, PoolTimeoutError } from "./errors.ts";
+export { Lease } from "./lease.ts";
+export {
+  CONNECTION_DEFAULTS,
+  POOL_DEFAULTS,
+  parsePoolValue,
+  poolOptionsFromConfig,
+  poolOptionsFromUrl,
+  resolvePoolOptions,
+  type PoolConfig,
+  type PoolKey,
+  type PoolOptions,
+  type PoolSettings,
+} from "./options.ts";
+export { LEASE_WAIT_BUCKETS_MS, createPool, lifetimeWithJitter, type Pool, type PoolStats } from "./pool.ts";
+export { getPool, resetPool } from "./singleton.ts";

@@ -1,0 +1,522 @@
+/**
+ * The connection pool over mysql2 promise connections.
+ *
+ * Connections: `#idle` is a stack (LIFO: the most recently used connection is
+ * handed out first, so the rest stay idle long enough for the reaper to close
+ * them). Borrowers that find none wait in `#waiters`, served first come, first
+ * served, each with the same `connectionTimeout`; so the queue is also ordered
+ * by deadline and one timer (for the head) covers all of them. `#total` counts
+ * connections open or being opened and never exceeds maxSize.
+ *
+ * A connection is handed out only if it is healthy: its 'error'/'end'
+ * listeners take a dead idle connection out at once, a connection idle longer
+ * than validationInterval is pinged first, and one that saw a fatal error is
+ * closed when it comes back instead of going back to the stack.
+ */
+import type {
+  Connection,
+  ConnectionOptions,
+  ExecuteValues,
+  FieldPacket,
+  QueryResult,
+  QueryValues,
+  RowDataPacket,
+} from "mysql2/promise";
+import { PoolClosedError, PoolTimeoutError } from "./errors.ts";
+import { CLOSED, IDLE, LEASED, Lease, type LeaseOwner, Slot, VALIDATING } from "./lease.ts";
+
+export { Lease };
+import { resolvePoolOptions, type PoolOptions, type PoolSettings } from "./options.ts";
+import { Queue } from "./queue.ts";
+
+/** Upper bounds (ms) of the lease-wait histogram; leases served at once count as 0 ms. */
+export const LEASE_WAIT_BUCKETS_MS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
+
+export interface PoolStats {
+  /** Connections open (idle or in use); `pending` more are being opened. */
+  size: number;
+  idle: number;
+  /** Leased, or being validated for a lease. */
+  inUse: number;
+  /** Connections being opened. */
+  pending: number;
+  /** `lease()` calls waiting for a connection. */
+  waiting: number;
+  /** Connections opened since the pool was made. */
+  created: number;
+  /** Connections closed since the pool was made (dead, broken, idle, expired, pool closed). */
+  destroyed: number;
+  /** Failed connection attempts. */
+  createErrors: number;
+  /** Connections that failed the validation ping. */
+  validationFailures: number;
+  /** Leases that gave up with PoolTimeoutError. */
+  timeouts: number;
+  /** Leases granted. */
+  leases: number;
+  /** Sum of lease waits in ms (0 for a lease served at once). */
+  leaseWaitMsTotal: number;
+  /** Longest lease wait in ms. */
+  leaseWaitMsMax: number;
+  /** Cumulative histogram of lease waits, Prometheus style: [upper bound ms, leases that waited at most that]. */
+  leaseWaitHistogram: Array<[le: number, count: number]>;
+}
+
+export interface Pool {
+  /** Borrows a connection: waits up to connectionTimeout (PoolTimeoutError); PoolClosedError once closed. */
+  lease(): Promise<Lease>;
+  /** Runs one text query on a pooled connection: `[rows, fields]` as mysql2 returns them. */
+  query<T extends QueryResult = RowDataPacket[]>(sql: string, params?: QueryValues): Promise<[T, FieldPacket[]]>;
+  /** Runs one prepared statement (cached per connection by mysql2): `[rows, fields]`. */
+  execute<T extends QueryResult = RowDataPacket[]>(sql: string, params?: ExecuteValues): Promise<[T, FieldPacket[]]>;
+  /**
+   * BEGIN, `fn(conn)`, COMMIT; ROLLBACK if anything throws (the error is
+   * rethrown). A connection whose rollback fails is closed, not reused.
+   */
+  transaction<T>(fn: (conn: Connection) => Promise<T>): Promise<T>;
+  stats(): PoolStats;
+  /**
+   * Rejects every waiter and every later lease() with PoolClosedError, closes
+   * idle connections and those being opened, and closes leased ones as they
+   * come back. Resolves when everything but the leased connections is closed.
+   */
+  close(): Promise<void>;
+  readonly closed: boolean;
+}
+
+/** Makes a pool. No connection opens and no timer starts until the first lease. */
+export function createPool(options: PoolOptions = {}): Pool {
+  return new ConnectionPool(options);
+}
+
+/** A connection's lifetime: maxLifetime less a random 0-2.5%, so a batch opened together does not expire together. */
+export function lifetimeWithJitter(maxLifetime: number, random: () => number = Math.random): number {
+  if (maxLifetime === 0 || maxLifetime === Infinity) return Infinity;
+  return maxLifetime - maxLifetime * 0.025 * random();
+}
+
+/** mysql2 sets `fatal` on errors after which the connection is unusable. */
+function isFatal(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { fatal?: unknown }).fatal === true;
+}
+
+interface Waiter {
+  resolve(lease: Lease): void;
+  reject(err: unknown): void;
+  /** performance.now() when it started waiting. */
+  since: number;
+  deadline: number;
+}
+
+class ConnectionPool implements Pool, LeaseOwner {
+  readonly #s: PoolSettings;
+  readonly #connection: ConnectionOptions;
+  readonly #idle: Slot[] = [];
+  readonly #waiters = new Queue<Waiter>();
+  /** Open plus being opened: the number held to maxSize. */
+  #total = 0;
+  #open = 0;
+  #pending = 0;
+  #started = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #reaper: ReturnType<typeof setInterval> | undefined;
+  #waitTimer: ReturnType<typeof setTimeout> | undefined;
+  #waitTimerAt = Infinity;
+  /** Connects, pings and closes under way, so close() can wait for them. */
+  readonly #inflight = new Set<Promise<unknown>>();
+
+  #created = 0;
+  #destroyed = 0;
+  #createErrors = 0;
+  #validationFailures = 0;
+  #timeouts = 0;
+  #leases = 0;
+  #waitTotal = 0;
+  #waitMax = 0;
+  /** Lease-wait counts per LEASE_WAIT_BUCKETS_MS bucket (not cumulative), plus one for +Inf. */
+  readonly #waitCounts = new Array<number>(LEASE_WAIT_BUCKETS_MS.length + 1).fill(0);
+
+  constructor(options: PoolOptions) {
+    const { settings, connection } = resolvePoolOptions(options);
+    this.#s = settings;
+    this.#connection = connection;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  lease(): Promise<Lease> {
+    if (this.#closed) return Promise.reject(new PoolClosedError());
+    // Fast path: nobody is queued and the top idle connection was used recently.
+    if (this.#waiters.length === 0) {
+      const idle = this.#idle;
+      const slot = idle[idle.length - 1];
+      if (slot !== undefined) {
+        const now = performance.now();
+        if (now - slot.lastUsed <= this.#s.validationInterval && now < slot.expiresAt) {
+          idle.pop();
+          slot.state = LEASED;
+          this.#leases++;
+          this.#waitCounts[0]!++;
+          return Promise.resolve(new Lease(this, slot));
+        }
+      }
+    }
+    return new Promise<Lease>((resolve, reject) => {
+      const now = performance.now();
+      this.#waiters.push({ resolve, reject, since: now, deadline: now + this.#s.connectionTimeout });
+      if (!this.#started) this.#start();
+      this.#dispatch();
+      this.#fill();
+      this.#armWaitTimer();
+    });
+  }
+
+  async query<T extends QueryResult = RowDataPacket[]>(sql: string, params?: QueryValues): Promise<[T, FieldPacket[]]> {
+    const lease = await this.lease();
+    try {
+      return await lease.conn.query<T>(sql, params);
+    } catch (err) {
+      if (isFatal(err)) lease.destroy();
+      throw err;
+    } finally {
+      lease.release();
+    }
+  }
+
+  async execute<T extends QueryResult = RowDataPacket[]>(sql: string, params?: ExecuteValues): Promise<[T, FieldPacket[]]> {
+    const lease = await this.lease();
+    try {
+      return await lease.conn.execute<T>(sql, params);
+    } catch (err) {
+      if (isFatal(err)) lease.destroy();
+      throw err;
+    } finally {
+      lease.release();
+    }
+  }
+
+  async transaction<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+    const lease = await this.lease();
+    const conn = lease.conn;
+    try {
+      await conn.query("BEGIN");
+      try {
+        const result = await fn(conn);
+        await conn.query("COMMIT");
+        return result;
+      } catch (err) {
+        try {
+          await conn.query("ROLLBACK");
+        } catch {
+          // The caller gets the error that aborted the transaction; the failed
+          // rollback is dealt with by closing the connection, which makes the
+          // server roll back, so the next borrower cannot inherit the transaction.
+          lease.destroy();
+        }
+        throw err;
+      }
+    } catch (err) {
+      if (isFatal(err)) lease.destroy();
+      throw err;
+    } finally {
+      lease.release();
+    }
+  }
+
+  stats(): PoolStats {
+    const histogram: Array<[number, number]> = [];
+    let cumulative = 0;
+    for (let i = 0; i <= LEASE_WAIT_BUCKETS_MS.length; i++) {
+      cumulative += this.#waitCounts[i]!;
+      histogram.push([LEASE_WAIT_BUCKETS_MS[i] ?? Infinity, cumulative]);
+    }
+    return {
+      size: this.#open,
+      idle: this.#idle.length,
+      inUse: this.#open - this.#idle.length,
+      pending: this.#pending,
+      waiting: this.#waiters.length,
+      created: this.#created,
+      destroyed: this.#destroyed,
+      createErrors: this.#createErrors,
+      validationFailures: this.#validationFailures,
+      timeouts: this.#timeouts,
+      leases: this.#leases,
+      leaseWaitMsTotal: this.#waitTotal,
+      leaseWaitMsMax: this.#waitMax,
+      leaseWaitHistogram: histogram,
+    };
+  }
+
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    clearInterval(this.#reaper);
+    clearTimeout(this.#waitTimer);
+    this.#waitTimer = undefined;
+    const err = new PoolClosedError();
+    for (let w = this.#waiters.shift(); w !== undefined; w = this.#waiters.shift()) w.reject(err);
+    for (const slot of this.#idle.splice(0)) this.#closeSlot(slot, true);
+    this.#closing = this.#drain();
+    return this.#closing;
+  }
+
+  async #drain(): Promise<void> {
+    // Connections still being opened are closed as they arrive (#onCreated).
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  // ---- LeaseOwner: called by Lease ----
+
+  release(slot: Slot): void {
+    if (!slot.healthy) return this.destroy(slot);
+    if (this.#closed) return this.#closeSlot(slot, true);
+    const now = performance.now();
+    if (now >= slot.expiresAt) {
+      this.#closeSlot(slot, true);
+      return this.#replenish();
+    }
+    slot.lastUsed = now;
+    const w = this.#waiters.shift();
+    if (w === undefined) {
+      slot.state = IDLE;
+      this.#idle.push(slot);
+    } else {
+      this.#serve(slot, w, now);
+    }
+  }
+
+  destroy(slot: Slot): void {
+    this.#closeSlot(slot, false);
+    if (!this.#closed) this.#replenish();
+  }
+
+  // ---- internals ----
+
+  #start(): void {
+    this.#started = true;
+    this.#reaper = setInterval(() => this.#reap(), this.#s.reapInterval);
+    this.#reaper.unref();
+  }
+
+  /** Hands idle connections to waiters, then opens connections for waiters nothing is coming for. */
+  #dispatch(): void {
+    const waiters = this.#waiters;
+    const idle = this.#idle;
+    while (waiters.length > 0 && idle.length > 0) {
+      const slot = idle.pop()!;
+      const now = performance.now();
+      if (now >= slot.expiresAt) {
+        this.#closeSlot(slot, true);
+        continue;
+      }
+      const w = waiters.shift()!;
+      if (now - slot.lastUsed > this.#s.validationInterval) this.#validate(slot, w);
+      else this.#serve(slot, w, now);
+    }
+    this.#grow();
+  }
+
+  /** One connection being opened per waiter, up to maxSize. */
+  #grow(): void {
+    while (this.#waiters.length > this.#pending && this.#total < this.#s.maxSize) this.#create();
+  }
+
+  /** Keeps initSize connections once the pool is in use. Not called after a failed connect: no retry storm when the server is down. */
+  #fill(): void {
+    if (!this.#started || this.#closed) return;
+    while (this.#total < this.#s.initSize) this.#create();
+  }
+
+  /** After a connection closed: serve or replace it. */
+  #replenish(): void {
+    this.#dispatch();
+    this.#fill();
+  }
+
+  #serve(slot: Slot, w: Waiter, now: number): void {
+    slot.state = LEASED;
+    const waited = now - w.since;
+    this.#leases++;
+    this.#waitTotal += waited;
+    if (waited > this.#waitMax) this.#waitMax = waited;
+    let i = 0;
+    while (i < LEASE_WAIT_BUCKETS_MS.length && waited > LEASE_WAIT_BUCKETS_MS[i]!) i++;
+    this.#waitCounts[i]!++;
+    w.resolve(new Lease(this, slot));
+  }
+
+  #track(p: Promise<unknown>): void {
+    this.#inflight.add(p);
+    void p.finally(() => this.#inflight.delete(p));
+  }
+
+  #create(): void {
+    this.#total++;
+    this.#pending++;
+    let p: Promise<Connection>;
+    try {
+      p = this.#s.createConnection({ ...this.#connection });
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    this.#track(
+      p.then(
+        (conn) => this.#onCreated(conn),
+        (err) => this.#onCreateFailed(err),
+      ),
+    );
+  }
+
+  #onCreated(conn: Connection): void {
+    this.#pending--;
+    this.#open++;
+    this.#created++;
+    const now = performance.now();
+    const core = (conn as unknown as { connection?: { state: string } }).connection;
+    const slot = new Slot(conn, core, now + lifetimeWithJitter(this.#s.maxLifetime), now);
+    // Always listening: mysql2 emits 'error' on a connection that dies between
+    // queries, and an 'error' event without a listener would crash the process.
+    conn.on("error", () => this.#onLost(slot));
+    conn.on("end", () => this.#onLost(slot));
+    if (this.#closed) return this.#closeSlot(slot, true);
+    const w = this.#waiters.shift();
+    if (w === undefined) {
+      slot.state = IDLE;
+      this.#idle.push(slot);
+    } else {
+      this.#serve(slot, w, now);
+    }
+  }
+
+  #onCreateFailed(err: unknown): void {
+    this.#pending--;
+    this.#total--;
+    this.#createErrors++;
+    if (this.#closed) return;
+    // The driver's error goes to the longest waiter; the others get a connection
+    // attempt of their own. With nobody waiting this was a background fill: the
+    // failure is counted in stats().createErrors and the reaper tries again.
+    const w = this.#waiters.shift();
+    if (w === undefined) return;
+    w.reject(err);
+    this.#grow();
+  }
+
+  /** The connection's 'error' or 'end' event. */
+  #onLost(slot: Slot): void {
+    slot.dead = true;
+    if (slot.state !== IDLE) return; // leased or validating: closed when it comes back; closed: nothing to do
+    const i = this.#idle.indexOf(slot);
+    if (i >= 0) this.#idle.splice(i, 1);
+    this.destroy(slot);
+  }
+
+  #closeSlot(slot: Slot, graceful: boolean): void {
+    if (slot.state === CLOSED) return;
+    slot.state = CLOSED;
+    this.#open--;
+    this.#total--;
+    this.#destroyed++;
+    if (graceful && slot.healthy) {
+      // end() sends COM_QUIT and never rejects in mysql2; a fake may, and a
+      // connection we are discarding has nobody to report its failure to.
+      this.#track(slot.conn.end().catch(() => slot.conn.destroy()));
+    } else {
+      slot.conn.destroy();
+    }
+  }
+
+  #validate(slot: Slot, w: Waiter): void {
+    slot.state = VALIDATING;
+    let settled = false;
+    // close() waits for this, not for the ping: a hung ping never settles.
+    let done!: () => void;
+    this.#track(new Promise<void>((resolve) => (done = resolve)));
+    const finish = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      done();
+      if (ok && slot.healthy && !this.#closed) return this.#serve(slot, w, performance.now());
+      if (!ok) this.#validationFailures++;
+      this.#closeSlot(slot, ok);
+      if (this.#closed) return w.reject(new PoolClosedError());
+      this.#requeue(w);
+      this.#replenish();
+      this.#armWaitTimer();
+    };
+    const timer = setTimeout(() => finish(false), this.#s.validationTimeout);
+    slot.conn.ping().then(
+      () => finish(true),
+      () => finish(false), // a failed ping is the answer we asked for: the connection is dead
+    );
+  }
+
+  /** A waiter whose connection failed validation goes back to the front: it has waited longest. */
+  #requeue(w: Waiter): void {
+    if (performance.now() >= w.deadline) return this.#timeOut(w);
+    this.#waiters.unshift(w);
+    if (w.deadline < this.#waitTimerAt) {
+      // The timer is due later than this waiter's deadline: re-arm it for the new head.
+      clearTimeout(this.#waitTimer);
+      this.#waitTimer = undefined;
+      this.#waitTimerAt = Infinity;
+    }
+  }
+
+  #timeOut(w: Waiter): void {
+    this.#timeouts++;
+    w.reject(
+      new PoolTimeoutError(this.#s.connectionTimeout, {
+        size: this.#open,
+        inUse: this.#open - this.#idle.length,
+        pending: this.#pending,
+        waiting: this.#waiters.length,
+      }),
+    );
+  }
+
+  /** One timer for the whole queue, due at the head's deadline (the earliest: FIFO, one timeout). */
+  #armWaitTimer(): void {
+    if (this.#waitTimer !== undefined || this.#closed) return;
+    const head = this.#waiters.peek();
+    if (head === undefined || head.deadline === Infinity) return;
+    this.#waitTimerAt = head.deadline;
+    this.#waitTimer = setTimeout(this.#onWaitTimer, Math.max(0, head.deadline - performance.now()));
+  }
+
+  readonly #onWaitTimer = (): void => {
+    this.#waitTimer = undefined;
+    this.#waitTimerAt = Infinity;
+    const now = performance.now();
+    for (let head = this.#waiters.peek(); head !== undefined && head.deadline <= now; head = this.#waiters.peek()) {
+      this.#waiters.shift();
+      this.#timeOut(head);
+    }
+    this.#armWaitTimer();
+  };
+
+  /** Closes expired idle connections, and idle ones above initSize unused for maxIdleTime; refills to initSize. */
+  #reap(): void {
+    const now = performance.now();
+    const idle = this.#idle;
+    const maxIdle = this.#s.maxIdleTime;
+    // The bottom of the stack has been idle longest.
+    for (let i = 0; i < idle.length; ) {
+      const slot = idle[i]!;
+      const expired = now >= slot.expiresAt;
+      const stale = maxIdle > 0 && now - slot.lastUsed > maxIdle && this.#total > this.#s.initSize;
+      if (expired || stale) {
+        idle.splice(i, 1);
+        this.#closeSlot(slot, true);
+      } else {
+        i++;
+      }
+    }
+    this.#replenish();
+  }
+}
