@@ -1,0 +1,201 @@
+/**
+ * Cluster-wide online state in Redis that cannot go stale.
+ *
+ *   chat:alive:<node>       exists while <node> heartbeats (TTL ALIVE_MS)
+ *   chat:nodes              every node that has registered sessions
+ *   chat:node:<node>:users  users with a session on <node>
+ *   chat:user:<id>:nodes    nodes where user <id> has a session
+ *
+ * A user is online when one of their nodes is alive. Each node writes only its
+ * own entries. When a node stops heartbeating, the first live node to notice
+ * (one per dead node, by a lock) removes the dead node's entries and tells the
+ * friends of its users who are now offline; so a SIGKILLed node's users go
+ * offline within ALIVE_MS + SCAN_MS. A node that finds its own entries reaped
+ * (it was cut off from Redis too long) or Redis emptied (restart) writes them
+ * again.
+ */
+import { line } from "../server/context.ts";
+import type { Hub } from "../server/hub.ts";
+import type { Presence } from "../server/presence.ts";
+import type { Db } from "../store/db.ts";
+import { friendIds } from "../store/friends.ts";
+import type { Logger } from "../log.ts";
+import type { RedisBus } from "./redis.ts";
+
+/** A node counts as dead this long after its last heartbeat. */
+export const ALIVE_MS = 9000;
+const HEARTBEAT_MS = 2000;
+/** How often each node looks for dead ones. */
+const SCAN_MS = 2000;
+
+const alive = (node: string) => `chat:alive:${node}`;
+const nodeUsers = (node: string) => `chat:node:${node}:users`;
+const userNodes = (user: number | string) => `chat:user:${user}:nodes`;
+
+// ARGV[1] node; ARGV[2] user. Adds (or with ARGV[3]=="down", removes) the pair and
+// returns how many *other* live nodes the user has sessions on.
+const CHANGE = `
+local node, user = ARGV[1], ARGV[2]
+if ARGV[3] == 'down' then
+  redis.call('SREM', 'chat:user:' .. user .. ':nodes', node)
+  redis.call('SREM', 'chat:node:' .. node .. ':users', user)
+else
+  redis.call('SADD', 'chat:nodes', node)
+  redis.call('SADD', 'chat:user:' .. user .. ':nodes', node)
+  redis.call('SADD', 'chat:node:' .. node .. ':users', user)
+end
+local others = 0
+for _, n in ipairs(redis.call('SMEMBERS', 'chat:user:' .. user .. ':nodes')) do
+  if n ~= node and redis.call('EXISTS', 'chat:alive:' .. n) == 1 then others = others + 1 end
+end
+return others`;
+
+// ARGV: user ids. Returns those with a session on a live node.
+const ONLINE = `
+local out, live = {}, {}
+for _, user in ipairs(ARGV) do
+  for _, n in ipairs(redis.call('SMEMBERS', 'chat:user:' .. user .. ':nodes')) do
+    if live[n] == nil then live[n] = redis.call('EXISTS', 'chat:alive:' .. n) == 1 end
+    if live[n] then out[#out + 1] = user; break end
+  end
+end
+return out`;
+
+// KEYS none; ARGV[1] dead node. Removes its entries; returns its users now on no live node.
+const REAP = `
+local dead = ARGV[1]
+local gone = {}
+for _, user in ipairs(redis.call('SMEMBERS', 'chat:node:' .. dead .. ':users')) do
+  redis.call('SREM', 'chat:user:' .. user .. ':nodes', dead)
+  local live = false
+  for _, n in ipairs(redis.call('SMEMBERS', 'chat:user:' .. user .. ':nodes')) do
+    if redis.call('EXISTS', 'chat:alive:' .. n) == 1 then live = true; break end
+  end
+  if not live then gone[#gone + 1] = user end
+end
+redis.call('DEL', 'chat:node:' .. dead .. ':users')
+redis.call('SREM', 'chat:nodes', dead)
+return gone`;
+
+export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
+  return (hub: Hub, db: Db): Presence => {
+    const redis = bus.client;
+    let closed = false;
+
+    const run = async (script: string, args: (string | number)[]) =>
+      redis.eval(script, { keys: [], arguments: args.map(String) }) as Promise<unknown>;
+
+    /** Tells the friends of `user` that they went offline (the user's node is gone). */
+    const announceOffline = async (user: number) => {
+      const frame = line({ type: "presence", user, online: false });
+      for (const f of await friendIds(db, user)) hub.toUser(f, frame);
+    };
+
+    const heartbeat = async () => {
+      await redis.set(alive(node), String(Date.now()), { PX: ALIVE_MS } as never);
+      // Reaped while cut off, or Redis restarted empty: write this node's sessions again.
+      const registered = await redis.sIsMember("chat:nodes", node);
+      const local = hub.all().map((s) => s.user.id);
+      if (!registered && local.length > 0) await resync("re-registered");
+    };
+
+    /** Writes every local session's user to Redis (after a reconnect, a reap or a Redis restart). */
+    const resync = async (why: string) => {
+      const users = [...new Set(hub.all().map((s) => s.user.id))];
+      await redis.set(alive(node), String(Date.now()), { PX: ALIVE_MS } as never);
+      const m = redis.multi();
+      m.sAdd("chat:nodes", node);
+      for (const u of users) {
+        m.sAdd(userNodes(u), node);
+        m.sAdd(nodeUsers(node), String(u));
+      }
+      await m.exec();
+      log.info("presence_resync", { node, users: users.length, why });
+    };
+
+    const scan = async () => {
+      const nodes = await redis.sMembers("chat:nodes");
+      for (const n of nodes) {
+        if (n === node || (await redis.exists(alive(n)))) continue;
+        // One reaper per dead node: the lock outlives the reap, so nobody repeats it.
+        const got = await redis.set(`chat:reap:${n}`, node, { NX: true, PX: 30_000 } as never);
+        if (got !== "OK") continue;
+        const gone = ((await run(REAP, [n])) as string[]).map(Number);
+        log.warn("node_dead", { dead: n, offline_users: gone.length, reaped_by: node });
+        for (const u of gone) if (!hub.sessionsOf(u)?.size) await announceOffline(u);
+      }
+    };
+
+    /** A restart with the same node id: the previous run's users are this node's to clean up. */
+    const reapOwnPast = async () => {
+      const gone = ((await run(REAP, [node])) as string[]).map(Number);
+      if (gone.length) log.info("previous_run_reaped", { node, offline_users: gone.length });
+      for (const u of gone) await announceOffline(u);
+    };
+
+    const safely = (what: string, fn: () => Promise<unknown>) => () => {
+      if (closed || bus.state !== "up") return;
+      fn().catch((e) => log.warn(`presence_${what}_failed`, { error: e }));
+    };
+    const hb = setInterval(safely("heartbeat", heartbeat), HEARTBEAT_MS);
+    const sc = setInterval(safely("scan", scan), SCAN_MS);
+    hb.unref();
+    sc.unref();
+    let first = true;
+    const onUp = () => {
+      if (first) {
+        first = false;
+        safely("startup", async () => {
+          await reapOwnPast();
+          await redis.set(alive(node), String(Date.now()), { PX: ALIVE_MS } as never);
+        })();
+      } else safely("resync", () => resync("redis reconnected"))();
+    };
+    bus.onReady(onUp);
+    if (bus.state === "up") onUp();
+
+    return {
+      async up(user, firstLocal) {
+        if (!firstLocal) return false;
+        if (bus.state !== "up") return true;
+        try {
+          return (await run(CHANGE, [node, user, "up"])) === 0;
+        } catch (e) {
+          log.warn("presence_up_failed", { error: e });
+          return true;
+        }
+      },
+      async down(user, lastLocal) {
+        if (!lastLocal) return false;
+        if (bus.state !== "up") return true;
+        try {
+          return (await run(CHANGE, [node, user, "down"])) === 0;
+        } catch (e) {
+          log.warn("presence_down_failed", { error: e });
+          return true;
+        }
+      },
+      async online(users) {
+        const local = new Set(users.filter((u) => hub.sessionsOf(u)?.size));
+        if (users.length === 0 || bus.state !== "up") return local;
+        try {
+          for (const u of (await run(ONLINE, users)) as string[]) local.add(Number(u));
+        } catch (e) {
+          log.warn("presence_online_failed", { error: e });
+        }
+        return local;
+      },
+      async close() {
+        closed = true;
+        clearInterval(hb);
+        clearInterval(sc);
+        // A clean stop: this node's sessions have ended; it is no longer alive.
+        if (bus.state !== "up") return;
+        // Best effort: if this fails, the others reap this node once its heartbeat key expires.
+        await Promise.all([redis.del([alive(node), nodeUsers(node)]), redis.sRem("chat:nodes", node)]).catch((e) =>
+          log.debug("presence_close_failed", { error: e }),
+        );
+      },
+    };
+  };
+}

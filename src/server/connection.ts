@@ -1,0 +1,143 @@
+/**
+ * One client connection: the byte reader, the ordered request queue, the
+ * rate limiter and the output buffer with its limit. It knows nothing of
+ * operations; `Server` feeds it frames and handlers.
+ */
+import type { Socket } from "bun";
+import { FrameReader } from "../protocol/frame-reader.ts";
+import type { PushTarget, Session } from "./session.ts";
+
+export interface ConnLimits {
+  maxFrame: number;
+  /** Unsent bytes beyond which the connection is closed. */
+  maxOutput: number;
+  /** Requests per second refilled into the bucket; 0 turns the limit off. */
+  rate: number;
+  /** Bucket size: how many requests may arrive at once. */
+  burst: number;
+}
+
+export class Conn implements PushTarget {
+  readonly reader: FrameReader;
+  session: Session | undefined;
+  /** The tail of this connection's request queue: requests run one after another, replies leave in order. */
+  queue: Promise<void> = Promise.resolve();
+  /** Requests queued or running. */
+  busy = 0;
+  lastSeen = Date.now();
+  #closed = false;
+  #pending = ""; // text written this tick, sent in one write
+  #scheduled = false;
+  #backlog: Uint8Array | null = null; // bytes the socket has not taken yet
+  #drainWaiters: (() => void)[] = [];
+  #tokens: number;
+  #refilled = performance.now();
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket<{ conn: Conn }>,
+    readonly remote: string,
+    readonly limits: ConnLimits,
+  ) {
+    this.reader = new FrameReader(limits.maxFrame);
+    this.#tokens = limits.burst;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes waiting to be sent. */
+  get unsent(): number {
+    return (this.#backlog?.length ?? 0) + this.#pending.length;
+  }
+
+  /** Queues a frame line; all lines of one tick go out in one write. */
+  write(line: string) {
+    if (this.#closed) return;
+    this.#pending += line;
+    if (this.unsent > this.limits.maxOutput) return this.overflow();
+    if (!this.#scheduled && !this.#backlog) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  /** The output passed its limit: the client is not reading. Its messages stay pending. */
+  overflow() {
+    if (this.#closed) return;
+    this.#pending = "";
+    this.#backlog = null;
+    this.close();
+  }
+
+  /** Resolves when the unsent output is below `bytes` (or the connection closed). */
+  async below(bytes: number): Promise<void> {
+    while (!this.#closed && this.unsent > bytes) await new Promise<void>((r) => this.#drainWaiters.push(r));
+  }
+
+  /** Takes one request token; false when the client is over its rate. */
+  take(): boolean {
+    if (this.limits.rate <= 0) return true;
+    const now = performance.now();
+    this.#tokens = Math.min(this.limits.burst, this.#tokens + ((now - this.#refilled) * this.limits.rate) / 1000);
+    this.#refilled = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Socket drained: send what waited. */
+  drain() {
+    this.#flush();
+  }
+
+  /** Sends what is queued, then ends the socket. */
+  end() {
+    if (this.#closed) return;
+    this.#flush();
+    this.#closed = true;
+    this.socket.end();
+    this.#wake();
+  }
+
+  /** Closes at once, dropping unsent output. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.socket.terminate();
+    this.#wake();
+  }
+
+  /** The socket closed (either side). */
+  closedBySocket() {
+    this.#closed = true;
+    this.#pending = "";
+    this.#backlog = null;
+    this.#wake();
+  }
+
+  #flush() {
+    this.#scheduled = false;
+    if (this.#closed) return;
+    if (this.#backlog) {
+      const n = this.socket.write(this.#backlog);
+      if (n < this.#backlog.length) {
+        this.#backlog = this.#backlog.subarray(Math.max(n, 0));
+        return; // wait for drain
+      }
+      this.#backlog = null;
+    }
+    if (this.#pending) {
+      const bytes = Buffer.from(this.#pending);
+      this.#pending = "";
+      const n = this.socket.write(bytes);
+      if (n < bytes.length) this.#backlog = bytes.subarray(Math.max(n, 0));
+    }
+    if (!this.#backlog) this.#wake();
+  }
+
+  #wake() {
+    for (const r of this.#drainWaiters.splice(0)) r();
+  }
+}

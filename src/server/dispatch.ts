@@ -1,0 +1,82 @@
+/**
+ * One frame in, exactly one reply out: the envelope, the type, the fields,
+ * the login check, then the handler. The order of the checks is PROTOCOL.md's
+ * "which error wins".
+ */
+import { ChatError, type ErrorCode, isChatError } from "../protocol/errors.ts";
+import { BAD_UTF8, type Frame } from "../protocol/frame-reader.ts";
+import { isRequestType, type RequestType, validateRequest, validRequestId } from "../protocol/schema.ts";
+import type { Conn } from "./connection.ts";
+import type { Ctx, ServerParts } from "./context.ts";
+import { HANDLERS, type Handler } from "./handlers/index.ts";
+
+type Id = number | string | undefined;
+
+function reply(conn: Conn, frame: Record<string, unknown>) {
+  conn.write(JSON.stringify(frame) + "\n");
+}
+
+function error(server: ServerParts, conn: Conn, re: Id, code: ErrorCode, message: string) {
+  server.metrics.inc("chat_errors_total", "Error replies by code", { code });
+  reply(conn, { type: "error", re, code, message });
+}
+
+/** Failures of a backing service: the client may try again. */
+export function isUnavailable(e: unknown): boolean {
+  const err = e as { code?: string; fatal?: boolean; errno?: number } | undefined;
+  if (!err) return false;
+  if (err.fatal) return true;
+  return [
+    "pool_timeout",
+    "pool_closed",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ETIMEDOUT",
+    "EPIPE",
+    "PROTOCOL_CONNECTION_LOST",
+    "ER_LOCK_WAIT_TIMEOUT",
+    "ER_LOCK_DEADLOCK",
+    "ER_CON_COUNT_ERROR",
+  ].includes(err.code ?? "");
+}
+
+/** Handles one frame from `conn`; resolves once its reply (and any after-reply work) is written. */
+export async function dispatch(server: ServerParts, conn: Conn, frame: Exclude<Frame, symbol> | typeof BAD_UTF8): Promise<void> {
+  if (frame === BAD_UTF8) return error(server, conn, undefined, "bad_frame", "the frame is not valid UTF-8");
+  let req: unknown;
+  try {
+    req = JSON.parse(frame);
+  } catch {
+    return error(server, conn, undefined, "bad_frame", "the frame is not valid JSON");
+  }
+  if (typeof req !== "object" || req === null || Array.isArray(req)) return error(server, conn, undefined, "bad_frame", "the frame is not a JSON object");
+  const fields = req as Record<string, unknown>;
+  const id = fields.id;
+  if (id !== undefined && !validRequestId(id))
+    return error(server, conn, undefined, "bad_frame", "id: must be a non-negative integer or a string of at most 64 characters");
+  const re = id as Id;
+  const type = fields.type;
+  if (typeof type !== "string") return error(server, conn, re, "bad_frame", "type: must be a string");
+  if (!isRequestType(type)) return error(server, conn, re, "unknown_type", `unknown request type ${JSON.stringify(type.slice(0, 64))}`);
+  server.metrics.inc("chat_requests_total", "Requests by type", { type });
+  if (!conn.take()) return error(server, conn, re, "rate_limited", "too many requests on this connection; slow down");
+
+  const ctx: Ctx = { server, conn, session: conn.session };
+  try {
+    const typed = validateRequest(type, fields);
+    const handler = HANDLERS[type] as Handler<RequestType>;
+    if (handler.auth && !conn.session) throw new ChatError("not_logged_in", `${type} needs a login`);
+    const result = await handler.handle(ctx, typed);
+    reply(conn, { type: "ok", re, ...result });
+  } catch (e) {
+    if (isChatError(e)) error(server, conn, re, e.code, e.message);
+    else if (isUnavailable(e)) {
+      server.log.warn("request_unavailable", { type, error: e });
+      error(server, conn, re, "unavailable", "a backing service is unavailable; try again");
+    } else {
+      server.log.error("request_failed", { type, error: e, stack: (e as Error)?.stack?.split("\n").slice(0, 4).join(" | ") });
+      error(server, conn, re, "internal", "internal error");
+    }
+  }
+  if (ctx.after) await ctx.after();
+}

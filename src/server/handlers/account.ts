@@ -1,0 +1,109 @@
+/** register, login, logout: accounts and sessions. */
+import { fail } from "../../protocol/errors.ts";
+import type { Login, Register } from "../../protocol/schema.ts";
+import { friendsOf } from "../../store/friends.ts";
+import { pendingCount, pendingPage } from "../../store/messages.ts";
+import { issueToken, revokeTokens, tokenUser } from "../../store/tokens.ts";
+import { createUser, credentialsById, credentialsByName, userById } from "../../store/users.ts";
+import { type Ctx, line, type ServerParts, sessionOf } from "../context.ts";
+import { Session } from "../session.ts";
+import { groupList } from "./groups.ts";
+
+export async function register(ctx: Ctx, req: Register) {
+  const { db, policy } = ctx.server;
+  const hash = await Bun.password.hash(req.password, { algorithm: "argon2id", ...policy.hash });
+  const id = await createUser(db, req.name, hash);
+  if (id === undefined) fail("name_taken", `the name ${JSON.stringify(req.name)} is taken`);
+  return { user: { id, name: req.name } };
+}
+
+async function authenticate(ctx: Ctx, req: Login): Promise<{ id: number; name: string }> {
+  const { db, dummyHash } = ctx.server;
+  if (req.token !== undefined) {
+    const id = await tokenUser(db, req.token);
+    const user = id === undefined ? undefined : await userById(db, id);
+    if (!user) fail("bad_credentials", "the token is invalid or expired");
+    return user;
+  }
+  const creds = req.name !== undefined ? await credentialsByName(db, req.name) : await credentialsById(db, req.user as number);
+  // Verify even for an unknown user: the answer takes as long either way.
+  const ok = await Bun.password.verify(req.password as string, creds?.password_hash ?? dummyHash);
+  if (!creds || !ok) fail("bad_credentials", "wrong name, id or password");
+  return { id: creds.id, name: creds.name };
+}
+
+export async function login(ctx: Ctx, req: Login) {
+  const server = ctx.server;
+  const { db, hub, presence } = server;
+  const user = await authenticate(ctx, req);
+  if (ctx.conn.session) fail("already_logged_in", `this connection is logged in as ${ctx.conn.session.user.name}`);
+
+  const [friends, groups] = await Promise.all([friendsOf(db, user.id), groupList(server, user.id)]);
+  const [pending, token] = await Promise.all([pendingCount(db, user.id), issueToken(db, user.id, server.policy.tokenTtlMs)]);
+  if (ctx.conn.closed) fail("unavailable", "the connection closed during login");
+
+  const session = new Session(`${server.node}:${ctx.conn.id}`, user, ctx.conn, () => ctx.conn.overflow());
+  for (const f of friends) session.friends.add(f.id);
+  for (const g of groups) session.groups.add(g.id);
+  session.tokens.push(token);
+  if (req.token !== undefined) session.tokens.push(req.token);
+  // From here live pushes reach the session, held until the replay is done.
+  ctx.conn.session = session;
+  const first = hub.add(session);
+  if (await presence.up(user.id, first)) notifyPresence(server, session, true);
+
+  const online = await presence.online(friends.map((f) => f.id));
+  ctx.after = () => replayPending(server, session);
+  return {
+    user,
+    friends: friends.map((f) => ({ id: f.id, name: f.name, online: online.has(f.id) })),
+    groups,
+    pending,
+    token,
+  };
+}
+
+/** Replay page size, and the unsent output at which the replay waits for the client to read. */
+const PAGE = 500;
+const REPLAY_HIGH_WATER = 256 * 1024;
+
+/** Pushes every pending message, oldest first, then lets live pushes through. */
+async function replayPending(server: ServerParts, session: Session) {
+  const conn = session.out as Ctx["conn"];
+  try {
+    let after = 0;
+    for (;;) {
+      const page = await pendingPage(server.db, session.user.id, after, PAGE);
+      for (const m of page) session.replay(line({ type: "msg", ...m }), m.mid);
+      if (page.length < PAGE || session.ended) break;
+      after = (page[page.length - 1] as { mid: number }).mid;
+      await conn.below(REPLAY_HIGH_WATER);
+    }
+  } catch (e) {
+    // The messages stay pending and come at the next login; this session goes on live.
+    server.log.warn("replay_failed", { user: session.user.id, error: e });
+  } finally {
+    session.live();
+  }
+}
+
+export async function logout(ctx: Ctx) {
+  const session = sessionOf(ctx);
+  await revokeTokens(ctx.server.db, session.tokens);
+  ctx.conn.session = undefined;
+  await endSession(ctx.server, session);
+  return {};
+}
+
+/** Ends a session (logout, disconnect, shutdown): presence goes offline with its user's last session. */
+export async function endSession(server: ServerParts, session: Session) {
+  if (!session.end()) return;
+  const last = server.hub.remove(session);
+  if (await server.presence.down(session.user.id, last)) notifyPresence(server, session, false);
+}
+
+/** Tells the user's friends that the user came online or went offline. */
+function notifyPresence(server: ServerParts, session: Session, online: boolean) {
+  const frame = line({ type: "presence", user: session.user.id, online });
+  for (const f of session.friends) server.hub.toUser(f, frame);
+}

@@ -1,0 +1,34 @@
+/** add_friend, friends. */
+import { fail } from "../../protocol/errors.ts";
+import type { AddFriend } from "../../protocol/schema.ts";
+import { addFriendship, friendsOf } from "../../store/friends.ts";
+import { userById } from "../../store/users.ts";
+import { type Ctx, line, sessionOf } from "../context.ts";
+
+export async function addFriend(ctx: Ctx, req: AddFriend) {
+  const { db, hub, presence, policy } = ctx.server;
+  const me = sessionOf(ctx);
+  if (req.user === me.user.id) fail("invalid", "you cannot add yourself as a friend");
+  const other = await userById(db, req.user);
+  if (!other) fail("no_such_user", `no user has id ${req.user}`);
+  if (me.friends.size >= policy.maxFriends) fail("limit_reached", `at most ${policy.maxFriends} friends`);
+  if (!(await addFriendship(db, me.user.id, other.id))) {
+    me.friends.add(other.id);
+    fail("already_friends", `${other.name} is already your friend`);
+  }
+  me.friends.add(other.id);
+  const online = (await presence.online([other.id])).has(other.id);
+  hub.toUser(other.id, line({ type: "friend_added", friend: { ...me.user, online: true } }), { effects: { friend: me.user.id } });
+  // The adder's other sessions learn of the friend too (their caches; no push is defined for them).
+  hub.toUser(me.user.id, undefined, { except: me, effects: { friend: other.id } });
+  return { friend: { id: other.id, name: other.name, online } };
+}
+
+export async function friends(ctx: Ctx) {
+  const { db, presence } = ctx.server;
+  const me = sessionOf(ctx);
+  const list = await friendsOf(db, me.user.id);
+  for (const f of list) me.friends.add(f.id);
+  const online = await presence.online(list.map((f) => f.id));
+  return { friends: list.map((f) => ({ id: f.id, name: f.name, online: online.has(f.id) })) };
+}

@@ -1,0 +1,88 @@
+/** create_group, join_group, leave_group, groups. */
+import { fail } from "../../protocol/errors.ts";
+import type { CreateGroup, GroupRef } from "../../protocol/schema.ts";
+import { createGroup as insertGroup, groupById, groupsOf, joinGroup as insertMember, leaveGroup as deleteMember, membersOf } from "../../store/groups.ts";
+import { type Ctx, line, type ServerParts, sessionOf } from "../context.ts";
+
+export async function createGroup(ctx: Ctx, req: CreateGroup) {
+  const { db, hub, policy } = ctx.server;
+  const me = sessionOf(ctx);
+  if (me.groups.size >= policy.maxGroupsPerUser) fail("limit_reached", `at most ${policy.maxGroupsPerUser} groups per user`);
+  const desc = req.desc ?? "";
+  const id = await insertGroup(db, req.name, desc, me.user.id);
+  if (id === undefined) fail("group_name_taken", `a group named ${JSON.stringify(req.name)} exists`);
+  hub.setMember(me, id, true);
+  hub.toUser(me.user.id, undefined, { except: me, effects: { group: id } });
+  return { group: { id, name: req.name, desc, role: "creator" } };
+}
+
+export async function joinGroup(ctx: Ctx, req: GroupRef) {
+  const { db, hub, presence, policy } = ctx.server;
+  const me = sessionOf(ctx);
+  const group = await groupById(db, req.group);
+  if (!group) fail("no_such_group", `no group has id ${req.group}`);
+  if (me.groups.size >= policy.maxGroupsPerUser) fail("limit_reached", `at most ${policy.maxGroupsPerUser} groups per user`);
+  const before = await membersOf(db, [group.id]);
+  if (before.length >= policy.maxGroupMembers && !before.some((m) => m.id === me.user.id))
+    fail("limit_reached", `group ${group.id} has ${policy.maxGroupMembers} members, the most allowed`);
+  if (!(await insertMember(db, group.id, me.user.id))) {
+    hub.setMember(me, group.id, true);
+    fail("already_member", `you are a member of group ${group.id}`);
+  }
+  const members = [...before, { group_id: group.id, id: me.user.id, name: me.user.name, role: "normal" as const }];
+  const online = await presence.online(members.map((m) => m.id));
+  online.add(me.user.id);
+  const frame = line({ type: "member_joined", group: group.id, user: me.user });
+  // Existing members first; then this user's other sessions, which join the group as they get it.
+  hub.toGroup(group.id, frame, { except: me });
+  hub.setMember(me, group.id, true);
+  hub.toUser(me.user.id, frame, { except: me, effects: { group: group.id } });
+  return {
+    group: {
+      ...group,
+      role: "normal",
+      members: members.map((m) => ({ id: m.id, name: m.name, role: m.role, online: online.has(m.id) })),
+    },
+  };
+}
+
+export async function leaveGroup(ctx: Ctx, req: GroupRef) {
+  const { db, hub } = ctx.server;
+  const me = sessionOf(ctx);
+  const group = await groupById(db, req.group);
+  if (!group) fail("no_such_group", `no group has id ${req.group}`);
+  if (!(await deleteMember(db, group.id, me.user.id))) {
+    hub.setMember(me, group.id, false);
+    fail("not_member", `you are not a member of group ${group.id}`);
+  }
+  hub.setMember(me, group.id, false);
+  // The other members, this user's other sessions among them; then those sessions leave.
+  hub.toGroup(group.id, line({ type: "member_left", group: group.id, user: me.user }), { except: me });
+  hub.toUser(me.user.id, undefined, { except: me, effects: { group: -group.id } });
+  return {};
+}
+
+export async function groups(ctx: Ctx) {
+  const me = sessionOf(ctx);
+  const list = await groupList(ctx.server, me.user.id);
+  for (const g of list) ctx.server.hub.setMember(me, g.id, true);
+  return { groups: list };
+}
+
+/** The groups of `user` as the protocol shows them: with members and their online state. */
+export async function groupList(server: ServerParts, user: number) {
+  const list = await groupsOf(server.db, user);
+  const members = await membersOf(
+    server.db,
+    list.map((g) => g.id),
+  );
+  const online = await server.presence.online(members.map((m) => m.id));
+  online.add(user);
+  return list.map((g) => ({
+    id: g.id,
+    name: g.name,
+    desc: g.desc,
+    role: g.role,
+    members: members.filter((m) => m.group_id === g.id).map((m) => ({ id: m.id, name: m.name, role: m.role, online: online.has(m.id) })),
+  }));
+}

@@ -1,0 +1,33 @@
+/**
+ * The dispatch table: request type to handler. `auth` handlers need a logged-in
+ * session (`not_logged_in` otherwise). A handler returns the `ok` reply's
+ * fields or throws a ChatError.
+ */
+import type { RequestOf, RequestType } from "../../protocol/schema.ts";
+import type { Ctx } from "../context.ts";
+import { login, logout, register } from "./account.ts";
+import { addFriend, friends } from "./friends.ts";
+import { createGroup, groups, joinGroup, leaveGroup } from "./groups.ts";
+import { ack, groupSend, history, send } from "./messages.ts";
+
+export interface Handler<T extends RequestType> {
+  auth: boolean;
+  handle(ctx: Ctx, req: RequestOf<T>): Promise<Record<string, unknown>> | Record<string, unknown>;
+}
+
+export const HANDLERS: { [T in RequestType]: Handler<T> } = {
+  register: { auth: false, handle: register },
+  login: { auth: false, handle: login },
+  ping: { auth: false, handle: () => ({}) },
+  logout: { auth: true, handle: logout },
+  add_friend: { auth: true, handle: addFriend },
+  friends: { auth: true, handle: friends },
+  send: { auth: true, handle: send },
+  create_group: { auth: true, handle: createGroup },
+  join_group: { auth: true, handle: joinGroup },
+  leave_group: { auth: true, handle: leaveGroup },
+  group_send: { auth: true, handle: groupSend },
+  ack: { auth: true, handle: ack },
+  history: { auth: true, handle: history },
+  groups: { auth: true, handle: groups },
+};

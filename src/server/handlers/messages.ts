@@ -1,0 +1,73 @@
+/** send, group_send, ack, history: messages. */
+import { fail } from "../../protocol/errors.ts";
+import type { Ack, GroupSend, History, Send } from "../../protocol/schema.ts";
+import { friendship } from "../../store/friends.ts";
+import { groupById, roleIn } from "../../store/groups.ts";
+import { directHistory, groupHistory, type Message } from "../../store/messages.ts";
+import { type Ctx, line, sessionOf } from "../context.ts";
+import type { Session } from "../session.ts";
+
+/** no_such_user / not_friend, from the session's cache or, on a miss, the database. */
+async function checkFriend(ctx: Ctx, me: Session, other: number) {
+  if (me.friends.has(other)) return;
+  const f = await friendship(ctx.server.db, me.user.id, other);
+  if (!f.exists) fail("no_such_user", `no user has id ${other}`);
+  if (!f.friends) fail("not_friend", `user ${other} is not your friend`);
+  me.friends.add(other);
+}
+
+/** no_such_group / not_member, from the session's cache or, on a miss, the database. */
+async function checkMember(ctx: Ctx, me: Session, group: number) {
+  if (me.groups.has(group)) return;
+  if (!(await groupById(ctx.server.db, group))) fail("no_such_group", `no group has id ${group}`);
+  if (!(await roleIn(ctx.server.db, group, me.user.id))) fail("not_member", `you are not a member of group ${group}`);
+  ctx.server.hub.setMember(me, group, true);
+}
+
+export async function send(ctx: Ctx, req: Send) {
+  const { hub, messages } = ctx.server;
+  const me = sessionOf(ctx);
+  if (req.to === me.user.id) fail("invalid", "you cannot send a message to yourself");
+  await checkFriend(ctx, me, req.to);
+  const ts = Date.now();
+  const mid = await messages.submit({ from: me.user.id, to: req.to, text: req.text, ts });
+  const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, to: req.to, text: req.text, ts } satisfies { type: "msg" } & Message);
+  hub.toUser(req.to, frame, { mid });
+  hub.toUser(me.user.id, frame, { except: me, mid });
+  return { mid, ts };
+}
+
+export async function groupSend(ctx: Ctx, req: GroupSend) {
+  const { hub, messages } = ctx.server;
+  const me = sessionOf(ctx);
+  await checkMember(ctx, me, req.group);
+  const ts = Date.now();
+  const mid = await messages.submit({ from: me.user.id, group: req.group, text: req.text, ts });
+  const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts } satisfies { type: "msg" } & Message);
+  // Every member's sessions, the sender's other sessions among them.
+  hub.toGroup(req.group, frame, { except: me, mid });
+  return { mid, ts };
+}
+
+export async function ack(ctx: Ctx, req: Ack) {
+  const me = sessionOf(ctx);
+  const acked = await ctx.server.acks.submit({ user: me.user.id, mids: [...new Set(req.mids)] });
+  return { acked };
+}
+
+export async function history(ctx: Ctx, req: History) {
+  const { db } = ctx.server;
+  const me = sessionOf(ctx);
+  const limit = req.limit ?? 50;
+  if (req.with !== undefined) {
+    if (req.with === me.user.id) fail("invalid", "there is no conversation with yourself");
+    await checkFriend(ctx, me, req.with).catch((e) => {
+      // History names both failures not_friend: an unknown user is nobody's friend.
+      if (e?.code === "no_such_user") fail("not_friend", `user ${req.with} is not your friend`);
+      throw e;
+    });
+    return { messages: await directHistory(db, me.user.id, req.with, req.before, limit) };
+  }
+  await checkMember(ctx, me, req.group as number);
+  return { messages: await groupHistory(db, req.group as number, req.before, limit) };
+}

@@ -1,0 +1,161 @@
+/**
+ * Who is connected here, and delivery to them. Pushes for a user or a group go
+ * to the local sessions directly and, through the bus, to the other nodes that
+ * have sessions of that user or members of that group.
+ */
+import type { Bus } from "../bus/bus.ts";
+import type { Logger } from "../log.ts";
+import type { Session } from "./session.ts";
+
+/** Side effects a push carries to the target user's sessions on every node. */
+export interface Effects {
+  /** The user joined (+id) or left (-id) this group. */
+  group?: number;
+  /** The user has a new friend. */
+  friend?: number;
+}
+
+/** What travels on the bus. `o` origin node, `x` session key to skip, `f` the frame line, `m` its mid. */
+interface Envelope {
+  o: string;
+  x?: string;
+  f?: string;
+  m?: number;
+  e?: Effects;
+}
+
+export const userChannel = (id: number) => `chat:u:${id}`;
+export const groupChannel = (id: number) => `chat:g:${id}`;
+
+export class Hub {
+  readonly #byUser = new Map<number, Set<Session>>();
+  readonly #byGroup = new Map<number, Set<Session>>();
+
+  constructor(
+    readonly node: string,
+    readonly bus: Bus,
+    readonly log: Logger,
+  ) {
+    bus.onMessage((channel, message) => this.#fromBus(channel, message));
+  }
+
+  get sessionCount(): number {
+    let n = 0;
+    for (const s of this.#byUser.values()) n += s.size;
+    return n;
+  }
+
+  get userCount(): number {
+    return this.#byUser.size;
+  }
+
+  sessionsOf(user: number): ReadonlySet<Session> | undefined {
+    return this.#byUser.get(user);
+  }
+
+  /** Registers a session; true when it is its user's first on this node. */
+  add(s: Session): boolean {
+    let set = this.#byUser.get(s.user.id);
+    const first = !set;
+    if (!set) {
+      this.#byUser.set(s.user.id, (set = new Set()));
+      this.bus.subscribe(userChannel(s.user.id));
+    }
+    set.add(s);
+    for (const g of s.groups) this.#addToGroup(g, s);
+    return first;
+  }
+
+  /** Unregisters a session; true when it was its user's last on this node. */
+  remove(s: Session): boolean {
+    const set = this.#byUser.get(s.user.id);
+    if (!set?.delete(s)) return false;
+    for (const g of s.groups) this.#removeFromGroup(g, s);
+    if (set.size > 0) return false;
+    this.#byUser.delete(s.user.id);
+    this.bus.unsubscribe(userChannel(s.user.id));
+    return true;
+  }
+
+  /** Every session, for shutdown. */
+  all(): Session[] {
+    const out: Session[] = [];
+    for (const set of this.#byUser.values()) out.push(...set);
+    return out;
+  }
+
+  /**
+   * A push to every session of `user` on every node, except `except`. `effects`
+   * update those sessions' caches before the frame (if any) is written.
+   */
+  toUser(user: number, line: string | undefined, opts: { except?: Session; mid?: number; effects?: Effects } = {}) {
+    this.#deliverUser(user, line, opts.except?.key, opts.mid, opts.effects);
+    if (this.bus.state !== "local")
+      this.bus.publish(userChannel(user), JSON.stringify({ o: this.node, x: opts.except?.key, f: line, m: opts.mid, e: opts.effects } satisfies Envelope));
+  }
+
+  /** A push to the sessions of every member of `group` on every node, except `except`. */
+  toGroup(group: number, line: string, opts: { except?: Session; mid?: number } = {}) {
+    this.#deliverGroup(group, line, opts.except?.key, opts.mid);
+    if (this.bus.state !== "local")
+      this.bus.publish(groupChannel(group), JSON.stringify({ o: this.node, x: opts.except?.key, f: line, m: opts.mid } satisfies Envelope));
+  }
+
+  /** Adds or removes a group in one session's cache and the group index. */
+  setMember(s: Session, group: number, member: boolean) {
+    if (member === s.groups.has(group)) return;
+    if (member) {
+      s.groups.add(group);
+      if (this.#byUser.get(s.user.id)?.has(s)) this.#addToGroup(group, s);
+    } else {
+      s.groups.delete(group);
+      this.#removeFromGroup(group, s);
+    }
+  }
+
+  #deliverUser(user: number, line: string | undefined, except: string | undefined, mid: number | undefined, effects: Effects | undefined) {
+    const set = this.#byUser.get(user);
+    if (!set) return;
+    for (const s of set) {
+      if (effects?.friend) s.friends.add(effects.friend);
+      if (effects?.group) this.setMember(s, Math.abs(effects.group), effects.group > 0);
+      if (line !== undefined && s.key !== except) s.push(line, mid);
+    }
+  }
+
+  #deliverGroup(group: number, line: string, except: string | undefined, mid: number | undefined) {
+    const set = this.#byGroup.get(group);
+    if (!set) return;
+    for (const s of set) if (s.key !== except) s.push(line, mid);
+  }
+
+  #addToGroup(group: number, s: Session) {
+    let set = this.#byGroup.get(group);
+    if (!set) {
+      this.#byGroup.set(group, (set = new Set()));
+      this.bus.subscribe(groupChannel(group));
+    }
+    set.add(s);
+  }
+
+  #removeFromGroup(group: number, s: Session) {
+    const set = this.#byGroup.get(group);
+    if (!set?.delete(s) || set.size > 0) return;
+    this.#byGroup.delete(group);
+    this.bus.unsubscribe(groupChannel(group));
+  }
+
+  #fromBus(channel: string, message: string) {
+    let env: Envelope;
+    try {
+      env = JSON.parse(message);
+    } catch (e) {
+      this.log.warn("bus_bad_message", { channel, error: e });
+      return;
+    }
+    if (env.o === this.node) return; // delivered locally when it was sent
+    const id = Number(channel.slice(channel.lastIndexOf(":") + 1));
+    if (channel.startsWith("chat:u:")) this.#deliverUser(id, env.f, env.x, env.m, env.e);
+    else if (channel.startsWith("chat:g:") && env.f !== undefined) this.#deliverGroup(id, env.f, env.x, env.m);
+  }
+}

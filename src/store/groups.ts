@@ -1,0 +1,84 @@
+import { type Db, exec, isDuplicate, marks, queryRows, rows } from "./db.ts";
+
+export type Role = "creator" | "normal";
+
+export interface GroupRow {
+  id: number;
+  name: string;
+  desc: string;
+}
+
+export interface MemberRow {
+  group_id: number;
+  id: number;
+  name: string;
+  role: Role;
+}
+
+/** Creates a group with `creator` as its creator member; `undefined` when the name is taken. */
+export async function createGroup(db: Db, name: string, desc: string, creator: number): Promise<number | undefined> {
+  const now = Date.now();
+  try {
+    return await db.transaction(async (conn) => {
+      const r = await exec(conn, "INSERT INTO chat_groups (name, description, creator_id, created_at) VALUES (?, ?, ?, ?)", [
+        name,
+        desc,
+        creator,
+        now,
+      ]);
+      await exec(conn, "INSERT INTO group_members (group_id, user_id, role, joined_at) VALUES (?, ?, 'creator', ?)", [r.insertId, creator, now]);
+      return r.insertId;
+    });
+  } catch (e) {
+    if (isDuplicate(e)) return undefined;
+    throw e;
+  }
+}
+
+export async function groupById(db: Db, id: number): Promise<GroupRow | undefined> {
+  return (await rows<GroupRow>(db, "SELECT id, name, description AS `desc` FROM chat_groups WHERE id = ?", [id]))[0];
+}
+
+/** Adds a normal member; false when already a member. */
+export async function joinGroup(db: Db, group: number, user: number): Promise<boolean> {
+  try {
+    await exec(db, "INSERT INTO group_members (group_id, user_id, role, joined_at) VALUES (?, ?, 'normal', ?)", [group, user, Date.now()]);
+    return true;
+  } catch (e) {
+    if (isDuplicate(e)) return false;
+    throw e;
+  }
+}
+
+/** Removes a member; false when not a member. */
+export async function leaveGroup(db: Db, group: number, user: number): Promise<boolean> {
+  const r = await exec(db, "DELETE FROM group_members WHERE group_id = ? AND user_id = ?", [group, user]);
+  return r.affectedRows > 0;
+}
+
+export async function roleIn(db: Db, group: number, user: number): Promise<Role | undefined> {
+  return (await rows<{ role: Role }>(db, "SELECT role FROM group_members WHERE group_id = ? AND user_id = ?", [group, user]))[0]?.role;
+}
+
+export async function groupIdsOf(db: Db, user: number): Promise<number[]> {
+  return (await rows<{ group_id: number }>(db, "SELECT group_id FROM group_members WHERE user_id = ?", [user])).map((r) => r.group_id);
+}
+
+/** The groups of `user` with this user's role in each. */
+export async function groupsOf(db: Db, user: number): Promise<(GroupRow & { role: Role })[]> {
+  return rows(
+    db,
+    "SELECT g.id, g.name, g.description AS `desc`, m.role FROM group_members m JOIN chat_groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.id",
+    [user],
+  );
+}
+
+/** Members of the given groups, ordered by group then join order. */
+export async function membersOf(db: Db, groups: number[]): Promise<MemberRow[]> {
+  if (groups.length === 0) return [];
+  return queryRows<MemberRow>(
+    db,
+    `SELECT m.group_id, u.id, u.name, m.role FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id IN (${marks(groups.length)}) ORDER BY m.group_id, m.joined_at, u.id`,
+    groups,
+  );
+}

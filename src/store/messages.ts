@@ -1,0 +1,117 @@
+import { type Connection, type Db, exec, queryExec, queryRows, rows } from "./db.ts";
+
+/** A message as the protocol shows it (the `msg` push body). */
+export interface Message {
+  mid: number;
+  from: number;
+  name: string;
+  to?: number;
+  group?: number;
+  text: string;
+  ts: number;
+}
+
+export interface NewMessage {
+  from: number;
+  to?: number;
+  group?: number;
+  text: string;
+  ts: number;
+}
+
+const COLUMNS = "m.mid, m.sender_id, u.name, m.recipient_id, m.group_id, m.body, m.ts";
+interface Row {
+  mid: number;
+  sender_id: number;
+  name: string;
+  recipient_id: number | null;
+  group_id: number | null;
+  body: string;
+  ts: number;
+}
+
+function toMessage(r: Row): Message {
+  return r.group_id != null
+    ? { mid: r.mid, from: r.sender_id, name: r.name, group: r.group_id, text: r.body, ts: Number(r.ts) }
+    : { mid: r.mid, from: r.sender_id, name: r.name, to: r.recipient_id as number, text: r.body, ts: Number(r.ts) };
+}
+
+/**
+ * Stores a batch of messages and their pending rows on `conn`, inside the
+ * caller's transaction. Returns the mids, in batch order. With `consecutive`
+ * (InnoDB's auto-increment lock mode 0 or 1) one multi-row INSERT gets
+ * consecutive ids; otherwise each row is inserted on its own.
+ */
+export async function storeMessages(conn: Connection, batch: NewMessage[], consecutive: boolean): Promise<number[]> {
+  const mids: number[] = [];
+  const values = (m: NewMessage) => [
+    m.from,
+    m.to ?? null,
+    m.group ?? null,
+    m.to != null ? Math.min(m.from, m.to) : null,
+    m.to != null ? Math.max(m.from, m.to) : null,
+    m.text,
+    m.ts,
+  ];
+  const insert = "INSERT INTO messages (sender_id, recipient_id, group_id, peer_lo, peer_hi, body, ts) VALUES ";
+  if (consecutive) {
+    const params: unknown[] = [];
+    for (const m of batch) params.push(...values(m));
+    const r = await queryExec(conn, insert + "(?,?,?,?,?,?,?),".repeat(batch.length - 1) + "(?,?,?,?,?,?,?)", params);
+    for (let i = 0; i < batch.length; i++) mids.push(r.insertId + i);
+  } else {
+    for (const m of batch) mids.push((await exec(conn, insert + "(?,?,?,?,?,?,?)", values(m))).insertId);
+  }
+  const direct: number[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    const m = batch[i] as NewMessage;
+    if (m.to != null) direct.push(m.to, mids[i] as number);
+    else
+      await exec(conn, "INSERT INTO pending (user_id, mid) SELECT user_id, ? FROM group_members WHERE group_id = ? AND user_id <> ?", [
+        mids[i],
+        m.group,
+        m.from,
+      ]);
+  }
+  if (direct.length > 0) await queryExec(conn, "INSERT INTO pending (user_id, mid) VALUES " + "(?,?),".repeat(direct.length / 2 - 1) + "(?,?)", direct);
+  return mids;
+}
+
+/** The `limit` most recent messages before `before`, ascending by mid. */
+export async function directHistory(db: Db, a: number, b: number, before: number | undefined, limit: number): Promise<Message[]> {
+  const r = await rows<Row>(
+    db,
+    `SELECT ${COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.peer_lo = ? AND m.peer_hi = ? AND m.mid < ? ORDER BY m.mid DESC LIMIT ?`,
+    [Math.min(a, b), Math.max(a, b), before ?? Number.MAX_SAFE_INTEGER, String(limit)],
+  );
+  return r.reverse().map(toMessage);
+}
+
+export async function groupHistory(db: Db, group: number, before: number | undefined, limit: number): Promise<Message[]> {
+  const r = await rows<Row>(
+    db,
+    `SELECT ${COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.group_id = ? AND m.mid < ? ORDER BY m.mid DESC LIMIT ?`,
+    [group, before ?? Number.MAX_SAFE_INTEGER, String(limit)],
+  );
+  return r.reverse().map(toMessage);
+}
+
+export async function pendingCount(db: Db, user: number): Promise<number> {
+  return Number((await rows<{ n: number }>(db, "SELECT COUNT(*) AS n FROM pending WHERE user_id = ?", [user]))[0]?.n ?? 0);
+}
+
+/** Pending messages of `user` with mid above `after`, oldest first. */
+export async function pendingPage(db: Db, user: number, after: number, limit: number): Promise<Message[]> {
+  const r = await rows<Row>(
+    db,
+    `SELECT ${COLUMNS} FROM pending p JOIN messages m ON m.mid = p.mid JOIN users u ON u.id = m.sender_id WHERE p.user_id = ? AND p.mid > ? ORDER BY p.mid LIMIT ?`,
+    [user, after, String(limit)],
+  );
+  return r.map(toMessage);
+}
+
+/** Removes pending rows of `user`; returns how many there were. */
+export async function ackPending(conn: Db | Connection, user: number, mids: number[]): Promise<number> {
+  const r = await queryExec(conn as Db, `DELETE FROM pending WHERE user_id = ? AND mid IN (${"?,".repeat(mids.length - 1)}?)`, [user, ...mids]);
+  return r.affectedRows;
+}

@@ -1,0 +1,38 @@
+import { type Db, exec, isDuplicate, marks, queryRows, rows } from "./db.ts";
+
+export interface UserRow {
+  id: number;
+  name: string;
+}
+
+export interface Credentials extends UserRow {
+  password_hash: string;
+}
+
+/** Inserts a user; `undefined` when the name is taken. */
+export async function createUser(db: Db, name: string, passwordHash: string): Promise<number | undefined> {
+  try {
+    const r = await exec(db, "INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)", [name, passwordHash, Date.now()]);
+    return r.insertId;
+  } catch (e) {
+    if (isDuplicate(e)) return undefined;
+    throw e;
+  }
+}
+
+export async function credentialsByName(db: Db, name: string): Promise<Credentials | undefined> {
+  return (await rows<Credentials>(db, "SELECT id, name, password_hash FROM users WHERE name = ?", [name]))[0];
+}
+
+export async function credentialsById(db: Db, id: number): Promise<Credentials | undefined> {
+  return (await rows<Credentials>(db, "SELECT id, name, password_hash FROM users WHERE id = ?", [id]))[0];
+}
+
+export async function userById(db: Db, id: number): Promise<UserRow | undefined> {
+  return (await rows<UserRow>(db, "SELECT id, name FROM users WHERE id = ?", [id]))[0];
+}
+
+export async function usersByIds(db: Db, ids: number[]): Promise<UserRow[]> {
+  if (ids.length === 0) return [];
+  return queryRows<UserRow>(db, `SELECT id, name FROM users WHERE id IN (${marks(ids.length)})`, ids);
+}

@@ -1,0 +1,75 @@
+/**
+ * Chat servers for tests: in-process (startTestServer: real sockets, real
+ * MariaDB, a fresh database each) or as a child process of `bun src/main.ts
+ * server` (spawnServer) when a test must kill it.
+ */
+import { createPool, type Pool } from "../../pool/index.ts";
+import { type Bus, createLocalBus } from "../../src/bus/bus.ts";
+import { createRedisCluster } from "../../src/bus/redis.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
+import { Metrics } from "../../src/server/metrics.ts";
+import { type ChatServer, type ServerOptions, startServer } from "../../src/server/server.ts";
+import { freshDatabase } from "./db.ts";
+import { Wire } from "./wire.ts";
+
+/** argon2id at its cheapest: tests log in thousands of times. */
+export const CHEAP_HASH = { memoryCost: 64, timeCost: 1 };
+
+export interface TestServer {
+  server: ChatServer;
+  pool: Pool;
+  bus: Bus;
+  dbUrl: string;
+  port: number;
+  connect(): Promise<Wire>;
+  stop(): Promise<void>;
+}
+
+const log = process.env.CHAT_TEST_LOG ? createLogger("debug") : silentLogger;
+
+export async function startTestServer(
+  opts: Partial<ServerOptions> & { dbUrl?: string; redis?: boolean; node?: string } = {},
+): Promise<TestServer> {
+  const dbUrl = opts.dbUrl ?? (await freshDatabase());
+  const pool = createPool({ uri: dbUrl, maxSize: 8, initSize: 1 });
+  const metrics = new Metrics();
+  const node = opts.node ?? "t1";
+  let bus: Bus = createLocalBus();
+  let presence;
+  if (opts.redis) {
+    const url = process.env.CHAT_REDIS_URL as string;
+    ({ bus, presence } = await createRedisCluster(url, node, log, metrics));
+  }
+  const server = await startServer(
+    { host: "127.0.0.1", port: 0, hash: CHEAP_HASH, ...opts, node },
+    { db: pool, bus, log, metrics, presence },
+  );
+  return {
+    server,
+    pool,
+    bus,
+    dbUrl,
+    port: server.port,
+    connect: () => Wire.connect(server.port),
+    async stop() {
+      await server.stop();
+      await bus.close();
+      await pool.close();
+    },
+  };
+}
+
+/** Registers and logs in `name` on a new connection; returns the connection and the user id. */
+export async function user(port: number, name: string, password = "password-1"): Promise<{ w: Wire; id: number; token: string; login: Record<string, any> }> {
+  const w = await Wire.connect(port);
+  const reg = await w.req({ type: "register", name, password });
+  const login = await w.ok({ type: "login", name, password });
+  return { w, id: login.user.id, token: login.token, login };
+  void reg;
+}
+
+/** Unique names per test run, so tests can share a database when they want to. */
+let n = 0;
+export function uniq(prefix = "u"): string {
+  return `${prefix}${process.pid % 10000}_${++n}`;
+}
