@@ -17,6 +17,8 @@ export class AckBatcher {
   readonly delayMs: number;
   readonly maxBatch: number;
   #mids: number[] = [];
+  /** the ids in #mids, to skip a mid delivered twice within one batch */
+  #inBatch = new Set<number>();
   #timer: ReturnType<typeof setTimeout> | null = null;
 
   /** @param send called with each batch (1..maxBatch ids) */
@@ -39,6 +41,8 @@ export class AckBatcher {
   }
 
   add(mid: number): void {
+    if (this.#inBatch.has(mid)) return;
+    this.#inBatch.add(mid);
     this.#mids.push(mid);
     if (this.#mids.length >= this.maxBatch) this.flush();
     else this.#timer ??= setTimeout(() => this.flush(), this.delayMs);
@@ -47,6 +51,7 @@ export class AckBatcher {
   /** Sends what waits now. */
   flush(): void {
     this.#stopTimer();
+    this.#inBatch.clear();
     while (this.#mids.length > 0) this.send(this.#mids.splice(0, this.maxBatch));
   }
 
@@ -54,6 +59,7 @@ export class AckBatcher {
   clear(): void {
     this.#stopTimer();
     this.#mids = [];
+    this.#inBatch.clear();
   }
 
   #stopTimer(): void {

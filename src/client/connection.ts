@@ -404,6 +404,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   #adopt(link: Link): void {
     this.#link = link;
     this.#state = "open";
+    this.#lastSent = Date.now(); // the server counts silence from the connect
     this.#armHeartbeat();
     this.emit("hello", link.hello);
     this.emit("push", link.hello);
@@ -546,6 +547,7 @@ export class ChatClient extends Emitter<ClientEvents> {
         return;
       }
       this.#link = link;
+      this.#lastSent = Date.now();
       const token = this.#token;
       if (token === undefined) {
         this.#reopened(link);

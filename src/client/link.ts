@@ -167,7 +167,11 @@ export class Link {
   }
 
   #onBytes(chunk: Uint8Array): void {
-    for (const line of this.#reader.push(chunk)) {
+    // FrameReader keeps an unterminated tail with `rest.slice()`, which for a
+    // Buffer is a view, not a copy; Bun reuses the read buffer, so such a tail
+    // would be overwritten by the next read. Hand it a copy in that case.
+    const safe = chunk.length > 0 && chunk[chunk.length - 1] !== 0x0a ? new Uint8Array(chunk) : chunk;
+    for (const line of this.#reader.push(safe)) {
       if (this.#closed) return;
       if (line === TOO_LARGE) {
         this.destroy(new ProtocolError(`a frame from the server exceeds ${this.options.maxFrame} bytes`));

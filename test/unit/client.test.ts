@@ -1,0 +1,673 @@
+/**
+ * The client library against a scripted fake server (Bun.listen on a free
+ * port): request/reply matching, errors, pushes, framing, autoAck, reconnect
+ * with token relogin, heartbeat and clean shutdown.
+ */
+import { afterEach, describe, expect, it } from "bun:test";
+import type { Socket, TCPSocketListener } from "bun";
+import { FrameReader } from "../../src/protocol/frame-reader.ts";
+import {
+  type ChatClient,
+  type ChatClientOptions,
+  ConnectionClosedError,
+  connectClient,
+  createClient,
+  FrameTooLargeError,
+  type MessagePush,
+  type Push,
+  RequestError,
+} from "../../src/client/index.ts";
+
+type Frame = Record<string, any>;
+
+/** One connection as the fake server sees it. */
+class FakeConn {
+  readonly frames: Frame[] = [];
+  readonly reader = new FrameReader(1 << 24);
+  closed = false;
+  #waiters: Array<{ pred: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
+  #seen = 0;
+  #onClose = Promise.withResolvers<void>();
+
+  constructor(
+    readonly socket: Socket<FakeConn>,
+    readonly server: FakeServer,
+  ) {}
+
+  send(frame: Frame | string): void {
+    this.socket.write(typeof frame === "string" ? frame : `${JSON.stringify(frame)}\n`);
+  }
+
+  ok(req: Frame, fields: Frame = {}): void {
+    this.send({ type: "ok", re: req.id, ...fields });
+  }
+
+  /** The next frame received (after those already taken) that matches. */
+  next(pred: (f: Frame) => boolean = () => true): Promise<Frame> {
+    while (this.#seen < this.frames.length) {
+      const f = this.frames[this.#seen++]!;
+      if (pred(f)) return Promise.resolve(f);
+    }
+    return new Promise((resolve) => this.#waiters.push({ pred, resolve }));
+  }
+
+  nextOf(type: string): Promise<Frame> {
+    return this.next((f) => f.type === type);
+  }
+
+  get whenClosed(): Promise<void> {
+    return this.#onClose.promise;
+  }
+
+  drop(): void {
+    this.socket.terminate();
+  }
+
+  received(frame: Frame): void {
+    this.frames.push(frame);
+    const w = this.#waiters[0];
+    if (w) {
+      this.#seen = this.frames.length;
+      if (w.pred(frame)) {
+        this.#waiters.shift();
+        w.resolve(frame);
+      }
+    }
+    this.server.onFrame(this, frame);
+  }
+
+  ended(): void {
+    this.closed = true;
+    this.#onClose.resolve();
+  }
+}
+
+/**
+ * A fake chat server. By default it greets with hello, answers `login`
+ * (password → token "t1", a token "tN" → "t(N+1)"; anything else
+ * bad_credentials) and `ping`; `script` may answer anything first (return
+ * true when it did).
+ */
+class FakeServer {
+  readonly conns: FakeConn[] = [];
+  #listener!: TCPSocketListener<FakeConn>;
+  #connWaiters: Array<(c: FakeConn) => void> = [];
+  nodeName = "n1";
+  script: (conn: FakeConn, f: Frame) => boolean | void = () => false;
+  validTokens = new Set<string>();
+  tokenCounter = 0;
+
+  static start(): FakeServer {
+    const s = new FakeServer();
+    s.#listener = Bun.listen<FakeConn>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(socket) {
+          const conn = new FakeConn(socket, s);
+          socket.data = conn;
+          s.conns.push(conn);
+          conn.send({ type: "hello", version: 1, node: s.nodeName });
+          s.#connWaiters.shift()?.(conn);
+        },
+        data(socket, chunk) {
+          // A copy: FrameReader keeps a view of the read buffer, which Bun reuses.
+          for (const line of socket.data.reader.push(new Uint8Array(chunk))) {
+            if (typeof line === "string") socket.data.received(JSON.parse(line));
+          }
+        },
+        close(socket) {
+          socket.data.ended();
+        },
+      },
+    });
+    return s;
+  }
+
+  get port(): number {
+    return this.#listener.port;
+  }
+
+  /** The next connection (or the n-th one, 0-based, if it exists already). */
+  connection(n?: number): Promise<FakeConn> {
+    if (n !== undefined && this.conns[n]) return Promise.resolve(this.conns[n]!);
+    return new Promise((resolve) => this.#connWaiters.push(resolve));
+  }
+
+  onFrame(conn: FakeConn, f: Frame): void {
+    if (this.script(conn, f)) return;
+    if (f.type === "ping") conn.ok(f);
+    else if (f.type === "login") this.#login(conn, f);
+  }
+
+  #login(conn: FakeConn, f: Frame): void {
+    const byPassword = f.password === "s3cret-pw";
+    if (!byPassword && !this.validTokens.has(f.token)) {
+      conn.send({ type: "error", re: f.id, code: "bad_credentials", message: "wrong name or password" });
+      return;
+    }
+    const token = `t${++this.tokenCounter}`;
+    this.validTokens.add(token);
+    const id = typeof f.user === "number" ? f.user : 7;
+    conn.ok(f, { user: { id, name: f.name ?? "alice" }, friends: [], groups: [], pending: 0, token });
+  }
+
+  stop(): void {
+    this.#listener.stop(true);
+  }
+}
+
+let server: FakeServer;
+const clients: ChatClient[] = [];
+
+async function setup(options: ChatClientOptions = {}): Promise<{ client: ChatClient; conn: FakeConn }> {
+  server ??= FakeServer.start();
+  const connP = server.connection();
+  const client = await connectClient({ port: server.port, ...options });
+  clients.push(client);
+  return { client, conn: await connP };
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  server?.stop();
+  server = undefined as unknown as FakeServer;
+});
+
+function collect<T>(client: ChatClient, event: "msg" | "push"): T[] {
+  const out: T[] = [];
+  client.on(event, (e) => out.push(e as T));
+  return out;
+}
+
+/** Resolves with the next `event` the client emits. */
+function nextEvent<T>(client: ChatClient, event: Parameters<ChatClient["once"]>[0]): Promise<T> {
+  return new Promise((resolve) => client.once(event, (e) => resolve(e as T)));
+}
+
+const msg = (mid: number, text = `m${mid}`): MessagePush => ({
+  type: "msg",
+  mid,
+  from: 8,
+  name: "bob",
+  to: 7,
+  text,
+  ts: 1_795_000_000_000,
+});
+
+describe("ChatClient requests", () => {
+  it("exposes the node from the server's hello", async () => {
+    server = FakeServer.start();
+    server.nodeName = "n7";
+    const { client } = await setup();
+    expect(client.node).toBe("n7");
+    expect(client.state).toBe("open");
+  });
+
+  it("sends {type, id, ...fields} with increasing ids and resolves the matching reply", async () => {
+    const { client, conn } = await setup();
+    const a = client.send(8, "one");
+    const b = client.send(9, "two");
+    const fa = await conn.nextOf("send");
+    const fb = await conn.nextOf("send");
+    expect(fa).toEqual({ type: "send", id: fa.id, to: 8, text: "one" });
+    expect(fb.id).toBe(fa.id + 1);
+    // Answer out of order: matching is by `re`, not by position.
+    conn.ok(fb, { mid: 2, ts: 20 });
+    conn.ok(fa, { mid: 1, ts: 10 });
+    expect(await a).toEqual({ mid: 1, ts: 10 });
+    expect(await b).toEqual({ mid: 2, ts: 20 });
+    expect(client.inFlight).toBe(0);
+  });
+
+  it("rejects with a RequestError carrying the server's code and message", async () => {
+    const { client, conn } = await setup();
+    server.script = (c, f) => {
+      if (f.type !== "send") return false;
+      c.send({ type: "error", re: f.id, code: "not_friend", message: "user 9 is not your friend" });
+      return true;
+    };
+    const err = await client.send(9, "hi").catch((e) => e);
+    expect(err).toBeInstanceOf(RequestError);
+    expect(err.code).toBe("not_friend");
+    expect(err.message).toBe("user 9 is not your friend");
+    expect(err.op).toBe("send");
+    expect(conn.closed).toBe(false);
+  });
+
+  it("maps each convenience method to its protocol op and fields", async () => {
+    const { client, conn } = await setup();
+    server.script = (c, f) => {
+      const replies: Record<string, Frame> = {
+        register: { user: { id: 7, name: f.name } },
+        add_friend: { friend: { id: f.user, name: "bob", online: true } },
+        create_group: { group: { id: 3, name: f.name, desc: f.desc ?? "", role: "creator" } },
+        join_group: { group: { id: f.group, name: "g", desc: "", role: "normal", members: [] } },
+        leave_group: {},
+        group_send: { mid: 5, ts: 1 },
+        ack: { acked: f.mids?.length },
+        history: { messages: [msg(4)] },
+        friends: { friends: [{ id: 8, name: "bob", online: false }] },
+        groups: { groups: [] },
+        logout: {},
+      };
+      const r = replies[f.type];
+      if (!r) return false;
+      c.ok(f, r);
+      return true;
+    };
+    expect(await client.register("alice", "s3cret-pw")).toEqual({ id: 7, name: "alice" });
+    expect((await client.login({ user: 7, password: "s3cret-pw" })).user.id).toBe(7);
+    expect(await client.addFriend(8)).toEqual({ id: 8, name: "bob", online: true });
+    expect((await client.createGroup("devs", "we code")).id).toBe(3);
+    expect((await client.joinGroup(4)).id).toBe(4);
+    await client.leaveGroup(4);
+    expect(await client.groupSend(4, "hi all")).toEqual({ mid: 5, ts: 1 });
+    expect(await client.ack([1, 2])).toBe(2);
+    expect(await client.history({ with: 8, before: 10, limit: 5 })).toEqual([msg(4)]);
+    expect(await client.friends()).toEqual([{ id: 8, name: "bob", online: false }]);
+    expect(await client.groups()).toEqual([]);
+    expect(await client.ping()).toBeGreaterThanOrEqual(0);
+    await client.logout();
+    const sent = conn.frames.map(({ id, ...rest }) => rest);
+    expect(sent).toEqual([
+      { type: "register", name: "alice", password: "s3cret-pw" },
+      { type: "login", user: 7, password: "s3cret-pw" },
+      { type: "add_friend", user: 8 },
+      { type: "create_group", name: "devs", desc: "we code" },
+      { type: "join_group", group: 4 },
+      { type: "leave_group", group: 4 },
+      { type: "group_send", group: 4, text: "hi all" },
+      { type: "ack", mids: [1, 2] },
+      { type: "history", with: 8, before: 10, limit: 5 },
+      { type: "friends" },
+      { type: "groups" },
+      { type: "ping" },
+      { type: "logout" },
+    ]);
+  });
+
+  it("keeps the newest token from each login and forgets it at logout", async () => {
+    const { client } = await setup();
+    server.script = (c, f) => (f.type === "logout" ? (c.ok(f), true) : false);
+    await client.login({ name: "alice", password: "s3cret-pw" });
+    expect(client.token).toBe("t1");
+    expect(client.user).toEqual({ id: 7, name: "alice" });
+    await client.loginWithToken("t1");
+    expect(client.token).toBe("t2");
+    await client.logout();
+    expect(client.token).toBeUndefined();
+    expect(client.user).toBeUndefined();
+  });
+
+  it("refuses a request larger than the server's frame limit without sending it", async () => {
+    const { client, conn } = await setup({ maxRequestBytes: 100 });
+    const err = await client.send(8, "x".repeat(200)).catch((e) => e);
+    expect(err).toBeInstanceOf(FrameTooLargeError);
+    expect(err.code).toBe("frame_too_large");
+    await client.ping();
+    expect(conn.frames.map((f) => f.type)).toEqual(["ping"]);
+  });
+
+  it("writes many large requests in order despite backpressure", async () => {
+    const { client, conn } = await setup();
+    server.script = (c, f) => (f.type === "send" ? (c.ok(f, { mid: f.id, ts: 0 }), true) : false);
+    const text = "é".repeat(4000); // 8 KB each, 16 MB in all: more than a socket buffer holds
+    const replies = await Promise.all(Array.from({ length: 2000 }, (_, i) => client.send(8, `${i} ${text}`)));
+    expect(replies.map((r) => r.mid)).toEqual(conn.frames.map((f) => f.id));
+    expect(conn.frames.every((f, i) => f.text === `${i} ${text}`)).toBe(true);
+  });
+
+  it("rejects requests made before connect() or after close() with ConnectionClosedError", async () => {
+    server = FakeServer.start();
+    const client = createClient({ port: server.port });
+    const early = await client.ping().catch((e) => e);
+    expect(early).toBeInstanceOf(ConnectionClosedError);
+    expect(early.code).toBe("connection_closed");
+    await client.connect();
+    await client.close();
+    expect((await client.ping().catch((e) => e)).code).toBe("connection_closed");
+  });
+
+  it("rejects connect() with connect_failed when nothing listens", async () => {
+    server = FakeServer.start();
+    const port = server.port;
+    server.stop();
+    const client = createClient({ port });
+    const err = await client.connect().catch((e) => e);
+    expect(err.code).toBe("connect_failed");
+    expect(client.state).toBe("idle");
+  });
+
+  it("rejects connect() with a timeout when the server never says hello", async () => {
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const client = createClient({ port: silent.port, connectTimeoutMs: 50 });
+      const err = await client.connect().catch((e) => e);
+      expect(err.code).toBe("timeout");
+    } finally {
+      silent.stop(true);
+    }
+  });
+});
+
+describe("ChatClient framing", () => {
+  it("reassembles frames split anywhere, even inside a UTF-8 character", async () => {
+    const { client, conn } = await setup();
+    const pushes = collect<MessagePush>(client, "msg");
+    const bytes = new TextEncoder().encode(`${JSON.stringify(msg(1, "héllo 世界 🎉"))}\n`);
+    for (let i = 0; i < bytes.length; i++) {
+      conn.socket.write(bytes.subarray(i, i + 1));
+      await Bun.sleep(0);
+    }
+    await client.ping(); // the ping's reply comes after the push
+    expect(pushes.map((p) => p.text)).toEqual(["héllo 世界 🎉"]);
+  });
+
+  it("handles several frames in one read", async () => {
+    const { client, conn } = await setup();
+    const pushes = collect<MessagePush>(client, "msg");
+    const p = client.ping();
+    const ping = await conn.nextOf("ping");
+    conn.send([msg(1), msg(2), { type: "ok", re: ping.id }, msg(3)].map((f) => `${JSON.stringify(f)}\n`).join(""));
+    await p;
+    await client.ping();
+    expect(pushes.map((m) => m.mid)).toEqual([1, 2, 3]);
+  });
+
+  it("drops the connection when the server sends something that is not a frame", async () => {
+    const { client, conn } = await setup();
+    const pending = client.send(8, "hi").catch((e) => e);
+    await conn.nextOf("send");
+    const disconnected = nextEvent<{ error: Error; willReconnect: boolean }>(client, "disconnected");
+    conn.send("this is not json\n");
+    const e = await disconnected;
+    expect(e.error.message).toContain("not a JSON object");
+    expect(e.willReconnect).toBe(false);
+    expect((await pending).code).toBe("connection_closed");
+    expect(client.state).toBe("closed");
+  });
+});
+
+describe("ChatClient pushes", () => {
+  it("delivers each push to its typed listener and to onPush, unknown types to onPush only", async () => {
+    const { client, conn } = await setup();
+    const all = collect<Push>(client, "push");
+    const seen: string[] = [];
+    client.onMessage((m) => seen.push(`msg ${m.mid}`));
+    client.onPresence((p) => seen.push(`presence ${p.user} ${p.online}`));
+    client.onFriendAdded((p) => seen.push(`friend_added ${p.friend.id}`));
+    client.onMemberJoined((p) => seen.push(`member_joined ${p.group} ${p.user.id}`));
+    client.onMemberLeft((p) => seen.push(`member_left ${p.group} ${p.user.id}`));
+    conn.send(msg(1));
+    conn.send({ type: "presence", user: 8, online: true });
+    conn.send({ type: "friend_added", friend: { id: 9, name: "carol", online: true } });
+    conn.send({ type: "member_joined", group: 3, user: { id: 9, name: "carol" } });
+    conn.send({ type: "member_left", group: 3, user: { id: 9, name: "carol" } });
+    conn.send({ type: "typing", user: 8 });
+    await client.ping();
+    expect(seen).toEqual(["msg 1", "presence 8 true", "friend_added 9", "member_joined 3 9", "member_left 3 9"]);
+    expect(all.map((p) => p.type)).toEqual(["msg", "presence", "friend_added", "member_joined", "member_left", "typing"]);
+  });
+
+  it("delivers duplicates when neither autoAck nor dedupe is on", async () => {
+    const { client, conn } = await setup();
+    const got = collect<MessagePush>(client, "msg");
+    conn.send(msg(1));
+    conn.send(msg(1));
+    await client.ping();
+    expect(got.map((m) => m.mid)).toEqual([1, 1]);
+  });
+
+  it("an unsubscribed listener hears nothing more", async () => {
+    const { client, conn } = await setup();
+    const got: number[] = [];
+    const off = client.onMessage((m) => got.push(m.mid));
+    conn.send(msg(1));
+    await client.ping();
+    off();
+    conn.send(msg(2));
+    await client.ping();
+    expect(got).toEqual([1]);
+  });
+});
+
+describe("ChatClient autoAck", () => {
+  it("acks received messages in one batched request", async () => {
+    const { client, conn } = await setup({ autoAck: { delayMs: 5 } });
+    server.script = (c, f) => (f.type === "ack" ? (c.ok(f, { acked: f.mids.length }), true) : false);
+    for (let mid = 1; mid <= 5; mid++) conn.send(msg(mid));
+    const ack = await conn.nextOf("ack");
+    expect(ack.mids).toEqual([1, 2, 3, 4, 5]);
+    await client.ping();
+    expect(conn.frames.filter((f) => f.type === "ack")).toHaveLength(1);
+  });
+
+  it("sends a batch at once when maxBatch messages wait", async () => {
+    const { conn } = await setup({ autoAck: { delayMs: 60_000, maxBatch: 2 } });
+    for (let mid = 1; mid <= 4; mid++) conn.send(msg(mid));
+    expect((await conn.nextOf("ack")).mids).toEqual([1, 2]);
+    expect((await conn.nextOf("ack")).mids).toEqual([3, 4]);
+  });
+
+  it("drops duplicate mids before the listeners but acks them again", async () => {
+    const { client, conn } = await setup({ autoAck: { delayMs: 5 } });
+    const got = collect<MessagePush>(client, "msg");
+    conn.send(msg(1));
+    conn.send(msg(2));
+    conn.send(msg(1));
+    expect((await conn.nextOf("ack")).mids).toEqual([1, 2]);
+    conn.send(msg(2)); // redelivered after the ack: the server still thinks it is pending
+    expect((await conn.nextOf("ack")).mids).toEqual([2]);
+    expect(got.map((m) => m.mid)).toEqual([1, 2]);
+  });
+
+  it("forgets only the oldest mids when the dedupe window is full", async () => {
+    const { client, conn } = await setup({ dedupe: 2 });
+    const got = collect<MessagePush>(client, "msg");
+    for (const mid of [1, 2, 3, 3, 2, 1]) conn.send(msg(mid));
+    await client.ping();
+    // 1 fell out of the window of two when 3 arrived.
+    expect(got.map((m) => m.mid)).toEqual([1, 2, 3, 1]);
+  });
+
+  it("sends the acks that wait before logging out", async () => {
+    const { client, conn } = await setup({ autoAck: { delayMs: 60_000 } });
+    server.script = (c, f) => (f.type === "logout" || f.type === "ack" ? (c.ok(f), true) : false);
+    conn.send(msg(1));
+    await client.ping();
+    await client.logout();
+    expect(conn.frames.map((f) => f.type)).toEqual(["ping", "ack", "logout"]);
+  });
+
+  it("forgets seen mids when another user logs in on the same client", async () => {
+    const { client, conn } = await setup({ autoAck: true });
+    const got = collect<MessagePush>(client, "msg");
+    await client.login({ user: 7, password: "s3cret-pw" });
+    conn.send({ ...msg(1), group: 3, to: undefined });
+    await client.ping();
+    await client.login({ user: 8, password: "s3cret-pw" });
+    conn.send({ ...msg(1), group: 3, to: undefined }); // the same group message, now for user 8
+    await client.ping();
+    expect(got.map((m) => m.mid)).toEqual([1, 1]);
+  });
+});
+
+describe("ChatClient reconnect", () => {
+  it("rejects requests in flight when the connection drops, and reports it", async () => {
+    const { client, conn } = await setup();
+    const pending = client.send(8, "hi").catch((e) => e);
+    await conn.nextOf("send");
+    const gone = nextEvent<{ willReconnect: boolean }>(client, "disconnected");
+    const closed = nextEvent(client, "close");
+    conn.drop();
+    const err = await pending;
+    expect(err).toBeInstanceOf(ConnectionClosedError);
+    expect(err.code).toBe("connection_closed");
+    expect((await gone).willReconnect).toBe(false);
+    await closed;
+    expect(client.state).toBe("closed");
+  });
+
+  it("reconnects after a drop and logs back in with the newest token", async () => {
+    const { client, conn } = await setup({ reconnect: { initialDelayMs: 5, maxDelayMs: 20 } });
+    await client.login({ name: "alice", password: "s3cret-pw" });
+    await client.loginWithToken(client.token!);
+    expect(client.token).toBe("t2");
+    const inFlight = client.send(8, "lost?").catch((e) => e);
+    await conn.nextOf("send");
+    const events: string[] = [];
+    client.on("disconnected", (e) => events.push(`disconnected ${e.willReconnect}`));
+    client.on("reconnecting", (e) => events.push(`reconnecting ${e.attempt}`));
+    const reconnected = nextEvent<{ node: string; user: unknown; login: { token: string } }>(client, "reconnected");
+    server.nodeName = "n2";
+    const second = server.connection();
+    conn.drop();
+    expect((await inFlight).code).toBe("connection_closed");
+    const conn2 = await second;
+    const relogin = await conn2.nextOf("login");
+    expect(relogin).toEqual({ type: "login", id: relogin.id, token: "t2" });
+    const r = await reconnected;
+    expect(r.node).toBe("n2");
+    expect(r.user).toEqual({ id: 7, name: "alice" });
+    expect(r.login.token).toBe("t3");
+    expect(client.token).toBe("t3");
+    expect(client.node).toBe("n2");
+    expect(client.state).toBe("open");
+    expect(events).toEqual(["disconnected true", "reconnecting 1"]);
+    // Nothing but the login was re-sent.
+    await client.ping();
+    expect(conn2.frames.map((f) => f.type)).toEqual(["login", "ping"]);
+  });
+
+  it("emits reconnected before the pending messages pushed after the relogin", async () => {
+    const { client, conn } = await setup({ reconnect: { initialDelayMs: 1 }, autoAck: true });
+    await client.login({ name: "alice", password: "s3cret-pw" });
+    const order: string[] = [];
+    client.on("reconnected", () => order.push("reconnected"));
+    client.onMessage((m) => order.push(`msg ${m.mid}`));
+    server.script = (c, f) => {
+      if (f.type !== "login" || !f.token) return false;
+      c.send(
+        `${JSON.stringify({ type: "ok", re: f.id, user: { id: 7, name: "alice" }, friends: [], groups: [], pending: 1, token: "tx" })}\n${JSON.stringify(msg(9))}\n`,
+      );
+      return true;
+    };
+    const second = server.connection();
+    conn.drop();
+    const conn2 = await second;
+    await conn2.nextOf("ack");
+    expect(order).toEqual(["reconnected", "msg 9"]);
+  });
+
+  it("reconnects without logging in when nobody was logged in", async () => {
+    const { client, conn } = await setup({ reconnect: { initialDelayMs: 1 } });
+    const reconnected = nextEvent<{ user?: unknown }>(client, "reconnected");
+    conn.drop();
+    expect((await reconnected).user).toBeUndefined();
+    await client.ping();
+    expect(server.conns[1]!.frames.map((f) => f.type)).toEqual(["ping"]);
+  });
+
+  it("gives the session up when the token is refused, and stays connected", async () => {
+    const { client, conn } = await setup({ reconnect: { initialDelayMs: 1 } });
+    await client.login({ name: "alice", password: "s3cret-pw" });
+    server.validTokens.clear();
+    const reconnected = nextEvent<{ loginError?: RequestError }>(client, "reconnected");
+    conn.drop();
+    const r = await reconnected;
+    expect(r.loginError?.code).toBe("bad_credentials");
+    expect(client.user).toBeUndefined();
+    expect(client.token).toBeUndefined();
+    expect(client.state).toBe("open");
+  });
+
+  it("keeps trying while the server is down, then gives up after maxAttempts", async () => {
+    const { client, conn } = await setup({ reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 } });
+    const attempts: number[] = [];
+    client.on("reconnecting", (e) => attempts.push(e.attempt));
+    const closed = nextEvent(client, "close");
+    server.stop();
+    conn.drop();
+    await closed;
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(client.state).toBe("closed");
+  });
+
+  it("rejects new requests at once while reconnecting", async () => {
+    const { client, conn } = await setup({ reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const reconnecting = nextEvent(client, "reconnecting");
+    conn.drop();
+    await reconnecting;
+    expect(client.state).toBe("reconnecting");
+    const err = await client.ping().catch((e) => e);
+    expect(err.code).toBe("connection_closed");
+    await client.close(); // also cuts the 60 s wait short
+    expect(client.state).toBe("closed");
+  });
+});
+
+describe("ChatClient heartbeat", () => {
+  it("does not ping while the connection is fresh", async () => {
+    const start = Date.now();
+    const { conn } = await setup({ heartbeatMs: 200 });
+    await conn.nextOf("ping");
+    expect(Date.now() - start).toBeGreaterThanOrEqual(190);
+  });
+
+  it("pings after heartbeatMs without sending anything", async () => {
+    const { conn } = await setup({ heartbeatMs: 30 });
+    const ping = await conn.nextOf("ping");
+    expect(ping.type).toBe("ping");
+  });
+
+  it("drops the connection when a heartbeat ping goes unanswered", async () => {
+    const { client } = await setup({ heartbeatMs: 20, heartbeatTimeoutMs: 30 });
+    server.script = (_c, f) => f.type === "ping"; // swallow pings
+    const gone = await nextEvent<{ error: Error }>(client, "disconnected");
+    expect(gone.error.message).toContain("no reply to ping");
+  });
+});
+
+describe("ChatClient close", () => {
+  it("ends the connection, rejects what is in flight and sends the acks that wait", async () => {
+    const { client, conn } = await setup({ autoAck: { delayMs: 60_000 } });
+    conn.send(msg(1));
+    await client.ping();
+    const pending = client.send(8, "x").catch((e) => e);
+    await client.close();
+    expect((await pending).code).toBe("connection_closed");
+    await conn.whenClosed;
+    expect(conn.frames.map((f) => f.type)).toEqual(["ping", "send", "ack"]);
+    expect(client.state).toBe("closed");
+  });
+
+  it("leaves no socket or timer behind: the process exits by itself", async () => {
+    server = FakeServer.start();
+    const script = `
+      import { connectClient } from ${JSON.stringify(`${import.meta.dir}/../../src/client/index.ts`)};
+      const c = await connectClient({ port: ${server.port}, reconnect: true, autoAck: true, heartbeatMs: 1000 });
+      await c.login({ name: "alice", password: "s3cret-pw" });
+      c.on("msg", () => {});
+      await c.ping();
+      await c.close();
+      console.log("closed");
+    `;
+    const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+    const killer = setTimeout(() => proc.kill(), 5_000);
+    const code = await proc.exited;
+    clearTimeout(killer);
+    expect(await new Response(proc.stdout).text()).toBe("closed\n");
+    expect(code).toBe(0);
+  });
+});
+
+describe("ChatClient options", () => {
+  it("throws a TypeError for options that cannot work", () => {
+    expect(() => createClient({ port: 70_000 })).toThrow(TypeError);
+    expect(() => createClient({ reconnect: { maxDelayMs: 1, initialDelayMs: 10 } })).toThrow(TypeError);
+    expect(() => createClient({ reconnect: { maxAttempts: 0 } })).toThrow(TypeError);
+    expect(() => createClient({ autoAck: { maxBatch: 1001 } })).toThrow(TypeError);
+    expect(() => createClient({ heartbeatMs: -1 })).toThrow(TypeError);
+  });
+});
