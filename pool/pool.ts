@@ -95,9 +95,41 @@ export function lifetimeWithJitter(maxLifetime: number, random: () => number = M
   return maxLifetime - maxLifetime * 0.025 * random();
 }
 
-/** mysql2 sets `fatal` on errors after which the connection is unusable. */
-function isFatal(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { fatal?: unknown }).fatal === true;
+/**
+ * Server error numbers that end the session although mysql2 does not mark them
+ * fatal: the ERR packet arrives before the socket closes, so without this a
+ * connection could go back to the idle stack in between.
+ */
+const SESSION_ENDED = new Set([
+  1053, // ER_SERVER_SHUTDOWN
+  1152, // ER_ABORTING_CONNECTION
+  1927, // ER_CONNECTION_KILLED (MariaDB: KILL <id>)
+  4031, // ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8: wait_timeout)
+]);
+
+/** Whether a query error means the connection is unusable (HikariCP's checkException, for mysql2). */
+export function endsConnection(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
+  const e = err as { fatal?: unknown; errno?: unknown; sqlState?: unknown };
+  if (e.fatal === true) return true; // mysql2: network, protocol and closed-connection errors
+  if (typeof e.errno === "number" && SESSION_ENDED.has(e.errno)) return true;
+  return typeof e.sqlState === "string" && e.sqlState.startsWith("08"); // SQL standard: connection exception
+}
+
+/**
+ * Wraps the connection's query and execute (once, when it opens) so an error
+ * that ended the session marks it dead, whoever ran the query: release() then
+ * closes it. HikariCP does the same in its connection proxy.
+ */
+function watchErrors(slot: Slot): void {
+  const conn = slot.conn as unknown as Record<"query" | "execute", (sql: unknown, values?: unknown) => Promise<unknown>>;
+  const onError = (err: unknown): never => {
+    if (endsConnection(err)) slot.dead = true;
+    throw err;
+  };
+  const { query, execute } = conn;
+  conn.query = (sql, values) => query.call(conn, sql, values).then(undefined, onError);
+  conn.execute = (sql, values) => execute.call(conn, sql, values).then(undefined, onError);
 }
 
 interface Waiter {
@@ -178,11 +210,8 @@ class ConnectionPool implements Pool, LeaseOwner {
     const lease = await this.lease();
     try {
       return await lease.conn.query<T>(sql, params);
-    } catch (err) {
-      if (isFatal(err)) lease.destroy();
-      throw err;
     } finally {
-      lease.release();
+      lease.release(); // closes the connection instead if the error ended it (#watch)
     }
   }
 
@@ -190,9 +219,6 @@ class ConnectionPool implements Pool, LeaseOwner {
     const lease = await this.lease();
     try {
       return await lease.conn.execute<T>(sql, params);
-    } catch (err) {
-      if (isFatal(err)) lease.destroy();
-      throw err;
     } finally {
       lease.release();
     }
@@ -218,9 +244,6 @@ class ConnectionPool implements Pool, LeaseOwner {
         }
         throw err;
       }
-    } catch (err) {
-      if (isFatal(err)) lease.destroy();
-      throw err;
     } finally {
       lease.release();
     }
@@ -382,6 +405,7 @@ class ConnectionPool implements Pool, LeaseOwner {
     // queries, and an 'error' event without a listener would crash the process.
     conn.on("error", () => this.#onLost(slot));
     conn.on("end", () => this.#onLost(slot));
+    watchErrors(slot);
     if (this.#closed) return this.#closeSlot(slot, true);
     const w = this.#waiters.shift();
     if (w === undefined) {

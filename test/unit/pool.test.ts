@@ -227,6 +227,25 @@ describe("pool: broken connections", () => {
     expect(conn.queries).toEqual(["SELECT 1"]);
   });
 
+  it("closes a connection whose query failed with 'Connection was killed', which mysql2 does not mark fatal", async () => {
+    const { pool } = setup();
+    const lease = await pool.lease();
+    fake(lease).failures.push(Object.assign(new Error("Connection was killed"), { errno: 1927, sqlState: "70100" }));
+    await expect(lease.conn.query("SELECT SLEEP(10)")).rejects.toThrow("Connection was killed");
+    lease.release();
+    expect(fake(lease).destroyed).toBe(true);
+    expect(pool.stats()).toMatchObject({ size: 0, idle: 0 });
+  });
+
+  it("closes a connection whose query failed with a connection-exception SQLSTATE (08xxx)", async () => {
+    const { pool } = setup();
+    const lease = await pool.lease();
+    fake(lease).failures.push(Object.assign(new Error("Got an error reading communication packets"), { errno: 1158, sqlState: "08S01" }));
+    await expect(lease.conn.execute("SELECT 1")).rejects.toThrow("communication packets");
+    lease.release();
+    expect(fake(lease).destroyed).toBe(true);
+  });
+
   it("removes an idle connection the server closed and gives the next lease a working one", async () => {
     const { pool, driver } = setup({ initSize: 1 });
     (await pool.lease()).release();

@@ -1,0 +1,149 @@
+import { afterEach, describe, expect, it } from "bun:test";
+import { FakeDriver } from "../../pool/fake-connection.ts";
+import {
+  POOL_DEFAULTS,
+  getPool,
+  poolOptionsFromConfig,
+  poolOptionsFromUrl,
+  resetPool,
+  resolvePoolOptions,
+} from "../../pool/index.ts";
+
+describe("pool options", () => {
+  it("merges the documented defaults and forces utf8mb4 unless told otherwise", () => {
+    const { settings, connection } = resolvePoolOptions({ host: "db", user: "chat" });
+    expect(settings).toMatchObject({
+      initSize: 2,
+      maxSize: 10,
+      maxIdleTime: 60_000,
+      connectionTimeout: 5_000,
+      maxLifetime: 1_800_000,
+      validationInterval: 5_000,
+      validationTimeout: 3_000,
+      reapInterval: 10_000,
+    });
+    expect(connection).toEqual({ charset: "utf8mb4", host: "db", user: "chat" });
+    expect(resolvePoolOptions({ charset: "latin1" }).connection.charset).toBe("latin1");
+  });
+
+  it("passes mysql2 connection options through and keeps pool settings out of them", () => {
+    const { settings, connection } = resolvePoolOptions({ maxSize: 3, connectTimeout: 2_000, dateStrings: true });
+    expect(settings.maxSize).toBe(3);
+    expect(connection).toEqual({ charset: "utf8mb4", connectTimeout: 2_000, dateStrings: true });
+  });
+
+  it("throws a TypeError on contradictory or impossible settings", () => {
+    expect(() => resolvePoolOptions({ initSize: 5, maxSize: 4 })).toThrow(TypeError);
+    expect(() => resolvePoolOptions({ initSize: 5, maxSize: 4 })).toThrow("initSize (5) is larger than maxSize (4)");
+    expect(() => resolvePoolOptions({ maxSize: 0, initSize: 0 })).toThrow(TypeError);
+    expect(() => resolvePoolOptions({ maxSize: 2.5 })).toThrow(TypeError);
+    expect(() => resolvePoolOptions({ initSize: -1 })).toThrow(TypeError);
+    expect(() => resolvePoolOptions({ connectionTimeout: 0 })).toThrow(TypeError);
+    expect(() => resolvePoolOptions({ maxIdleTime: -5 })).toThrow(TypeError);
+    expect(() => resolvePoolOptions({ reapInterval: Infinity })).toThrow(TypeError);
+    expect(() => resolvePoolOptions({ maxLifetime: Number.NaN })).toThrow(TypeError);
+  });
+
+  it("accepts Infinity for durations that mean 'never'", () => {
+    const { settings } = resolvePoolOptions({ connectionTimeout: Infinity, maxLifetime: Infinity, maxIdleTime: 0 });
+    expect(settings.connectionTimeout).toBe(Infinity);
+  });
+});
+
+describe("poolOptionsFromUrl", () => {
+  it("reads the reference keys from the query and strips them from the uri", () => {
+    const opts = poolOptionsFromUrl("mysql://u:p@h:3306/db?maxSize=20&initSize=2&maxIdleTime=60&connectionTimeout=100");
+    expect(opts).toEqual({ uri: "mysql://u:p@h:3306/db", maxSize: 20, initSize: 2, maxIdleTime: 60_000, connectionTimeout: 100 });
+  });
+
+  it("reads a bare maxIdleTime as seconds and every other bare duration as milliseconds", () => {
+    const opts = poolOptionsFromUrl("mysql://h/db?maxIdleTime=90&maxLifetime=600000&validationInterval=2500");
+    expect(opts).toMatchObject({ maxIdleTime: 90_000, maxLifetime: 600_000, validationInterval: 2_500 });
+  });
+
+  it("accepts durations with a unit", () => {
+    const opts = poolOptionsFromUrl("mysql://h/db?maxIdleTime=500ms&connectionTimeout=2s&maxLifetime=30m&reapInterval=0.5s");
+    expect(opts).toMatchObject({ maxIdleTime: 500, connectionTimeout: 2_000, maxLifetime: 1_800_000, reapInterval: 500 });
+  });
+
+  it("leaves mysql2's own query parameters in the uri", () => {
+    expect(poolOptionsFromUrl("mysql://h/db?charset=utf8mb4&maxSize=3").uri).toBe("mysql://h/db?charset=utf8mb4");
+  });
+
+  it("throws a TypeError naming the key on a bad value, a repeated key or a non-mysql URL", () => {
+    expect(() => poolOptionsFromUrl("mysql://h/db?maxSize=ten")).toThrow("maxSize");
+    expect(() => poolOptionsFromUrl("mysql://h/db?maxIdleTime=1y")).toThrow("maxIdleTime");
+    expect(() => poolOptionsFromUrl("mysql://h/db?maxSize=1&maxSize=2")).toThrow(TypeError);
+    expect(() => poolOptionsFromUrl("postgres://h/db")).toThrow(TypeError);
+  });
+
+  it("lets createPool take the URL as uri, with the pool keys still in it", () => {
+    const { settings, connection } = resolvePoolOptions({ uri: "mysql://u:p@h/db?maxSize=7&initSize=1" });
+    expect(settings).toMatchObject({ maxSize: 7, initSize: 1 });
+    expect(connection.uri).toBe("mysql://u:p@h/db");
+    expect(() => resolvePoolOptions({ uri: "mysql://h/db?maxSize=7", maxSize: 8 })).toThrow(TypeError);
+  });
+});
+
+describe("poolOptionsFromConfig", () => {
+  it("accepts the reference projects' config fields and units", () => {
+    const opts = poolOptionsFromConfig({
+      ip: "127.0.0.1",
+      port: "3306",
+      username: "root",
+      password: "123456",
+      dbname: "chat",
+      initSize: "10",
+      maxSize: 1024,
+      maxIdleTime: 60,
+      connectionTimeout: 100,
+    });
+    expect(opts).toEqual({
+      host: "127.0.0.1",
+      port: 3306,
+      user: "root",
+      password: "123456",
+      database: "chat",
+      initSize: 10,
+      maxSize: 1024,
+      maxIdleTime: 60_000,
+      connectionTimeout: 100,
+    });
+  });
+
+  it("throws a TypeError when a reference field and its mysql2 name disagree", () => {
+    expect(() => poolOptionsFromConfig({ ip: "a", host: "b" })).toThrow(TypeError);
+    expect(() => poolOptionsFromConfig({ port: "33o6" })).toThrow(TypeError);
+  });
+});
+
+describe("getPool", () => {
+  afterEach(() => resetPool());
+
+  it("creates the process-wide pool on first use and returns the same one after", async () => {
+    const driver = new FakeDriver();
+    const pool = getPool({ initSize: 0, createConnection: driver.createConnection });
+    expect(getPool()).toBe(pool);
+    expect(driver.attempts).toBe(0); // lazy: nothing opens before a lease
+    (await pool.lease()).release();
+    expect(driver.attempts).toBe(1);
+  });
+
+  it("refuses options once the pool exists", () => {
+    getPool({ createConnection: new FakeDriver().createConnection });
+    expect(() => getPool({ maxSize: 3 })).toThrow(TypeError);
+  });
+
+  it("closes and forgets the pool on reset", async () => {
+    const first = getPool({ createConnection: new FakeDriver().createConnection });
+    await resetPool();
+    expect(first.closed).toBe(true);
+    expect(getPool({ createConnection: new FakeDriver().createConnection })).not.toBe(first);
+  });
+
+  it("falls back to CHAT_MYSQL_URL", () => {
+    expect(POOL_DEFAULTS.maxSize).toBe(10);
+    const pool = getPool(); // test/setup.ts sets CHAT_MYSQL_URL; nothing connects until a lease
+    expect(pool.stats().size).toBe(0);
+  });
+});
