@@ -1,0 +1,137 @@
+/**
+ * Two server processes, one MariaDB, one Redis: pushes cross nodes, presence is
+ * cluster-wide, and a node killed with SIGKILL stops counting its users online
+ * within 15 s while their messages wait for them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { freshDatabase } from "../helpers/db.ts";
+import { type NodeProcess, spawnServer } from "../helpers/process.ts";
+import type { Wire } from "../helpers/wire.ts";
+
+let dbUrl: string;
+let n1: NodeProcess;
+let n2: NodeProcess;
+const redisUrl = () => process.env.CHAT_REDIS_URL as string;
+
+async function login(node: NodeProcess, name: string, register = true): Promise<{ w: Wire; id: number; token: string }> {
+  const w = await node.connect();
+  if (register) await w.req({ type: "register", name, password: "password-1" });
+  const r = await w.ok({ type: "login", name, password: "password-1" });
+  return { w, id: r.user.id, token: r.token };
+}
+
+beforeAll(async () => {
+  dbUrl = await freshDatabase();
+  [n1, n2] = await Promise.all([
+    spawnServer({ node: "c1", dbUrl, redisUrl: redisUrl() }),
+    spawnServer({ node: "c2", dbUrl, redisUrl: redisUrl() }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([n1?.kill(), n2?.kill()]);
+});
+
+describe("a two-node cluster", () => {
+  it("says which node a client reached", async () => {
+    const a = await n1.connect();
+    const b = await n2.connect();
+    expect(a.frames[0]).toEqual({ type: "hello", version: 1, node: "c1" });
+    expect(b.frames[0]).toEqual({ type: "hello", version: 1, node: "c2" });
+    a.close();
+    b.close();
+  });
+
+  it("delivers one-to-one messages both ways between nodes, with presence", async () => {
+    const alice = await login(n1, "x_alice");
+    const bob = await login(n2, "x_bob");
+    const added = await alice.w.ok({ type: "add_friend", user: bob.id });
+    expect(added.friend).toEqual({ id: bob.id, name: "x_bob", online: true });
+    await bob.w.push("friend_added", (f) => f.friend.id === alice.id);
+
+    const sent = await alice.w.ok({ type: "send", to: bob.id, text: "across 你好" });
+    const got = await bob.w.push("msg", (f) => f.mid === sent.mid);
+    expect(got).toMatchObject({ from: alice.id, name: "x_alice", to: bob.id, text: "across 你好" });
+    const back = await bob.w.ok({ type: "send", to: alice.id, text: "and back" });
+    await alice.w.push("msg", (f) => f.mid === back.mid);
+
+    const mark = alice.w.frames.length;
+    await bob.w.ok({ type: "logout" });
+    expect(await alice.w.push("presence", () => true, mark)).toEqual({ type: "presence", user: bob.id, online: false });
+    await bob.w.ok({ type: "login", name: "x_bob", password: "password-1" });
+    expect(await alice.w.push("presence", (f) => f.online, mark)).toEqual({ type: "presence", user: bob.id, online: true });
+    alice.w.close();
+    bob.w.close();
+  });
+
+  it("sends a group message to members on both nodes, and membership events too", async () => {
+    const a = await login(n1, "g_a");
+    const b = await login(n2, "g_b");
+    const c = await login(n2, "g_c");
+    const g = (await a.w.ok({ type: "create_group", name: "cluster-group" })).group.id;
+    await b.w.ok({ type: "join_group", group: g });
+    await a.w.push("member_joined", (f) => f.user.id === b.id);
+    await c.w.ok({ type: "join_group", group: g });
+    await a.w.push("member_joined", (f) => f.user.id === c.id);
+    await b.w.push("member_joined", (f) => f.user.id === c.id);
+
+    const m = await b.w.ok({ type: "group_send", group: g, text: "to everyone" });
+    await a.w.push("msg", (f) => f.mid === m.mid && f.group === g);
+    await c.w.push("msg", (f) => f.mid === m.mid && f.group === g);
+
+    await c.w.ok({ type: "leave_group", group: g });
+    await a.w.push("member_left", (f) => f.user.id === c.id);
+    const m2 = await a.w.ok({ type: "group_send", group: g, text: "after c left" });
+    await b.w.push("msg", (f) => f.mid === m2.mid);
+    await c.w.ok({ type: "ping" });
+    expect(c.w.pushes("msg").some((f) => f.mid === m2.mid)).toBe(false);
+    for (const x of [a, b, c]) x.w.close();
+  });
+
+  it("keeps a user online while a session on the other node lives, and pushes to both", async () => {
+    const friend = await login(n1, "m_friend");
+    const multi1 = await login(n1, "m_multi");
+    const multi2 = await login(n2, "m_multi", false);
+    await friend.w.ok({ type: "add_friend", user: multi1.id });
+    const sent = await friend.w.ok({ type: "send", to: multi1.id, text: "to both devices" });
+    await multi1.w.push("msg", (f) => f.mid === sent.mid);
+    await multi2.w.push("msg", (f) => f.mid === sent.mid);
+    // The sender's other session sees its own message too.
+    const own = await multi2.w.ok({ type: "send", to: friend.id, text: "from device 2" });
+    await multi1.w.push("msg", (f) => f.mid === own.mid);
+
+    const mark = friend.w.frames.length;
+    await multi1.w.ok({ type: "logout" });
+    await friend.w.ok({ type: "ping" });
+    const listed = await friend.w.ok({ type: "friends" });
+    expect(listed.friends).toEqual([{ id: multi1.id, name: "m_multi", online: true }]);
+    expect(friend.w.frames.slice(mark).some((f) => f.type === "presence")).toBe(false);
+    for (const x of [friend, multi1, multi2]) x.w.close();
+  });
+
+  it("marks a SIGKILLed node's users offline within 15 s and keeps their messages pending", async () => {
+    const n3 = await spawnServer({ node: "c3", dbUrl, redisUrl: redisUrl() });
+    const watcher = await login(n1, "k_watcher");
+    const victim = await login(n3, "k_victim");
+    await watcher.w.ok({ type: "add_friend", user: victim.id });
+    await victim.w.push("friend_added");
+
+    const killedAt = Date.now();
+    await n3.kill("SIGKILL");
+    const offline = await watcher.w.push("presence", (f) => f.user === victim.id && !f.online, 0, 20_000);
+    const took = Date.now() - killedAt;
+    console.log(`  presence offline ${took} ms after SIGKILL`);
+    expect(offline.online).toBe(false);
+    expect(took).toBeLessThan(15_000);
+
+    const sent = await watcher.w.ok({ type: "send", to: victim.id, text: "while you were gone" });
+    const back = await n2.connect();
+    const relog = await back.ok({ type: "login", token: victim.token });
+    expect(relog.pending).toBe(1);
+    const got = await back.push("msg", (f) => f.mid === sent.mid);
+    expect(got.text).toBe("while you were gone");
+    await watcher.w.push("presence", (f) => f.user === victim.id && f.online);
+    back.close();
+    watcher.w.close();
+  }, 40_000);
+});
