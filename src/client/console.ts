@@ -20,7 +20,7 @@ export interface ConsoleOptions {
   port?: number;
   /** connect with TLS, trusting the system's CAs (default false; implied by `ca`) */
   tls?: boolean;
-  /** path of a PEM file with the CA certificate(s) to trust; implies `tls` */
+  /** CA certificate(s) to trust, as PEM text or the path of a PEM file; implies `tls` */
   ca?: string;
   /** name the server's certificate must carry (default: `host`) */
   serverName?: string;
@@ -49,7 +49,7 @@ export async function runConsole(options: ConsoleOptions = {}): Promise<number> 
   });
   try {
     let tls: boolean | ClientTlsOptions = options.tls ?? false;
-    if (options.ca !== undefined) tls = { ca: await Bun.file(options.ca).text(), serverName: options.serverName };
+    if (options.ca !== undefined) tls = { ca: await readPem(options.ca), serverName: options.serverName };
     else if (tls && options.serverName) tls = { serverName: options.serverName };
     const client = new ChatClient({
       host: options.host ?? "127.0.0.1",
@@ -67,6 +67,11 @@ export async function runConsole(options: ConsoleOptions = {}): Promise<number> 
   } finally {
     io.close();
   }
+}
+
+/** PEM text as given, or read from the file it names. */
+async function readPem(textOrPath: string): Promise<string> {
+  return textOrPath.includes("-----BEGIN") ? textOrPath : await Bun.file(textOrPath).text();
 }
 
 class ConsoleSession {

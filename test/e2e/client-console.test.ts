@@ -1,0 +1,324 @@
+/**
+ * The console client end to end: real `chat server` processes on a fresh
+ * database, console clients driven through their stdin as a script would
+ * (`bun src/main.ts client`), output checked line by line. Also a failover (the
+ * node is stopped and another takes its port) and, when tmux is installed,
+ * a terminal session checking that an incoming message does not garble a
+ * half-typed line.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
+import type { Subprocess } from "bun";
+import { freshDatabase } from "../helpers/db.ts";
+
+const ROOT = `${import.meta.dir}/../..`;
+const MAIN = `${ROOT}/src/main.ts`;
+const WAIT_MS = 10_000;
+
+function freePort(): number {
+  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = l.port;
+  l.stop(true);
+  return port;
+}
+
+/** Lines of a child's output, with waiting for a line that matches. */
+class Lines {
+  readonly lines: string[] = [];
+  #partial = "";
+  #waiters: Array<{ re: RegExp; from: number; resolve: (m: RegExpMatchArray) => void }> = [];
+  #cursor = 0;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    void this.#pump(stream);
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      this.#partial += decoder.decode(chunk, { stream: true });
+      const parts = this.#partial.split("\n");
+      this.#partial = parts.pop()!;
+      for (const line of parts) this.#add(line);
+    }
+    if (this.#partial) this.#add(this.#partial);
+  }
+
+  #add(line: string): void {
+    this.lines.push(line);
+    for (const w of [...this.#waiters]) {
+      const m = line.match(w.re);
+      if (m) {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  }
+
+  /** The next line (after the last one matched) that matches `re`. */
+  waitFor(re: RegExp, what = String(re)): Promise<RegExpMatchArray> {
+    for (let i = this.#cursor; i < this.lines.length; i++) {
+      const m = this.lines[i]!.match(re);
+      if (m) {
+        this.#cursor = i + 1;
+        return Promise.resolve(m);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${what}; output so far:\n${this.lines.join("\n")}`)),
+        WAIT_MS,
+      );
+      this.#waiters.push({
+        re,
+        from: this.lines.length,
+        resolve: (m) => {
+          clearTimeout(timer);
+          this.#cursor = this.lines.length;
+          resolve(m);
+        },
+      });
+    });
+  }
+}
+
+/** A `chat server` child process. */
+class ServerProc {
+  constructor(
+    readonly proc: Subprocess<"ignore", "pipe", "pipe">,
+    readonly out: Lines,
+  ) {}
+
+  static async start(dbUrl: string, port: number, node: string): Promise<ServerProc> {
+    const proc = Bun.spawn(
+      [process.execPath, MAIN, "server", "--host", "127.0.0.1", "--port", String(port), "--admin-port", "0",
+        "--mysql", dbUrl, "--node", node, "--hash-memory", "64", "--hash-time", "1"],
+      { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: ROOT },
+    );
+    const out = new Lines(proc.stdout);
+    const err = new Lines(proc.stderr);
+    const s = new ServerProc(proc, out);
+    await Promise.race([
+      out.waitFor(/\blisten\b.*port=\d+/, "the server's listen line"),
+      err.waitFor(/\blisten\b.*port=\d+/, "the server's listen line"),
+      proc.exited.then((code) => {
+        throw new Error(`server exited with ${code}:\n${out.lines.join("\n")}\n${err.lines.join("\n")}`);
+      }),
+    ]);
+    return s;
+  }
+
+  async stop(): Promise<void> {
+    this.proc.kill("SIGTERM");
+    await this.proc.exited;
+  }
+}
+
+/** A console client child process driven through its stdin. */
+class ConsoleProc {
+  readonly out: Lines;
+  constructor(readonly proc: Subprocess<"pipe", "pipe", "pipe">) {
+    this.out = new Lines(proc.stdout);
+  }
+
+  static start(port: number): ConsoleProc {
+    const c = new ConsoleProc(
+      Bun.spawn([process.execPath, MAIN, "client", "--host", "127.0.0.1", "--port", String(port)], {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+        cwd: ROOT,
+      }),
+    );
+    consoles.push(c);
+    return c;
+  }
+
+  type(...lines: string[]): void {
+    this.proc.stdin.write(lines.map((l) => `${l}\n`).join(""));
+    this.proc.stdin.flush();
+  }
+
+  /** Sends a command and returns the first line matching `re` that follows. */
+  async run(line: string, re: RegExp): Promise<RegExpMatchArray> {
+    this.type(line);
+    return this.out.waitFor(re, `${re} after "${line}"`);
+  }
+
+  expect(re: RegExp): Promise<RegExpMatchArray> {
+    return this.out.waitFor(re);
+  }
+
+  /** Ends the input; resolves with the exit code. */
+  async end(): Promise<number> {
+    this.proc.stdin.end();
+    return this.proc.exited;
+  }
+}
+
+const consoles: ConsoleProc[] = [];
+let dbUrl: string;
+let port: number;
+let server: ServerProc;
+let counter = 0;
+const uniq = (name: string) => `${name}${process.pid % 10_000}x${++counter}`;
+
+beforeAll(async () => {
+  dbUrl = await freshDatabase();
+  port = freePort();
+  server = await ServerProc.start(dbUrl, port, "n1");
+});
+
+afterEach(() => {
+  for (const c of consoles.splice(0)) if (c.proc.exitCode === null) c.proc.kill();
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function registerAndLogin(c: ConsoleProc, name: string, password = "pass-word-1"): Promise<number> {
+  await c.expect(/^\* connected to node \w+$/);
+  const [, id] = await c.run(`2\n${name}\n${password}`, /^ok: registered \S+ with id (\d+)$/);
+  await c.run(`1\n${name}\n${password}`, new RegExp(`^ok: logged in as ${name}\\(${id}\\) on node \\w+$`));
+  await c.expect(/^pending messages: \d+$/);
+  return Number(id);
+}
+
+describe("console client against the real server", () => {
+  it("registers, logs in, adds a friend, chats both ways, chats in a group and logs out", async () => {
+    const alice = ConsoleProc.start(port);
+    const bob = ConsoleProc.start(port);
+    const [an, bn] = [uniq("alice"), uniq("bob")];
+    const a = await registerAndLogin(alice, an);
+    const b = await registerAndLogin(bob, bn);
+
+    await alice.run(`addfriend ${b}`, new RegExp(`^ok: ${bn}\\(${b}\\) is now your friend \\(online\\)$`));
+    await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) added you as a friend$`));
+
+    await alice.run(`chat ${b} hello ${bn}`, /^ok: sent mid \d+$/);
+    await bob.expect(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${an}\\(${a}\\) -> you: hello ${bn}$`));
+    // The references' colon syntax; the message keeps its own colons.
+    await bob.run(`chat:${a}:hi: from the colon syntax`, /^ok: sent mid \d+$/);
+    await alice.expect(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${bn}\\(${b}\\) -> you: hi: from the colon syntax$`));
+
+    const [, g] = await alice.run(`creategroup ${an}s a group for us`, new RegExp(`^ok: created group (\\d+) ${an}s$`));
+    await bob.run(`addgroup:${g}`, new RegExp(`^ok: joined group ${g} ${an}s, members: .*${an}\\(${a}\\)`));
+    await alice.expect(new RegExp(`^\\* ${bn}\\(${b}\\) joined group ${g}$`));
+    await bob.run(`groupchat ${g} hi group`, /^ok: sent mid \d+$/);
+    await alice.expect(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] group ${g} ${bn}\\(${b}\\): hi group$`));
+
+    await alice.run("friends", /^friends \(1\):$/);
+    await alice.expect(new RegExp(`^  ${bn}\\(${b}\\) online$`));
+    await alice.run(`history ${b}`, new RegExp(`^history with ${bn}\\(${b}\\): 2 messages$`));
+    await alice.expect(new RegExp(`you -> ${bn}\\(${b}\\): hello ${bn}$`));
+    await alice.expect(new RegExp(`${bn}\\(${b}\\) -> you: hi: from the colon syntax$`));
+    await alice.run("chat 999999999 anyone?", /^error \(no_such_user\): /);
+    await alice.run("chat five hello", /^error \(usage\): usage: chat <friendid> <message>$/);
+
+    await bob.run("loginout", /^ok: logged out$/);
+    await bob.expect(/^1\. login$/);
+    await alice.expect(new RegExp(`^\\* ${bn}\\(${b}\\) is offline$`));
+
+    // Sent while bob is away: pending, pushed at his next login after the summary.
+    await alice.run(`chat ${b} while you were out`, /^ok: sent mid \d+$/);
+    await bob.run(`1\n${b}\npass-word-1`, new RegExp(`^ok: logged in as ${bn}\\(${b}\\)`));
+    await bob.expect(/^pending messages: 1$/);
+    await bob.expect(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${an}\\(${a}\\) -> you: while you were out$`));
+
+    expect(await alice.end()).toBe(0);
+    expect(await bob.end()).toBe(0);
+
+    // It was acked: the next login has nothing pending.
+    const again = ConsoleProc.start(port);
+    await again.expect(/^\* connected/);
+    await again.run(`1\n${bn}\npass-word-1`, /^ok: logged in as /);
+    await again.expect(/^pending messages: 0$/);
+    expect(await again.end()).toBe(0);
+  }, 60_000);
+
+  it("prints a wrong password as one line with its code and stays at the menu", async () => {
+    const c = ConsoleProc.start(port);
+    await c.expect(/^\* connected/);
+    await c.run(`1\nnobody-${uniq("x")}\nwhatever-pw`, /^error \(bad_credentials\): /);
+    await c.expect(/^1\. login$/);
+    c.type("3");
+    expect(await c.proc.exited).toBe(0);
+  }, 30_000);
+
+  it("reconnects across a failover, logs back in with its token and keeps chatting", async () => {
+    const alice = ConsoleProc.start(port);
+    const bob = ConsoleProc.start(port);
+    const [an, bn] = [uniq("alice"), uniq("bob")];
+    const a = await registerAndLogin(alice, an);
+    const b = await registerAndLogin(bob, bn);
+    await alice.run(`addfriend ${b}`, /^ok: /);
+
+    await server.stop();
+    await alice.expect(/^\* connection lost, reconnecting\.\.\.$/);
+    await bob.expect(/^\* connection lost, reconnecting\.\.\.$/);
+    server = await ServerProc.start(dbUrl, port, "n2");
+    await alice.expect(/^\* reconnected to node n2$/);
+    await bob.expect(/^\* reconnected to node n2$/);
+
+    await alice.run(`chat ${b} still there?`, /^ok: sent mid \d+$/);
+    await bob.expect(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${an}\\(${a}\\) -> you: still there\\?$`));
+    expect(await alice.end()).toBe(0);
+    expect(await bob.end()).toBe(0);
+  }, 60_000);
+});
+
+const tmux = Bun.which("tmux");
+
+describe("console client on a terminal", () => {
+  it.skipIf(!tmux)("prints an incoming message above a half-typed line and keeps the line", async () => {
+    const session = `chat-client-test-${process.pid}`;
+    const sh = (...args: string[]) => Bun.spawnSync([tmux!, ...args], { stdout: "pipe", stderr: "pipe" });
+    const screen = () => sh("capture-pane", "-p", "-t", session).stdout.toString();
+    const until = async (what: string, ok: (s: string) => boolean) => {
+      const deadline = Date.now() + WAIT_MS;
+      for (;;) {
+        const s = screen();
+        if (ok(s)) return s;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; screen:\n${s}`);
+        await Bun.sleep(50);
+      }
+    };
+    const [an, bn] = [uniq("alice"), uniq("bob")];
+    const bob = ConsoleProc.start(port);
+    const b = await registerAndLogin(bob, bn);
+    const setup = ConsoleProc.start(port);
+    const a = await registerAndLogin(setup, an);
+    await setup.run(`addfriend ${b}`, /^ok: /);
+    expect(await setup.end()).toBe(0);
+
+    const cmd = `${process.execPath} ${MAIN} client --port ${port}`;
+    expect(sh("new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmd).exitCode).toBe(0);
+    try {
+      await until("the menu", (s) => s.includes("choice:"));
+      sh("send-keys", "-t", session, "1", "Enter");
+      await until("the name prompt", (s) => s.includes("name or id:"));
+      sh("send-keys", "-t", session, an, "Enter");
+      await until("the password prompt", (s) => s.includes("password:"));
+      sh("send-keys", "-t", session, "pass-word-1");
+      // The password is not echoed.
+      expect(screen()).not.toContain("pass-word-1");
+      sh("send-keys", "-t", session, "Enter");
+      // capture-pane drops trailing spaces
+      await until("the command prompt", (s) => s.split("\n").some((l) => l.trimEnd() === `${an}>`));
+      sh("send-keys", "-t", session, "chat 12 half typ");
+      await until("the half-typed line", (s) => s.includes("chat 12 half typ"));
+
+      await bob.run(`chat ${a} ping from bob`, /^ok: sent mid/);
+      const s = await until("bob's message", (s) => s.includes("ping from bob"));
+      const lines = s.split("\n").filter((l) => l.trim() !== "");
+      const msgLine = lines.findIndex((l) => l.includes("ping from bob"));
+      expect(lines[msgLine]).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${bn}\\(${b}\\) -> you: ping from bob$`));
+      // The prompt and what was typed are drawn again below, intact.
+      expect(lines.at(-1)).toBe(`${an}> chat 12 half typ`);
+      expect(lines.slice(0, -1).some((l) => l.includes("half typ"))).toBe(false);
+    } finally {
+      sh("kill-session", "-t", session);
+    }
+    expect(await bob.end()).toBe(0);
+  }, 60_000);
+});
