@@ -23,6 +23,7 @@
 # Needs: nginx with the stream module and keepalived
 # (Debian/Ubuntu: apt-get install nginx-light libnginx-mod-stream keepalived).
 set -euo pipefail
+umask 022 # configs and the check script must not be group- or world-writable
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {

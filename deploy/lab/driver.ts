@@ -1,0 +1,82 @@
+/**
+ * The lab's driver: runs inside the client namespace (the supervisor starts it
+ * there), brings the cluster up, runs the five checks and prints the report.
+ * It exits 0 only when every check passed. Stopping what it started is the
+ * supervisor's job, which also covers the driver dying halfway.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Launcher } from "./launch.ts";
+import { nsInode, procNetns, type Topology } from "./netns.ts";
+import { PidRegistry } from "./procs.ts";
+import { Report, secs } from "./report.ts";
+import { chatNodeKill, crossNodeChat, distribution, nginxCrash, restore, type Lab } from "./scenarios.ts";
+import { Stack, VIP_PORT, VMS, type Vm } from "./stack.ts";
+import { tcpHello, waitUntil } from "./wait.ts";
+
+/** What the supervisor hands the driver (a JSON file). */
+export interface LabState {
+  topo: Topology;
+  dir: string;
+  vmRoots: Record<Vm, string>;
+  binary: string;
+  hostNetns: number;
+  pidFile: string;
+}
+
+export async function drive(stateFile: string): Promise<number> {
+  const state = JSON.parse(readFileSync(stateFile, "utf8")) as LabState;
+  const { topo } = state;
+  // Connect to nothing unless we are where the clients belong.
+  const here = procNetns("self");
+  if (here === state.hostNetns || here !== nsInode(topo.ns.cli)) {
+    console.error("lab driver: not inside the lab's client namespace; refusing to run");
+    return 2;
+  }
+  const launcher = new Launcher(topo, new PidRegistry(state.pidFile), join(state.dir, "logs"));
+  const stack = new Stack(topo, launcher, {
+    dir: state.dir,
+    vmRoot: (vm) => state.vmRoots[vm],
+    binary: state.binary,
+  });
+  const report = new Report();
+  const lab: Lab = { stack, vip: { host: topo.addr.vip, port: VIP_PORT }, users: [] };
+
+  const up = await report.run("setup: MariaDB + Redis in the db namespace, chat + nginx + keepalived on vm1 and vm2", async (c) => {
+    let t = Date.now();
+    await stack.startDatabases();
+    c.figure(`MariaDB ${topo.addr.db}:3306 and Redis ${topo.addr.db}:6379 up in ${secs(Date.now() - t)}`);
+    stack.install();
+    stack.migrate();
+    t = Date.now();
+    for (const vm of VMS) await stack.startChat(vm);
+    for (const vm of VMS) await stack.startNginx(vm);
+    c.figure(`chat nodes ${topo.addr.vm1}:6000, ${topo.addr.vm2}:6000 and nginx :${VIP_PORT} on both VMs up in ${secs(Date.now() - t)}`);
+    t = Date.now();
+    for (const vm of VMS) await stack.startKeepalived(vm);
+    await waitUntil("VIP on vm1", () => stack.vipHolders().join() === "vm1", 10_000, stack.keepalived.vm1?.log);
+    const onVip = Date.now();
+    await waitUntil("VIP answering", async () => (await tcpHello(topo.addr.vip, VIP_PORT, 300)) !== undefined, 10_000);
+    c.figure(`keepalived started: VIP ${topo.addr.vip} on vm1 after ${secs(onVip - t)}, answering after ${secs(Date.now() - t)}`, true);
+    for (const vm of VMS) {
+      const complaints = stack.keepalivedComplaints(vm);
+      if (complaints.length) c.fail(`keepalived on ${vm} complains about its check script: ${complaints[0]}`);
+    }
+  });
+
+  const steps: [string, (lab: Lab, c: import("./report.ts").CheckHandle) => Promise<void>, string?][] = [
+    ["1. clients connecting to the VIP land on both nodes", distribution],
+    ["2. users on different nodes chat both ways; group chat reaches both nodes", crossNodeChat],
+    ["3. master's nginx killed: VIP moves, clients reconnect with their token, zero lost", nginxCrash, "2"],
+    ["4. chat node SIGKILLed: friends see its users offline within 15 s; pending messages arrive after reconnect", chatNodeKill, "2"],
+    ["5. everything restored: VIP fails back, zero lost, both nodes serve", restore, "2"],
+  ];
+  for (const [name, body, needs] of steps) {
+    if (!up) report.skip(name, "setup failed");
+    else if (needs === "2" && (lab.users.length < 4 || !lab.sender?.token)) report.skip(name, "check 2 could not create the users");
+    else await report.run(name, (c) => body(lab, c));
+  }
+  for (const u of [...lab.users, lab.sender]) u?.close();
+  console.log(report.summary());
+  return report.ok ? 0 : 1;
+}

@@ -1,0 +1,86 @@
+/**
+ * Starts programs inside the lab's namespaces, and nowhere else.
+ *
+ * Every program goes through `ip netns exec <ns>`, which enters the namespace
+ * before it executes the program (and executes nothing when it cannot), after
+ * checking that the namespace is one of this run's and exists. The PID is
+ * recorded at once; then the process's network namespace is compared with the
+ * target's, and a process found anywhere else is killed on the spot.
+ */
+import { spawnSync } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { nsExists, nsInode, procNetns, type Member, type Topology } from "./netns.ts";
+import { PidRegistry, crash, type Recorded } from "./procs.ts";
+
+export interface Started {
+  proc: Subprocess;
+  rec: Recorded;
+  log: string;
+  member: Member;
+}
+
+export class Launcher {
+  constructor(
+    readonly topo: Topology,
+    readonly reg: PidRegistry,
+    readonly logDir: string,
+  ) {}
+
+  /** The namespace of a lab member, after checking it is ours and exists. */
+  ns(member: Member): string {
+    const ns = this.topo.ns[member];
+    if (!ns || !ns.startsWith("chlab") || !nsExists(ns))
+      throw new Error(`refusing to start anything: lab namespace for ${member} (${ns}) does not exist`);
+    return ns;
+  }
+
+  /** Starts a long-running program in a member namespace, output to `<logDir>/<label>.log`. */
+  async spawn(member: Member, argv: string[], label: string, opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Started> {
+    const ns = this.ns(member);
+    const log = join(this.logDir, `${label}.log`);
+    const fd = openSync(log, "a");
+    let proc: Subprocess;
+    try {
+      proc = Bun.spawn(["ip", "netns", "exec", ns, ...argv], {
+        stdin: "ignore",
+        stdout: fd,
+        stderr: fd,
+        cwd: opts.cwd,
+        env: opts.env ?? (process.env as Record<string, string>),
+      });
+    } finally {
+      closeSync(fd);
+    }
+    const rec = this.reg.record(proc.pid, label);
+    if (!rec) throw new Error(`${label} exited at once; see ${log}`);
+    await this.#confirmNamespace(rec, ns);
+    return { proc, rec, log, member };
+  }
+
+  /** Runs a short program in a member namespace to completion; throws when it fails. */
+  run(member: Member, argv: string[], timeoutMs = 30_000): string {
+    const ns = this.ns(member);
+    const r = spawnSync("ip", ["netns", "exec", ns, ...argv], { encoding: "utf8", timeout: timeoutMs });
+    if (r.status !== 0)
+      throw new Error(`${argv.join(" ")} in ${member} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
+    return r.stdout;
+  }
+
+  /**
+   * Waits until the process is in the namespace it was meant for (`ip netns
+   * exec` enters it right after starting). Anywhere else: SIGKILL and throw.
+   */
+  async #confirmNamespace(rec: Recorded, ns: string) {
+    const want = nsInode(ns);
+    const deadline = Date.now() + 2_000;
+    while (Date.now() < deadline) {
+      const have = procNetns(rec.pid);
+      if (have === undefined || have === want) return; // exited (its log says why) or in place
+      await Bun.sleep(5);
+    }
+    crash([rec]);
+    throw new Error(`${rec.label} (${rec.pid}) is not in namespace ${ns}: killed it`);
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * The lab's five checks, run in order on one cluster:
+ *   1. connections through the VIP land on both chat nodes
+ *   2. users on different nodes chat both ways; group chat reaches both nodes
+ *   3. the master's nginx crashes: the VIP moves, clients come back with their
+ *      token, nothing sent meanwhile is lost
+ *   4. a chat node is SIGKILLed: friends see its users go offline within 15 s;
+ *      what was sent to them arrives when they reconnect to the other node
+ *   5. everything restarts: the VIP fails back, nothing is lost, both nodes
+ *      serve again
+ */
+import type { LabClient } from "./client.ts";
+import {
+  arrival, befriendAll, keepSending, median, openOn, signIn, spread, undelivered, type Endpoint, type Sent,
+} from "./people.ts";
+import type { CheckHandle } from "./report.ts";
+import { secs } from "./report.ts";
+import { CHAT_PORT, type Stack, type Vm } from "./stack.ts";
+import { crash } from "./procs.ts";
+import { tcpHello } from "./wait.ts";
+
+/** Longest a client may take to log back in after a failover ("a few seconds"). */
+const RECONNECT_LIMIT_MS = 5_000;
+/** PROTOCOL.md: a dead node's sessions stop counting as online within 15 s. */
+const OFFLINE_LIMIT_MS = 15_000;
+
+export interface Lab {
+  stack: Stack;
+  vip: Endpoint;
+  /** alice and carol start on vm1, bob and dave on vm2. */
+  users: LabClient[];
+  /** Talks to vm2's chat node directly, not through nginx. */
+  sender?: LabClient;
+  group?: number;
+}
+
+/** 1. Connections through the VIP land on both nodes (the hello frame's node). */
+export async function distribution(lab: Lab, c: CheckHandle, n = 20) {
+  const counts = new Map<string, number>();
+  const open: LabClient[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const client = await openOn(lab.vip, `probe${i}`, undefined);
+      open.push(client);
+      counts.set(client.node!, (counts.get(client.node!) ?? 0) + 1);
+    }
+  } finally {
+    for (const x of open) x.close();
+  }
+  const text = [...counts].sort().map(([node, k]) => `${node} ${k}`).join(", ");
+  c.figure(`${n} connections to VIP ${lab.vip.host}:${lab.vip.port}: ${text}`, true);
+  c.expect((counts.get("vm1") ?? 0) > 0 && (counts.get("vm2") ?? 0) > 0, "not every node got connections");
+}
+
+/** 2. Users on different nodes chat both ways; group chat reaches members on both nodes. */
+export async function crossNodeChat(lab: Lab, c: CheckHandle) {
+  const names = ["alice", "bob", "carol", "dave"];
+  const homes: Vm[] = ["vm1", "vm2", "vm1", "vm2"];
+  for (let i = 0; i < names.length; i++) {
+    const u = await openOn(lab.vip, names[i]!, homes[i]);
+    await signIn(u, names[i]!);
+    lab.users.push(u);
+  }
+  const sender = await openOn({ host: lab.stack.topo.addr.vm2, port: CHAT_PORT }, "sender", "vm2");
+  await signIn(sender, "sender");
+  lab.sender = sender;
+  await befriendAll([...lab.users, sender]);
+  c.figure(`users through the VIP: ${spread(lab.users)}; sender direct to vm2:${CHAT_PORT}`);
+  const [alice, bob, carol, dave] = lab.users as [LabClient, LabClient, LabClient, LabClient];
+
+  for (const [from, to] of [[alice, bob], [bob, alice], [carol, dave], [dave, carol]] as const) {
+    const t0 = Date.now();
+    const s = await from.request("send", { to: to.user!.id, text: `hi ${to.user!.name}, from ${from.user!.name}` });
+    const ms = await arrival(to, Number(s.mid), t0);
+    if (ms === undefined) c.fail(`${from.user!.name}@${from.node} -> ${to.user!.name}@${to.node}: not delivered in 3 s`);
+    else c.figure(`${from.user!.name}@${from.node} -> ${to.user!.name}@${to.node}: delivered in ${ms} ms`);
+  }
+
+  const g = await alice.request("create_group", { name: "lab-room", desc: "HA lab" });
+  lab.group = Number((g.group as { id: number }).id);
+  for (const u of [bob, carol, dave]) await u.request("join_group", { group: lab.group });
+  for (const from of [alice, dave]) {
+    const t0 = Date.now();
+    const s = await from.request("group_send", { group: lab.group, text: `group hello from ${from.user!.name}` });
+    const others = lab.users.filter((u) => u !== from);
+    const times = await Promise.all(others.map((u) => arrival(u, Number(s.mid), t0)));
+    const missed = others.filter((_, i) => times[i] === undefined).map((u) => `${u.user!.name}@${u.node}`);
+    if (missed.length) c.fail(`group message from ${from.user!.name} not delivered to ${missed.join(", ")}`);
+    else c.figure(`group message from ${from.user!.name}@${from.node} reached ${others.map((u) => `${u.user!.name}@${u.node}`).join(", ")}, slowest in ${Math.max(...(times as number[]))} ms`);
+  }
+  c.check.headline.push("one-to-one both ways and group chat across vm1 and vm2");
+}
+
+/** Polls (every 20 ms, bounded) until the VIP is on `vm` alone; returns when, or undefined. */
+async function vipOn(stack: Stack, vm: Vm, timeoutMs: number): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const h = stack.vipHolders();
+    if (h.length === 1 && h[0] === vm) return Date.now();
+    await Bun.sleep(20);
+  }
+  return undefined;
+}
+
+/** Polls until a new connection to the VIP gets a hello; returns when, or undefined. */
+async function vipAnswers(vip: Endpoint, timeoutMs: number): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await tcpHello(vip.host, vip.port, 300)) !== undefined) return Date.now();
+    await Bun.sleep(30);
+  }
+  return undefined;
+}
+
+/** Waits until every client lost its connection after `since` and logged back in; returns their times. */
+async function backAfter(clients: LabClient[], since: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  const outage = (u: LabClient) => u.outages.find((o) => o.lostAt >= since);
+  while (Date.now() < deadline && !clients.every((u) => outage(u)?.backAt)) await Bun.sleep(50);
+  return clients.map((u) => ({ u, o: outage(u) }));
+}
+
+function reportReconnects(c: CheckHandle, rows: Awaited<ReturnType<typeof backAfter>>, since: number, what: string) {
+  const times: number[] = [];
+  for (const { u, o } of rows) {
+    if (!o) c.fail(`${u.user!.name} was never disconnected (expected: its path went through the failed part)`);
+    else if (!o.backAt) c.fail(`${u.user!.name} did not log back in (${o.attempts} attempts${u.gaveUp ? ", gave up" : ""})`);
+    else times.push(o.backAt - since);
+  }
+  if (!times.length) return;
+  const detail = rows.filter((r) => r.o?.backAt).map((r) => `${r.u.user!.name}@${r.o!.node} ${secs(r.o!.backAt! - since)} (${r.o!.attempts} tries)`);
+  c.figure(`clients back with their token after ${what}: median ${secs(median(times))}, max ${secs(Math.max(...times))} [${detail.join(", ")}]`, true);
+  c.expect(Math.max(...times) <= RECONNECT_LIMIT_MS, `a client took longer than ${secs(RECONNECT_LIMIT_MS)} to come back`);
+}
+
+async function reportLoss(c: CheckHandle, sent: Sent[], failures: string[], what: string) {
+  const lost = await undelivered(sent, 5_000);
+  const dups = [...new Set(sent.map((s) => s.to))].reduce((n, u) => n + u.duplicates, 0);
+  c.figure(`${what}: ${sent.length} messages accepted (ok), ${sent.length - lost.length} delivered, ${lost.length} lost (${dups} duplicate pushes so far, dropped by mid)`, true);
+  if (failures.length) c.figure(`sends refused meanwhile: ${failures.length} (first: ${failures[0]})`);
+  c.expect(sent.length > 0, "nothing was sent during the outage");
+  c.expect(lost.length === 0, `${lost.length} messages lost, e.g. mid ${lost[0]?.mid} for ${lost[0]?.to.user?.name}`);
+}
+
+/** 3. The master's nginx crashes: VIP moves, clients reconnect with their token, zero lost. */
+export async function nginxCrash(lab: Lab, c: CheckHandle) {
+  const { stack } = lab;
+  const holders = stack.vipHolders();
+  if (holders.join() !== "vm1") throw new Error(`the VIP should be on vm1 before the crash, it is on [${holders}]`);
+  const sending = keepSending(lab.sender!, lab.users, "during nginx crash");
+  await Bun.sleep(300);
+  const victims = stack.nginxProcesses("vm1");
+  const t0 = Date.now();
+  crash(victims);
+  c.figure(`SIGKILL to vm1's nginx: master + ${victims.length - 1} workers (pids ${victims.map((p) => p.pid).join(", ")})`);
+  const [moved, answered] = await Promise.all([vipOn(stack, "vm2", 10_000), vipAnswers(lab.vip, 10_000)]);
+  if (moved) c.figure(`VIP moved to vm2 after ${secs(moved - t0)}`, true);
+  else c.fail(`the VIP did not move to vm2 within 10 s (holders: [${stack.vipHolders()}])`);
+  if (answered) c.figure(`VIP:${lab.vip.port} answered (hello through vm2's nginx) after ${secs(answered - t0)}`, true);
+  else c.fail("nothing answered on the VIP within 10 s");
+  reportReconnects(c, await backAfter(lab.users, t0, 15_000), t0, "the crash");
+  await Bun.sleep(500);
+  await sending.stop();
+  await reportLoss(c, sending.sent, sending.failures, "sent to them from the kill until all were back");
+}
+
+/** 4. A chat node is SIGKILLed: presence offline within 15 s; pending messages arrive on reconnect. */
+export async function chatNodeKill(lab: Lab, c: CheckHandle) {
+  const { stack } = lab;
+  const dead: Vm = "vm1";
+  const live: Vm = "vm2";
+  // Somebody must be on each node: the killed node's users, and friends who watch them.
+  for (let i = 0; i < 10 && !(lab.users.some((u) => u.node === dead) && lab.users.some((u) => u.node === live)); i++) {
+    const u = lab.users[i % lab.users.length]!;
+    const t = Date.now();
+    u.drop();
+    await u.until(() => !!u.outages.find((o) => o.lostAt >= t)?.backAt, 5_000);
+  }
+  const victims = lab.users.filter((u) => u.node === dead);
+  const watchers = [...lab.users.filter((u) => u.node === live), lab.sender!];
+  if (!victims.length) throw new Error(`no user could be placed on ${dead}: ${spread(lab.users)}`);
+  c.figure(`before: ${spread(lab.users)}; VIP on [${stack.vipHolders()}]`);
+  for (const v of victims) v.held = true; // they stay away until the offline pushes are seen
+
+  const t0 = Date.now();
+  crash([stack.chat[dead]!.rec]);
+  c.figure(`SIGKILL to chat node ${dead} (pid ${stack.chat[dead]!.rec.pid}); its users ${victims.map((v) => v.user!.name).join(", ")} stay away`);
+
+  // Sent while they are away: one-to-one from the sender, and a group message from a watcher.
+  const sent: Sent[] = [];
+  for (let round = 0; round < 5; round++)
+    for (const v of victims) sent.push(await keepOne(lab.sender!, v, `while ${v.user!.name} is away #${round}`));
+  const groupFrom = watchers[0]!;
+  if (lab.group && groupFrom !== lab.sender) {
+    const g = await groupFrom.request("group_send", { group: lab.group, text: "group message while the node is down" });
+    for (const v of victims) sent.push({ to: v, mid: Number(g.mid), at: Date.now() });
+  }
+
+  const offlineSeen = (v: LabClient) =>
+    watchers
+      .flatMap((w) => w.events)
+      .find((e) => e.at >= t0 && e.frame.type === "presence" && e.frame.user === v.user!.id && e.frame.online === false);
+  const deadline = t0 + OFFLINE_LIMIT_MS + 5_000;
+  while (Date.now() < deadline && !victims.every(offlineSeen)) await Bun.sleep(100);
+  for (const v of victims) {
+    const e = offlineSeen(v);
+    if (!e) c.fail(`no friend saw ${v.user!.name} go offline within ${secs(deadline - t0)}`);
+    else {
+      c.figure(`friends saw ${v.user!.name} go offline after ${secs(e.at - t0)} (limit ${secs(OFFLINE_LIMIT_MS)})`, true);
+      c.expect(e.at - t0 <= OFFLINE_LIMIT_MS, `${v.user!.name}'s offline push came too late`);
+    }
+  }
+  c.expect(!sent.some((s) => s.to.received.has(s.mid)), "a message reached a user who was away");
+
+  const tBack = Date.now();
+  for (const v of victims) v.release();
+  reportReconnects(c, await backAfter(victims, t0, 10_000), tBack, "release (their node is dead)");
+  const wrongNode = victims.filter((v) => v.node !== live);
+  c.expect(wrongNode.length === 0, `${wrongNode.map((v) => v.user!.name).join(", ")} did not land on ${live}`);
+  await reportLoss(c, sent, [], `sent to them while away (pending)`);
+}
+
+/** One message that must be accepted (`ok`): a refusal fails the check. */
+async function keepOne(from: LabClient, to: LabClient, text: string): Promise<Sent> {
+  const s = await from.request("send", { to: to.user!.id, text });
+  return { to, mid: Number(s.mid), at: Date.now() };
+}
+
+/** 5. Everything restored: VIP fails back to vm1, nothing lost, both nodes serve again. */
+export async function restore(lab: Lab, c: CheckHandle) {
+  const { stack } = lab;
+  const sending = keepSending(lab.sender!, lab.users, "during failback");
+  const t0 = Date.now();
+  await stack.startChat("vm1");
+  c.figure(`chat node vm1 restarted, answering after ${secs(Date.now() - t0)}`);
+  const t1 = Date.now();
+  await stack.startNginx("vm1");
+  const moved = await vipOn(stack, "vm1", 15_000);
+  if (moved) c.figure(`nginx on vm1 restarted; VIP back on vm1 after ${secs(moved - t1)} (check must pass twice: rise 2)`, true);
+  else c.fail(`the VIP did not fail back to vm1 within 15 s (holders: [${stack.vipHolders()}])`);
+  // Connections through vm2's nginx break when the VIP leaves it (RST or the ping timeout).
+  reportReconnects(c, await backAfter(lab.users, moved ?? t1, 10_000), moved ?? t1, "failback");
+  await Bun.sleep(500);
+  await sending.stop();
+  await reportLoss(c, sending.sent, sending.failures, "sent during the failback");
+  await distribution(lab, c);
+  // And both nodes chat again: someone on each, both ways.
+  const a = await openOn(lab.vip, "after-a", "vm1");
+  const b = await openOn(lab.vip, "after-b", "vm2");
+  try {
+    const [alice, bob] = lab.users as [LabClient, LabClient];
+    // Second sessions of alice and bob, by token: their first ones stay logged in.
+    await a.login({ token: alice.token });
+    await b.login({ token: bob.token });
+    for (const [from, to] of [[a, b], [b, a]] as const) {
+      const t = Date.now();
+      const s = await from.request("send", { to: to.user!.id, text: "after failback" });
+      const ms = await arrival(to, Number(s.mid), t);
+      if (ms === undefined) c.fail(`${from.user!.name}@${from.node} -> ${to.user!.name}@${to.node} not delivered after failback`);
+      else c.figure(`after failback ${from.user!.name}@${from.node} -> ${to.user!.name}@${to.node}: ${ms} ms`);
+    }
+  } finally {
+    a.close();
+    b.close();
+  }
+}

@@ -1,0 +1,60 @@
+/** Bounded waiting: every wait in the lab has a deadline and says what it waited for. */
+import { existsSync, readFileSync } from "node:fs";
+
+/** Polls `check` every 50 ms until it is true; throws after `ms`, quoting the tail of `log`. */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, ms: number, log?: string) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await Bun.sleep(50);
+  }
+  const tail = log && existsSync(log) ? `\n--- ${log}:\n` + readFileSync(log, "utf8").split("\n").slice(-20).join("\n") : "";
+  throw new Error(`${what}: not ready within ${ms} ms${tail}`);
+}
+
+/** Connects, optionally writes `probe`, resolves with what arrived within `ms` (empty when refused). */
+export async function tcpRead(host: string, port: number, probe = "", ms = 1_000, enough = (s: string) => s.length > 0): Promise<string> {
+  let got = "";
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  let sock: Awaited<ReturnType<typeof Bun.connect>> | undefined;
+  const timer = setTimeout(() => done(), ms);
+  try {
+    sock = await Bun.connect({
+      hostname: host,
+      port,
+      socket: {
+        data(_s, d) {
+          got += d.toString();
+          if (enough(got)) done();
+        },
+        close: () => done(),
+        error: () => done(),
+      },
+    });
+    if (probe) sock.write(probe);
+    await finished;
+  } catch {
+    // Refused or unreachable: nothing arrived.
+  } finally {
+    clearTimeout(timer);
+    sock?.terminate();
+  }
+  return got;
+}
+
+export async function tcpGreets(host: string, port: number, probe = ""): Promise<boolean> {
+  return (await tcpRead(host, port, probe, 500)).length > 0;
+}
+
+/** The `node` of the hello frame a chat endpoint sends, or undefined. */
+export async function tcpHello(host: string, port: number, ms = 1_000): Promise<string | undefined> {
+  const line = (await tcpRead(host, port, "", ms, (s) => s.includes("\n"))).split("\n")[0];
+  if (!line) return undefined;
+  try {
+    const f = JSON.parse(line) as { type?: string; node?: string };
+    return f.type === "hello" ? f.node : undefined;
+  } catch {
+    return undefined; // not a chat server
+  }
+}
