@@ -6,6 +6,7 @@
 import type { Server } from "bun";
 import type { Bus } from "../bus/bus.ts";
 import type { Db } from "../store/db.ts";
+import { ping } from "../store/server-info.ts";
 import type { Metrics } from "./metrics.ts";
 
 export interface AdminDeps {
@@ -22,7 +23,7 @@ async function mysqlUp(db: Db, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await Promise.race([
-      db.query("SELECT 1").then(() => true),
+      ping(db).then(() => true),
       new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
     ]);
   } catch {

@@ -14,6 +14,7 @@ import { type ChatServer, type ServerOptions, startServer } from "./server.ts";
 import type { Presence } from "./presence.ts";
 import type { Hub } from "./hub.ts";
 import type { Db } from "../store/db.ts";
+import { consecutiveInsertIds } from "../store/server-info.ts";
 
 export interface RunOptions extends ServerOptions {
   /** mysql://user:pass@host:port/db, pool settings allowed in the query. */
@@ -61,8 +62,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
   if (migrated.applied.length) log.info("migrated", { applied: migrated.applied.join(",") });
 
   const pool = createPool(o.pool);
-  const [[mode]] = (await pool.query("SELECT @@innodb_autoinc_lock_mode AS m")) as unknown as [[{ m: number }]];
-  const consecutiveIds = Number(mode?.m) !== 2;
+  const consecutiveIds = await consecutiveInsertIds(pool);
   if (!consecutiveIds) log.warn("autoinc_interleaved", { hint: "innodb_autoinc_lock_mode=2: messages are inserted one row at a time" });
 
   let bus: Bus = createLocalBus();

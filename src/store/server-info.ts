@@ -1,0 +1,15 @@
+import { type Db, rows } from "./db.ts";
+
+/** A trivial round trip: does MySQL answer? */
+export async function ping(db: Db): Promise<void> {
+  await db.query("SELECT 1");
+}
+
+/**
+ * Whether one multi-row INSERT gets consecutive auto-increment ids: true for
+ * InnoDB's lock modes 0 and 1, false for 2 (interleaved).
+ */
+export async function consecutiveInsertIds(db: Db): Promise<boolean> {
+  const [r] = await rows<{ m: number }>(db, "SELECT @@innodb_autoinc_lock_mode AS m");
+  return Number(r?.m) !== 2;
+}

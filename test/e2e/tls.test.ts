@@ -1,0 +1,62 @@
+/** TLS: a server with a self-signed certificate, the client library and the console client trusting it. */
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { connectClient } from "../../src/client/index.ts";
+import { freshDatabase } from "../helpers/db.ts";
+import { type NodeProcess, spawnServer } from "../helpers/process.ts";
+
+const dir = mkdtempSync(`${tmpdir()}/chat-tls-`);
+let node: NodeProcess;
+let cert: string;
+
+beforeAll(async () => {
+  const r = Bun.spawnSync(
+    ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
+    { stderr: "pipe" },
+  );
+  if (!r.success) throw new Error(`openssl failed: ${r.stderr}`);
+  cert = await Bun.file(`${dir}/cert.pem`).text();
+  node = await spawnServer({ node: "tls1", dbUrl: await freshDatabase(), args: ["--tls-cert", `${dir}/cert.pem`, "--tls-key", `${dir}/key.pem`] });
+});
+
+afterAll(async () => {
+  await node?.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("TLS", () => {
+  it("serves the protocol to a client that trusts the certificate", async () => {
+    const c = await connectClient({ port: node.port, tls: { ca: cert, serverName: "localhost" } });
+    expect(c.node).toBe("tls1");
+    await c.register("tls_user", "password-1");
+    const login = await c.login({ name: "tls_user", password: "password-1" });
+    expect(login.user.name).toBe("tls_user");
+    await c.close();
+  });
+
+  it("refuses a client that does not trust the certificate", async () => {
+    await expect(connectClient({ port: node.port, tls: true, connectTimeoutMs: 3000 })).rejects.toThrow();
+  });
+
+  it("sends nothing readable to a plain-TCP client", async () => {
+    let got = "";
+    const s = await Bun.connect({ hostname: "127.0.0.1", port: node.port, socket: { data: (_s, d) => void (got += d.toString()) } });
+    s.write('{"type":"ping"}\n');
+    await Bun.sleep(300); // a bounded wait to show that no hello arrives
+    s.end();
+    expect(got).not.toContain("hello");
+  });
+
+  it("lets the console client log in over TLS with --tls --ca", async () => {
+    const p = Bun.spawn([process.execPath, `${import.meta.dir}/../../src/main.ts`, "client", "--port", String(node.port), "--tls", "--ca", `${dir}/cert.pem`], {
+      stdin: new Blob(["1\ntls_user\npassword-1\nfriends\nquit\n"]),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(code).toBe(0);
+    expect(out).toContain("tls_user");
+  });
+});
