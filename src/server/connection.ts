@@ -15,6 +15,13 @@ export interface ConnLimits {
   rate: number;
   /** Bucket size: how many requests may arrive at once. */
   burst: number;
+  /** Counts frames sent, by type. */
+  countOut?: (type: string) => void;
+}
+
+/** The type of a frame line we made: JSON.stringify puts `"type"` first. */
+function typeOf(line: string): string {
+  return line.startsWith('{"type":"') ? line.slice(9, line.indexOf('"', 9)) : "?";
 }
 
 export class Conn implements PushTarget {
@@ -55,6 +62,7 @@ export class Conn implements PushTarget {
   /** Queues a frame line; all lines of one tick go out in one write. */
   write(line: string) {
     if (this.#closed) return;
+    this.limits.countOut?.(typeOf(line));
     this.#pending += line;
     if (this.unsent > this.limits.maxOutput) return this.overflow();
     if (!this.#scheduled && !this.#backlog) {

@@ -31,6 +31,8 @@ export interface ServerParts {
   acks: GroupCommit<{ user: number; mids: number[] }, number>;
   log: Logger;
   metrics: Metrics;
+  /** Hot-path counters: requests by type, error replies by code. */
+  count: { request(type: string): void; error(code: string): void };
   policy: Policy;
   /** A hash of nothing, verified against when a login names no user, so both cost the same. */
   dummyHash: string;

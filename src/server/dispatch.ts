@@ -17,7 +17,7 @@ function reply(conn: Conn, frame: Record<string, unknown>) {
 }
 
 function error(server: ServerParts, conn: Conn, re: Id, code: ErrorCode, message: string) {
-  server.metrics.inc("chat_errors_total", "Error replies by code", { code });
+  server.count.error(code);
   reply(conn, { type: "error", re, code, message });
 }
 
@@ -58,7 +58,7 @@ export async function dispatch(server: ServerParts, conn: Conn, frame: Exclude<F
   const type = fields.type;
   if (typeof type !== "string") return error(server, conn, re, "bad_frame", "type: must be a string");
   if (!isRequestType(type)) return error(server, conn, re, "unknown_type", `unknown request type ${JSON.stringify(type.slice(0, 64))}`);
-  server.metrics.inc("chat_requests_total", "Requests by type", { type });
+  server.count.request(type);
   if (!conn.take()) return error(server, conn, re, "rate_limited", "too many requests on this connection; slow down");
 
   const ctx: Ctx = { server, conn, session: conn.session };

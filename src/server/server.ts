@@ -103,18 +103,29 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     maxGroupMembers: o.maxGroupMembers,
   };
 
-  const messages = new GroupCommit<NewMessage, number>((batch) => db.transaction((conn) => storeMessages(conn, batch, consecutive)), {
-    maxBatch: 500,
-    onBatch: (n) => {
-      metrics.inc("chat_messages_stored_total", "Messages durably stored", undefined, n);
-      metrics.inc("chat_message_batches_total", "Group commits of messages", undefined);
+  const batchSize = metrics.histogram("chat_message_batch_size", "Messages per group commit", [1, 2, 5, 10, 20, 50, 100, 200, 500]);
+  const batchMs = metrics.histogram("chat_message_batch_ms", "Time to write one group commit of messages, ms", [1, 2, 5, 10, 25, 50, 100, 250, 1000]);
+  const messages = new GroupCommit<NewMessage, number>(
+    async (batch) => {
+      const stored = await db.transaction((conn) => storeMessages(conn, batch, consecutive));
+      metrics.inc("chat_pending_added_total", "Pending deliveries created (one per recipient of each message)", undefined, stored.pending);
+      return stored.mids;
     },
-  });
+    {
+      maxBatch: 500,
+      onBatch: (n, ms) => {
+        metrics.inc("chat_messages_stored_total", "Messages durably stored", undefined, n);
+        batchSize(n);
+        batchMs(ms);
+      },
+    },
+  );
   const acks = new GroupCommit<{ user: number; mids: number[] }, number>(
     (batch) =>
       db.transaction(async (conn) => {
         const out: number[] = [];
         for (const a of batch) out.push(await ackPending(conn, a.user, a.mids));
+        metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, out.reduce((x, y) => x + y, 0));
         return out;
       }),
     { maxBatch: 200, concurrency: 2, onBatch: () => metrics.inc("chat_ack_batches_total", "Group commits of acks") },
@@ -129,6 +140,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     acks,
     log,
     metrics,
+    count: {
+      request: metrics.counter("chat_requests_total", "Requests by type", "type"),
+      error: metrics.counter("chat_errors_total", "Error replies by code", "code"),
+    },
     policy,
     dummyHash: await Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", ...o.hash }),
   };
@@ -138,7 +153,13 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   let nextId = 1;
   let stopping = false;
   const hello = JSON.stringify({ type: "hello", version: 1, node: o.node }) + "\n";
-  const limits = { maxFrame: o.maxFrame, maxOutput: o.maxOutput, rate: o.rateLimit, burst: o.rateBurst };
+  const limits = {
+    maxFrame: o.maxFrame,
+    maxOutput: o.maxOutput,
+    rate: o.rateLimit,
+    burst: o.rateBurst,
+    countOut: metrics.counter("chat_frames_out_total", "Frames sent, by type", "type"),
+  };
 
   const closeConn = (conn: Conn) => {
     if (!conns.delete(conn)) return;
@@ -182,7 +203,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
         conn.lastSeen = Date.now();
         for (const frame of conn.reader.push(chunk)) {
           if (frame === TOO_LARGE) {
-            metrics.inc("chat_errors_total", "Error replies by code", { code: "frame_too_large" });
+            parts.count.error("frame_too_large");
             // Replies to earlier requests go first; then the error, then the close.
             conn.queue = conn.queue.then(() => {
               conn.write(JSON.stringify({ type: "error", code: "frame_too_large", message: `a frame may be at most ${o.maxFrame} bytes` }) + "\n");

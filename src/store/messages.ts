@@ -42,8 +42,9 @@ function toMessage(r: Row): Message {
  * (InnoDB's auto-increment lock mode 0 or 1) one multi-row INSERT gets
  * consecutive ids; otherwise each row is inserted on its own.
  */
-export async function storeMessages(conn: Connection, batch: NewMessage[], consecutive: boolean): Promise<number[]> {
+export async function storeMessages(conn: Connection, batch: NewMessage[], consecutive: boolean): Promise<{ mids: number[]; pending: number }> {
   const mids: number[] = [];
+  let pending = 0;
   const values = (m: NewMessage) => [
     m.from,
     m.to ?? null,
@@ -67,14 +68,16 @@ export async function storeMessages(conn: Connection, batch: NewMessage[], conse
     const m = batch[i] as NewMessage;
     if (m.to != null) direct.push(m.to, mids[i] as number);
     else
-      await exec(conn, "INSERT INTO pending (user_id, mid) SELECT user_id, ? FROM group_members WHERE group_id = ? AND user_id <> ?", [
-        mids[i],
-        m.group,
-        m.from,
-      ]);
+      pending += (
+        await exec(conn, "INSERT INTO pending (user_id, mid) SELECT user_id, ? FROM group_members WHERE group_id = ? AND user_id <> ?", [
+          mids[i],
+          m.group,
+          m.from,
+        ])
+      ).affectedRows;
   }
   if (direct.length > 0) await queryExec(conn, "INSERT INTO pending (user_id, mid) VALUES " + "(?,?),".repeat(direct.length / 2 - 1) + "(?,?)", direct);
-  return mids;
+  return { mids, pending: pending + direct.length / 2 };
 }
 
 /** The `limit` most recent messages before `before`, ascending by mid. */

@@ -21,7 +21,11 @@ export async function createUser(db: Db, name: string, passwordHash: string): Pr
 }
 
 export async function credentialsByName(db: Db, name: string): Promise<Credentials | undefined> {
-  return (await rows<Credentials>(db, "SELECT id, name, password_hash FROM users WHERE name = ?", [name]))[0];
+  // utf8mb4_bin is a PAD SPACE collation: "alice " = "alice" in SQL. Names are
+  // exact, so compare again here (this also rejects a name whose unpaired
+  // surrogate the driver sent as U+FFFD).
+  const r = (await rows<Credentials>(db, "SELECT id, name, password_hash FROM users WHERE name = ?", [name]))[0];
+  return r?.name === name ? r : undefined;
 }
 
 export async function credentialsById(db: Db, id: number): Promise<Credentials | undefined> {
