@@ -103,22 +103,25 @@ function launch(cmd: string, args: string[], detached: boolean) {
   return child;
 }
 
-async function startMariadb(dir: string, opts: StartOptions): Promise<{ port: number }> {
+async function startMariadb(dir: string, opts: StartOptions, fixedPort?: number): Promise<{ port: number }> {
   const bin = which("mariadbd");
   const installDb = which("mariadb-install-db");
   if (!bin || !installDb) throw new Error("mariadbd not found: run `sh scripts/bootstrap.sh` (installs mariadb-server)");
   const data = join(dir, "mariadb");
   const asRoot = process.getuid?.() === 0 ? ["--user=root"] : [];
-  if (!existsSync(join(data, "mysql"))) {
+  // A bootstrap can fail on a loaded machine; a second try on a clean directory has always done.
+  for (let attempt = 1; !existsSync(join(data, "mysql")); attempt++) {
     mkdirSync(data, { recursive: true });
     const r = spawnSync(
       installDb,
       ["--no-defaults", `--datadir=${data}`, "--auth-root-authentication-method=normal", "--skip-test-db", ...asRoot],
       { encoding: "utf8" },
     );
-    if (r.status !== 0) throw new Error(`mariadb-install-db failed:\n${r.stdout}\n${r.stderr}`);
+    if (r.status === 0) break;
+    rmSync(data, { recursive: true, force: true });
+    if (attempt >= 2) throw new Error(`mariadb-install-db failed:\n${r.stdout}\n${r.stderr}`);
   }
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const sock = join(dir, "mariadb.sock");
   const log = join(dir, "mariadb.log");
   launch(
@@ -155,10 +158,10 @@ async function startMariadb(dir: string, opts: StartOptions): Promise<{ port: nu
   return { port };
 }
 
-async function startRedis(dir: string, opts: StartOptions): Promise<{ port: number }> {
+async function startRedis(dir: string, opts: StartOptions, fixedPort?: number): Promise<{ port: number }> {
   const bin = which("redis-server");
   if (!bin) throw new Error("redis-server not found: run `sh scripts/bootstrap.sh` (installs redis-server)");
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const log = join(dir, "redis.log");
   launch(
     bin,
@@ -220,6 +223,22 @@ export async function stopServices(dir: string, opts: { removeData?: boolean } =
   await Promise.all([stopPid(join(dir, "mariadb.pid")), stopPid(join(dir, "redis.pid"))]);
   if (existsSync(join(dir, "ports.json"))) rmSync(join(dir, "ports.json"));
   if (opts.removeData) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Stops one service of `dir` with SIGTERM (fault tests: an outage). Its port
+ * stays recorded, so `resumeService` brings it back where clients expect it.
+ */
+export async function stopService(dir: string, service: "mariadb" | "redis") {
+  await stopPid(join(resolve(dir), `${service}.pid`));
+}
+
+/** Starts a service stopped by `stopService` again, on the same port and data. */
+export async function resumeService(dir: string, service: "mariadb" | "redis", opts: StartOptions = {}) {
+  dir = resolve(dir);
+  const ports = JSON.parse(readFileSync(join(dir, "ports.json"), "utf8"));
+  if (service === "mariadb") await startMariadb(dir, opts, ports.mysql);
+  else await startRedis(dir, opts, ports.redis);
 }
 
 if (import.meta.main) {

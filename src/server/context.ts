@@ -3,6 +3,7 @@ import type { Logger } from "../log.ts";
 import type { Db } from "../store/db.ts";
 import type { NewMessage } from "../store/messages.ts";
 import type { Conn } from "./connection.ts";
+import type { Dependency } from "./dependency.ts";
 import type { GroupCommit } from "./group-commit.ts";
 import type { Hub } from "./hub.ts";
 import type { Metrics } from "./metrics.ts";
@@ -34,6 +35,8 @@ export interface ServerParts {
   /** Hot-path counters: requests by type, error replies by code. */
   count: { request(type: string): void; error(code: string): void };
   policy: Policy;
+  /** MySQL's state, for one log line per outage. */
+  mysql: Dependency;
   /** A hash of nothing, verified against when a login names no user, so both cost the same. */
   dummyHash: string;
 }

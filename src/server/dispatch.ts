@@ -71,7 +71,7 @@ export async function dispatch(server: ServerParts, conn: Conn, frame: Exclude<F
   } catch (e) {
     if (isChatError(e)) error(server, conn, re, e.code, e.message);
     else if (isUnavailable(e)) {
-      server.log.warn("request_unavailable", { type, error: e });
+      server.mysql.failed(e);
       error(server, conn, re, "unavailable", "a backing service is unavailable; try again");
     } else {
       server.log.error("request_failed", { type, error: e, stack: (e as Error)?.stack?.split("\n").slice(0, 4).join(" | ") });

@@ -9,8 +9,10 @@ import type { Logger } from "../log.ts";
 import { DEFAULT_MAX_FRAME, TOO_LARGE } from "../protocol/frame-reader.ts";
 import type { Db } from "../store/db.ts";
 import { ackPending, type NewMessage, storeMessages } from "../store/messages.ts";
+import { ping } from "../store/server-info.ts";
 import { Conn } from "./connection.ts";
 import type { Policy, ServerParts } from "./context.ts";
+import { Dependency } from "./dependency.ts";
 import { dispatch } from "./dispatch.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { endSession } from "./handlers/account.ts";
@@ -145,6 +147,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       error: metrics.counter("chat_errors_total", "Error replies by code", "code"),
     },
     policy,
+    mysql: new Dependency("mysql", log, () => ping(db)),
     dummyHash: await Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", ...o.hash }),
   };
 
@@ -280,6 +283,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       );
       await Promise.all([messages.drained(), acks.drained()]);
       await presence.close();
+      parts.mysql.close();
       listener.stop(true);
       log.info("stopped", { node: o.node });
     },

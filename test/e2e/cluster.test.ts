@@ -134,4 +134,33 @@ describe("a two-node cluster", () => {
     back.close();
     watcher.w.close();
   }, 40_000);
+
+  it("stops gracefully on SIGTERM: answers in-flight requests, says goodbye, touches only its own users", async () => {
+    const n4 = await spawnServer({ node: "c4", dbUrl, redisUrl: redisUrl() });
+    const stay = await login(n1, "t_stay");
+    const leaving = await login(n4, "t_leaving");
+    const other = await login(n2, "t_other");
+    await stay.w.ok({ type: "add_friend", user: leaving.id });
+    await stay.w.ok({ type: "add_friend", user: other.id });
+
+    // A burst of sends in flight when the signal arrives: each gets exactly one reply.
+    const replies = Array.from({ length: 50 }, (_, i) => leaving.w.req({ type: "send", to: stay.id, text: `burst ${i}` }, 15_000).catch((e) => e));
+    await n4.kill("SIGTERM");
+    const settled = await Promise.all(replies);
+    const oks = settled.filter((r) => r?.type === "ok");
+    console.log(`  SIGTERM with 50 sends in flight: ${oks.length} ok before shutdown`);
+    expect(await leaving.w.next((f) => f.type === "error" && f.code === "shutting_down")).toBeDefined();
+    await leaving.w.closedPromise();
+    expect(n4.proc.exitCode).toBe(0);
+
+    // Its user went offline; the other node's user did not.
+    await stay.w.push("presence", (f) => f.user === leaving.id && !f.online);
+    const friends = (await stay.w.ok({ type: "friends" })).friends;
+    expect(friends.find((f: any) => f.id === other.id).online).toBe(true);
+    expect(friends.find((f: any) => f.id === leaving.id).online).toBe(false);
+    // Every acknowledged send is stored: it is pending for the recipient or was pushed to it.
+    const got = new Set(stay.w.pushes("msg").map((f) => f.mid));
+    for (const r of oks) expect(got.has(r.mid)).toBe(true);
+    for (const x of [stay, other]) x.w.close();
+  }, 40_000);
 });
