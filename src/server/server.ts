@@ -125,8 +125,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const acks = new GroupCommit<{ user: number; mids: number[] }, number>(
     (batch) =>
       db.transaction(async (conn) => {
-        const out: number[] = [];
-        for (const a of batch) out.push(await ackPending(conn, a.user, a.mids));
+        const out = await ackPending(conn, batch);
         metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, out.reduce((x, y) => x + y, 0));
         return out;
       }),

@@ -1,4 +1,4 @@
-import { type Connection, type Db, exec, queryExec, queryRows, rows } from "./db.ts";
+import { type Connection, type Db, exec, marks, queryExec, queryRows, rows } from "./db.ts";
 
 /** A message as the protocol shows it (the `msg` push body). */
 export interface Message {
@@ -113,8 +113,33 @@ export async function pendingPage(db: Db, user: number, after: number, limit: nu
   return r.map(toMessage);
 }
 
-/** Removes pending rows of `user`; returns how many there were. */
-export async function ackPending(conn: Db | Connection, user: number, mids: number[]): Promise<number> {
-  const r = await queryExec(conn as Db, `DELETE FROM pending WHERE user_id = ? AND mid IN (${"?,".repeat(mids.length - 1)}?)`, [user, ...mids]);
-  return r.affectedRows;
+/**
+ * Removes the pending rows that a batch of acks names, in two statements
+ * whatever the batch size, inside the caller's transaction. Returns, per ack,
+ * how many of its mids were pending (a mid acked twice in one batch counts for
+ * the first ack only).
+ */
+export async function ackPending(conn: Connection, acks: { user: number; mids: number[] }[]): Promise<number[]> {
+  const byUser = new Map<number, Set<number>>();
+  for (const a of acks) {
+    let set = byUser.get(a.user);
+    if (!set) byUser.set(a.user, (set = new Set()));
+    for (const m of a.mids) set.add(m);
+  }
+  const where: string[] = [];
+  const params: number[] = [];
+  for (const [user, mids] of byUser) {
+    where.push(`(user_id = ? AND mid IN (${marks(mids.size)}))`);
+    params.push(user, ...mids);
+  }
+  // Only "?" placeholders and constant text: the values travel in params.
+  const placeholderWhere = where.join(" OR ");
+  const found = await queryRows<{ user_id: number; mid: number }>(conn, `SELECT user_id, mid FROM pending WHERE ${placeholderWhere} FOR UPDATE`, params);
+  if (found.length > 0) await queryExec(conn, `DELETE FROM pending WHERE ${placeholderWhere}`, params);
+  const pending = new Set(found.map((r) => `${r.user_id}:${r.mid}`));
+  return acks.map((a) => {
+    let n = 0;
+    for (const m of a.mids) if (pending.delete(`${a.user}:${m}`)) n++;
+    return n;
+  });
 }

@@ -9,8 +9,12 @@ import { readFileSync } from "node:fs";
 
 const ROOT = `${import.meta.dir}/../..`;
 const SQL = /\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|REPLACE\s+INTO)\b/;
-/** Interpolations allowed inside SQL text: placeholders and constants. */
-const SAFE_INTERPOLATION = /^\$\{(marks\([^)]*\)|COLUMNS|"\?,"\.repeat\([^)]*\))\}$/;
+/**
+ * Interpolations allowed inside SQL text: placeholder lists (marks(n),
+ * "?,".repeat(n), variables named placeholder*, built from those) and the
+ * constant COLUMNS.
+ */
+const SAFE_INTERPOLATION = /^\$\{(marks\([^)]*\)|COLUMNS|placeholder\w*|"\?,"\.repeat\([^)]*\))\}$/;
 
 function sources(pattern: string): string[] {
   return [...new Glob(pattern).scanSync({ cwd: ROOT })].filter((f) => !f.includes("node_modules"));
