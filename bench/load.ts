@@ -1,0 +1,564 @@
+/**
+ * The chat server under load: real server processes driven over the wire
+ * protocol by a closed-loop generator on the same machine.
+ *
+ *   bun run bench/load.ts            the full matrix (a few minutes)
+ *   bun run bench/load.ts --quick    a small matrix, under a minute
+ *   bun run bench/load.ts --help     every option
+ *
+ * Prints a table, writes bench/results/load-<timestamp>.json, load-latest.json
+ * and an SVG chart (load-<timestamp>.svg, load-latest.svg).
+ */
+import { execSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import mysql from "mysql2/promise";
+import { startServices, stopServices } from "../scripts/services.ts";
+import { renderChart, type ChartSeries } from "./load/chart.ts";
+import { cpuPercent, fdLimits, loadAvg, machine, machineBusyS, pidFromFile, type ProcSample, sample, selfCpuS } from "./load/proc.ts";
+import { formatSummary, type ProfileSummary, summarize } from "./load/profile.ts";
+import { type Kind, runStep, type StepResult } from "./load/scenario.ts";
+import { killAllStarted, metricsDelta, type ServerProc, spawnServer } from "./load/servers.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+
+const HELP = `usage: bun run bench/load.ts [options]
+
+Starts chat servers (bun src/main.ts server) against MariaDB (and Redis for two
+nodes), drives them over the protocol and reports delivered messages/s, logins/s,
+delivery latency (send to push), server RSS and CPU, and errors by code.
+
+Services: CHAT_MYSQL_URL / CHAT_REDIS_URL (or --mysql / --redis) when set;
+otherwise private MariaDB + Redis in .data/bench (started, or reused when
+running; stopped at the end only if this run started them, unless
+--keep-services). MariaDB keeps its default durability (fsync per commit):
+every message is on disk before its ok.
+
+scenarios:
+  chat    pairs of friends (users load_2k and load_2k+1) send to each other,
+          closed loop, --inflight messages per connection; recipients ack in
+          batches (every --ack-ms ms, or 1000 mids)
+  group   groups of --group-size members (users loadg<G>_N); every member sends
+          to its group closed loop; each message is delivered to the others
+  idle    --idle connections held open (with --idle-login: logged in too);
+          reports the server's RSS per connection
+
+options:
+  --quick              small matrix, under a minute (chat 100 and 500 on one node,
+                       500 on two nodes, group 100, idle 1000)
+  --scenarios LIST     chat,group,idle (default all)
+  --conns LIST         connection counts for chat (default 100,500,1000,10000)
+  --group-conns LIST   connection counts for group (default 100,1000)
+  --nodes LIST         node counts for chat and group: 1, 2 or 1,2 (default 1,2;
+                       two nodes share one Redis; a pair's users sit on different nodes)
+  --inflight N         messages in flight per connection (default 1)
+  --group-size N       members per group (default 10)
+  --ack-ms MS          ack batching interval (default 10, as the client library)
+  --duration S         measured window per step (default 10; --quick 3)
+  --warmup S           traffic before the window (default 2; --quick 1)
+  --idle N             idle connections (default 50000, capped by the fd limit)
+  --idle-login MODE    off, on or both (default both; --quick on)
+  --idle-hold S        how long idle connections are held (default 10; --quick 2)
+  --sources N          loopback source addresses 127.0.0.2.. to spread over (default 8)
+  --profile            run the servers under bun --cpu-prof and summarize each profile
+  --hash-memory KIB    server argon2id memory (default 64: cheap, benchmark only)
+  --hash-time N        server argon2id passes (default 1)
+  --pool-max-size N    server MySQL pool size (default 16)
+  --server-arg ARG     extra argument for every server (repeatable), e.g. --server-arg=--max-output=4194304
+  --mysql URL          MariaDB/MySQL (default CHAT_MYSQL_URL or private services)
+  --redis URL          Redis (default CHAT_REDIS_URL or private services)
+  --keep-services      leave the private MariaDB/Redis running at the end
+  --out DIR            results directory (default bench/results)
+  --max-time S         give up after this long in total (default 1800; --quick 180)
+  --help
+`;
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    scenarios: { type: "string" },
+    conns: { type: "string" },
+    "group-conns": { type: "string" },
+    nodes: { type: "string" },
+    inflight: { type: "string", default: "1" },
+    "group-size": { type: "string", default: "10" },
+    "ack-ms": { type: "string", default: "10" },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    idle: { type: "string", default: "50000" },
+    "idle-login": { type: "string" },
+    "idle-hold": { type: "string" },
+    sources: { type: "string", default: "8" },
+    profile: { type: "boolean", default: false },
+    "hash-memory": { type: "string", default: "64" },
+    "hash-time": { type: "string", default: "1" },
+    "pool-max-size": { type: "string", default: "16" },
+    "server-arg": { type: "string", multiple: true, default: [] },
+    mysql: { type: "string" },
+    redis: { type: "string" },
+    "keep-services": { type: "boolean", default: false },
+    out: { type: "string", default: join(ROOT, "bench/results") },
+    "max-time": { type: "string" },
+    help: { type: "boolean", default: false },
+  },
+  strict: true,
+});
+
+if (opt.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+const quick = opt.quick;
+const num = (s: string | undefined, name: string, min = 0): number => {
+  const v = Number(s);
+  if (!Number.isFinite(v) || v < min) {
+    console.error(`--${name}: expected a number >= ${min}, got ${s}`);
+    process.exit(2);
+  }
+  return v;
+};
+const list = (s: string, name: string) => s.split(",").filter(Boolean).map((x) => num(x, name, 1));
+const scenarios = new Set((opt.scenarios ?? "chat,group,idle").split(",").filter(Boolean) as Kind[]);
+for (const s of scenarios)
+  if (!["chat", "group", "idle"].includes(s)) {
+    console.error(`--scenarios: unknown ${s}`);
+    process.exit(2);
+  }
+const chatConns = list(opt.conns ?? (quick ? "100,500" : "100,500,1000,10000"), "conns");
+const groupConns = list(opt["group-conns"] ?? (quick ? "100" : "100,1000"), "group-conns");
+const nodeCounts = list(opt.nodes ?? "1,2", "nodes");
+for (const n of nodeCounts)
+  if (n > 2) {
+    console.error("--nodes: 1 or 2");
+    process.exit(2);
+  }
+const inflight = num(opt.inflight, "inflight", 1);
+const groupSize = num(opt["group-size"], "group-size", 2);
+const ackMs = num(opt["ack-ms"], "ack-ms", 1);
+const durationS = num(opt.duration ?? (quick ? "3" : "10"), "duration", 0.1);
+const warmupS = num(opt.warmup ?? (quick ? "1" : "2"), "warmup", 0);
+const idleWanted = num(opt.idle, "idle", 1);
+const idleLogin = opt["idle-login"] ?? (quick ? "on" : "both");
+if (!["on", "off", "both"].includes(idleLogin)) {
+  console.error("--idle-login: on, off or both");
+  process.exit(2);
+}
+const idleHoldS = num(opt["idle-hold"] ?? (quick ? "2" : "10"), "idle-hold", 0);
+const sources = num(opt.sources, "sources", 0);
+const maxTimeS = num(opt["max-time"] ?? (quick ? "180" : "1800"), "max-time", 1);
+const outDir = resolve(opt.out!);
+const startedAt = Date.now();
+const deadline = startedAt + maxTimeS * 1000;
+
+// ---- file descriptors: ask for enough, re-running ourselves under `ulimit -n` when the soft limit is low ----
+const plannedMax = Math.max(
+  ...(scenarios.has("chat") ? chatConns : [0]),
+  ...(scenarios.has("group") ? groupConns : [0]),
+  scenarios.has("idle") ? (quick ? 1000 : idleWanted) : 0,
+);
+const wantFds = plannedMax + 1024;
+const limits = fdLimits();
+if (limits.soft < wantFds && limits.soft < limits.hard && !process.env.CHAT_LOAD_REEXEC) {
+  const script = `ulimit -n ${wantFds} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
+  const r = spawnSync("sh", ["-c", script, "sh", process.execPath, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, CHAT_LOAD_REEXEC: "1" },
+  });
+  process.exit(r.status ?? 1);
+}
+const fdLimit = fdLimits();
+/** Connections one process can hold here: the server and we each need one fd per connection, plus some. */
+const maxConns = Number.isFinite(fdLimit.soft) ? fdLimit.soft - 400 : 1_000_000;
+
+// ---- cleanup: only what we started, by pid ----
+let servicesDir: string | undefined;
+let stopServicesAtEnd = false;
+process.on("exit", killAllStarted);
+for (const sig of ["SIGINT", "SIGTERM"] as const)
+  process.on(sig, () => {
+    console.error(`\n${sig}: stopping the servers this run started`);
+    killAllStarted();
+    process.exit(130);
+  });
+const watchdog = setTimeout(() => {
+  console.error(`\n--max-time ${maxTimeS} s passed: giving up`);
+  killAllStarted();
+  process.exit(3);
+}, maxTimeS * 1000 + 60_000);
+watchdog.unref();
+
+const log = (s: string) => console.log(s);
+
+// ---- services ----
+let mysqlUrl = opt.mysql ?? process.env.CHAT_MYSQL_URL;
+let redisUrl = opt.redis ?? process.env.CHAT_REDIS_URL;
+const needRedis = nodeCounts.includes(2) && (scenarios.has("chat") || scenarios.has("group"));
+if (!mysqlUrl || (needRedis && !redisUrl)) {
+  servicesDir = join(ROOT, ".data/bench");
+  const running = pidFromFile(join(servicesDir, "mariadb.pid")) && pidFromFile(join(servicesDir, "redis.pid"));
+  log(`${running ? "reusing" : "starting"} private MariaDB + Redis in ${relative(process.cwd(), servicesDir)}`);
+  const s = await startServices(servicesDir, { detached: true });
+  stopServicesAtEnd = !running && !opt["keep-services"];
+  mysqlUrl ??= s.mysqlUrl;
+  redisUrl ??= s.redisUrl;
+}
+const db = await mysql.createConnection({ uri: mysqlUrl! });
+const [[dur]] = (await db.query("SELECT @@innodb_flush_log_at_trx_commit AS flush, @@version AS version")) as unknown as [[{ flush: number; version: string }]];
+await db.end();
+if (Number(dur!.flush) !== 1)
+  console.warn(`WARNING: innodb_flush_log_at_trx_commit=${dur!.flush}: commits are not fsynced; figures are not for durable storage`);
+const mariadbPid = servicesDir ? pidFromFile(join(servicesDir, "mariadb.pid")) : undefined;
+const redisPid = servicesDir ? pidFromFile(join(servicesDir, "redis.pid")) : undefined;
+
+// ---- the plan ----
+interface Step {
+  kind: Kind;
+  nodes: number;
+  conns: number;
+  login: boolean;
+  wanted: number;
+}
+const plan: Step[] = [];
+const cap = (n: number) => Math.min(n, maxConns);
+if (scenarios.has("chat"))
+  for (const nodes of nodeCounts)
+    for (const c of quick && nodes === 2 ? [500] : chatConns) plan.push({ kind: "chat", nodes, conns: cap(c), wanted: c, login: true });
+if (scenarios.has("group"))
+  for (const nodes of quick ? [1] : nodeCounts) for (const c of groupConns) plan.push({ kind: "group", nodes, conns: cap(c), wanted: c, login: true });
+if (scenarios.has("idle")) {
+  const n = quick ? Math.min(1000, idleWanted) : idleWanted;
+  for (const login of idleLogin === "both" ? [false, true] : [idleLogin === "on"]) plan.push({ kind: "idle", nodes: 1, conns: cap(n), wanted: n, login });
+}
+for (const s of plan)
+  if (s.conns < s.wanted)
+    log(
+      `note: ${s.kind} ${s.wanted} connections capped to ${s.conns}: open-file limit ${fdLimit.soft} (hard ${fdLimit.hard}) for the server and for this generator` +
+        " (raising the hard limit needs root with CAP_SYS_RESOURCE)",
+    );
+
+const hashNote = `argon2id ${opt["hash-memory"]} KiB, ${opt["hash-time"]} pass(es)${opt["hash-memory"] === "64" ? " (cheap: benchmark only; the default is 19456 KiB, 2 passes)" : ""}`;
+log(
+  `load benchmark: ${plan.length} steps; MariaDB ${dur!.version}, innodb_flush_log_at_trx_commit=${dur!.flush}; server hashing ${hashNote}; ` +
+    `rate limit off; ${inflight} in flight per connection; acks every ${ackMs} ms`,
+);
+
+// ---- running a step ----
+interface StepRecord extends Step {
+  label: string;
+  inflight: number;
+  groupSize?: number;
+  result: StepResult;
+  servers: { node: string; pid: number; rssMB: number; hwmMB: number; baseRssMB: number; cpuPct: number; argv: string[]; profile?: ProfileSummary }[];
+  mysqlCpuPct?: number;
+  redisCpuPct?: number;
+  generatorCpuPct: number;
+  /** CPU used on this machine by processes that are not part of the run (other work sharing it), % of one core */
+  otherCpuPct?: number;
+  loadAvg1?: number;
+  serverMetrics: Record<string, number>;
+  idleRssPerConnKB?: number;
+  error?: string;
+}
+
+const records: StepRecord[] = [];
+const profileDir = opt.profile ? join(ROOT, ".data/bench/profiles") : undefined;
+
+async function runPlanned(step: Step): Promise<StepRecord> {
+  const label = `${step.kind}${step.kind === "idle" ? (step.login ? "+login" : "") : ""} ${step.nodes} node${step.nodes > 1 ? "s" : ""} ${step.conns} conns`;
+  log(`\n== ${label}`);
+  const servers: ServerProc[] = [];
+  const rec: StepRecord = {
+    ...step,
+    label,
+    inflight,
+    ...(step.kind === "group" ? { groupSize } : {}),
+    result: undefined as unknown as StepResult,
+    servers: [],
+    generatorCpuPct: 0,
+    serverMetrics: {},
+  };
+  try {
+    for (let n = 1; n <= step.nodes; n++)
+      servers.push(
+        await spawnServer({
+          node: `n${n}`,
+          mysqlUrl: mysqlUrl!,
+          redisUrl: step.nodes > 1 ? redisUrl : undefined,
+          nofile: wantFds,
+          profileDir,
+          logDir: join(ROOT, ".data/bench/logs"),
+          hashMemoryKiB: num(opt["hash-memory"], "hash-memory", 8),
+          hashTime: num(opt["hash-time"], "hash-time", 1),
+          poolMaxSize: num(opt["pool-max-size"], "pool-max-size", 1),
+          extraArgs: opt["server-arg"],
+        }),
+      );
+    let base: (ProcSample | undefined)[] = [];
+    let s0: (ProcSample | undefined)[] = [];
+    let m0: Map<string, number>[] = [];
+    let db0: ProcSample | undefined;
+    let rd0: ProcSample | undefined;
+    let g0 = 0;
+    let t0 = 0;
+    let busy0 = 0;
+    const result = await runStep({
+      kind: step.kind,
+      conns: step.conns,
+      targets: servers.map((s) => ({ host: "127.0.0.1", port: s.port, node: s.node })),
+      sources,
+      prefix: step.kind === "group" ? `loadg${groupSize}_` : "load_",
+      password: "load-password-1",
+      inflight,
+      groupSize,
+      ackMs,
+      warmupS,
+      durationS,
+      drainS: 10,
+      login: step.login,
+      holdS: idleHoldS,
+      connectConcurrency: 256,
+      loginConcurrency: 512,
+      deadline,
+      log,
+      hooks: {
+        async beforeConnect() {
+          base = servers.map((s) => sample(s.pid));
+        },
+        async measureStart() {
+          m0 = await Promise.all(servers.map((s) => s.metrics().catch(() => new Map<string, number>())));
+          s0 = servers.map((s) => sample(s.pid));
+          db0 = mariadbPid ? sample(mariadbPid) : undefined;
+          rd0 = redisPid ? sample(redisPid) : undefined;
+          g0 = selfCpuS();
+          busy0 = machineBusyS();
+          t0 = performance.now();
+        },
+        async measureEnd() {
+          const s1 = servers.map((s) => sample(s.pid));
+          const g1 = selfCpuS();
+          const busy1 = machineBusyS();
+          const t1 = performance.now();
+          const secs = (t1 - t0) / 1000;
+          const db1 = mariadbPid ? sample(mariadbPid) : undefined;
+          const rd1 = redisPid ? sample(redisPid) : undefined;
+          const ours =
+            g1 - g0 +
+            servers.reduce((n, _, i) => n + ((s1[i]?.cpuS ?? 0) - (s0[i]?.cpuS ?? 0)), 0) +
+            (db0 && db1 ? db1.cpuS - db0.cpuS : 0) +
+            (rd0 && rd1 ? rd1.cpuS - rd0.cpuS : 0);
+          rec.otherCpuPct = Math.max(0, Math.round((100 * (busy1 - busy0 - ours)) / secs));
+          rec.loadAvg1 = loadAvg();
+          rec.mysqlCpuPct = db0 ? Math.round(cpuPercent(db0, db1)) : undefined;
+          rec.redisCpuPct = rd0 ? Math.round(cpuPercent(rd0, rd1)) : undefined;
+          rec.generatorCpuPct = Math.round((100 * (g1 - g0)) / ((t1 - t0) / 1000));
+          rec.servers = servers.map((s, i) => ({
+            node: s.node,
+            pid: s.pid,
+            rssMB: mb(s1[i]?.rss),
+            hwmMB: mb(s1[i]?.hwm),
+            baseRssMB: mb(base[i]?.rss),
+            cpuPct: Math.round(cpuPercent(s0[i], s1[i])),
+            argv: s.argv,
+          }));
+          const m1 = await Promise.all(servers.map((s) => s.metrics().catch(() => new Map<string, number>())));
+          const sum: Record<string, number> = {};
+          servers.forEach((_, i) => {
+            for (const [k, v] of Object.entries(metricsDelta(m0[i]!, m1[i]!))) sum[k] = (sum[k] ?? 0) + v;
+          });
+          rec.serverMetrics = sum;
+        },
+      },
+    });
+    rec.result = result;
+    if (step.kind === "idle" && rec.servers[0] && result.idle) {
+      const open = result.idle.open || 1;
+      rec.idleRssPerConnKB = Math.round(((rec.servers[0].rssMB - rec.servers[0].baseRssMB) * 1024) / open);
+    }
+  } catch (e) {
+    rec.error = (e as Error).stack ?? String(e);
+    console.error(`step failed: ${rec.error}`);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+  if (profileDir)
+    for (const s of servers) {
+      const r = rec.servers.find((x) => x.node === s.node);
+      if (s.profileFile && existsSync(s.profileFile)) {
+        const summary = summarize(s.profileFile, 40);
+        if (r) r.profile = summary;
+        log(`\n${formatSummary(summary, 25)}\n`);
+      } else log(`(no CPU profile written for ${s.node}: ${s.profileFile})`);
+    }
+  log(stepLine(rec));
+  return rec;
+}
+
+function mb(bytes: number | undefined): number {
+  return bytes ? Math.round(bytes / 1024 / 102.4) / 10 : 0;
+}
+
+function stepLine(r: StepRecord): string {
+  if (r.error || !r.result) return `  FAILED: ${r.error?.split("\n")[0]}`;
+  const s = r.servers;
+  const rss = s.map((x) => x.rssMB).join("+");
+  const cpu = s.map((x) => x.cpuPct).join("+");
+  const t = r.result.traffic;
+  const errs = Object.entries(r.result.errors)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+  if (t)
+    return (
+      `  ${t.deliveredPerS} delivered/s (sends ok ${t.okPerS}/s), latency p50 ${t.latencyMs.p50} p99 ${t.latencyMs.p99} p99.9 ${t.latencyMs.p999} max ${t.latencyMs.max} ms; ` +
+      `logins ${r.result.login.perS}/s; server RSS ${rss} MB CPU ${cpu}%; mariadb CPU ${r.mysqlCpuPct ?? "?"}%; generator CPU ${r.generatorCpuPct}%; other processes ${r.otherCpuPct}%` +
+      (errs ? `; errors ${errs}` : "")
+    );
+  return `  ${r.result.idle?.open} idle connections held ${r.result.idle?.heldS} s: server RSS ${rss} MB (${s[0]?.baseRssMB} MB before connecting; ${r.idleRssPerConnKB} KB per connection), CPU ${cpu}%${r.login ? `, logins ${r.result.login.perS}/s` : ""}${errs ? `; errors ${errs}` : ""}`;
+}
+
+for (const step of plan) {
+  if (Date.now() > deadline) {
+    log(`\n--max-time reached: skipping the remaining steps`);
+    break;
+  }
+  records.push(await runPlanned(step));
+}
+
+// ---- report ----
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+const header = `${"scenario".padEnd(22)}${pad("conns", 7)}${pad("msgs/s", 9)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("p99.9", 8)}${pad("logins/s", 9)}${pad("RSS MB", 12)}${pad("CPU %", 9)}${pad("db CPU", 7)}${pad("gen CPU", 8)}${pad("other", 6)}  errors`;
+const rows = records.map((r) => {
+  const t = r.result?.traffic;
+  const name = `${r.kind}${r.kind === "group" ? `/${r.groupSize}` : ""}${r.kind === "idle" ? (r.login ? "+login" : "") : ""} ${r.nodes}n`;
+  const errs = r.error ? "FAILED" : Object.entries(r.result?.errors ?? {}).map(([k, v]) => `${k}=${v}`).join(" ");
+  return (
+    `${name.padEnd(22)}${pad(r.conns, 7)}${pad(t ? t.deliveredPerS : "-", 9)}${pad(t ? t.latencyMs.p50 : "-", 8)}${pad(t ? t.latencyMs.p99 : "-", 8)}${pad(t ? t.latencyMs.p999 : "-", 8)}` +
+    `${pad(r.result?.login.ok ? r.result.login.perS : "-", 9)}${pad(r.servers.map((x) => x.rssMB).join("+") || "-", 12)}${pad(r.servers.map((x) => x.cpuPct).join("+") || "-", 9)}` +
+    `${pad(r.mysqlCpuPct ?? "-", 7)}${pad(r.generatorCpuPct ?? "-", 8)}${pad(r.otherCpuPct ?? "-", 6)}  ${errs}`
+  );
+});
+
+// Targets (MISSION.md / issue 5).
+interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+const targets: TargetCheck[] = [];
+const chatAt = (nodes: number, conns: number) => records.find((r) => r.kind === "chat" && r.nodes === nodes && r.conns === conns && r.result?.traffic);
+const one500 = chatAt(1, 500);
+targets.push({
+  target: "one node, 500 connections: >= 25,000 delivered one-to-one messages/s, durably stored",
+  measured: one500 ? `${one500.result.traffic!.deliveredPerS}/s` : "not run",
+  met: one500 ? one500.result.traffic!.deliveredPerS >= 25_000 && Number(dur!.flush) === 1 : null,
+});
+targets.push({
+  target: "one node, 500 connections: p99 delivery latency < 25 ms",
+  measured: one500 ? `${one500.result.traffic!.latencyMs.p99} ms` : "not run",
+  met: one500 ? one500.result.traffic!.latencyMs.p99 < 25 : null,
+});
+const two500 = chatAt(2, 500);
+targets.push({
+  target: "two nodes, 500 connections: >= 15,000 delivered messages/s",
+  measured: two500 ? `${two500.result.traffic!.deliveredPerS}/s` : "not run",
+  met: two500 ? two500.result.traffic!.deliveredPerS >= 15_000 : null,
+});
+const idles = records.filter((r) => r.kind === "idle" && r.result?.idle && r.servers[0]);
+const idleBest = idles.sort((a, b) => Number(b.login) - Number(a.login) || b.conns - a.conns)[0];
+if (idleBest) {
+  const s = idleBest.servers[0]!;
+  const open = idleBest.result.idle!.open;
+  const projected = Math.round(s.baseRssMB + ((idleBest.idleRssPerConnKB ?? 0) * 50_000) / 1024);
+  const measuredAt50k = open >= 50_000;
+  targets.push({
+    target: "50,000 idle connections on one node: RSS < 500 MB",
+    measured: measuredAt50k
+      ? `${s.rssMB} MB at ${open}${idleBest.login ? " logged-in" : ""} connections`
+      : `${s.rssMB} MB at ${open}${idleBest.login ? " logged-in" : ""} connections${idleBest.conns < idleBest.wanted ? " (capped by the fd limit)" : ""}; ` +
+        `projected ${projected} MB at 50,000 (${s.baseRssMB} MB + ${idleBest.idleRssPerConnKB} KB each)`,
+    met: measuredAt50k ? s.rssMB < 500 : projected < 500,
+  });
+}
+
+let gitCommit = "";
+let gitDirty = false;
+try {
+  gitCommit = execSync("git rev-parse --short HEAD", { cwd: ROOT, encoding: "utf8" }).trim();
+  gitDirty = execSync("git status --porcelain -- src pool sql", { cwd: ROOT, encoding: "utf8" }).trim().length > 0;
+} catch {}
+
+const mach = machine();
+console.log(`\n${"=".repeat(header.length)}`);
+console.log(
+  `chat load benchmark — ${mach.cpu}, ${mach.cores} cores, ${mach.memGiB} GiB, Linux ${mach.kernel}, Bun ${mach.bun}; generator on the same machine` +
+    `\ncommit ${gitCommit}${gitDirty ? " (+ uncommitted changes in src/)" : ""}; MariaDB ${dur!.version} durable (flush_log_at_trx_commit=${dur!.flush}); ` +
+    `${inflight} in flight/conn; acks every ${ackMs} ms; server ${hashNote}; window ${durationS} s after ${warmupS} s warm-up`,
+);
+console.log(header);
+for (const r of rows) console.log(r);
+console.log(
+  "CPU columns are % of one core over the measured window: server(s), MariaDB, this generator, and other processes on the machine" +
+    " (work that is not part of the run; figures taken while it is high are not comparable)",
+);
+console.log("\ntargets:");
+for (const t of targets) console.log(`  ${t.met === null ? "  -  " : t.met ? "MET  " : "MISSED"} ${t.target}: ${t.measured}`);
+
+// ---- files ----
+mkdirSync(outDir, { recursive: true });
+const stamp = new Date(startedAt).toISOString().replace(/[:.]/g, "-");
+const command = `bun run bench/load.ts ${process.argv.slice(2).join(" ")}`.trim();
+const out = {
+  kind: "chat-load",
+  startedAt: new Date(startedAt).toISOString(),
+  elapsedS: Math.round((Date.now() - startedAt) / 1000),
+  command,
+  machine: mach,
+  git: { commit: gitCommit, dirty: gitDirty },
+  settings: {
+    quick,
+    inflight,
+    groupSize,
+    ackMs,
+    durationS,
+    warmupS,
+    sources,
+    hash: { memoryKiB: Number(opt["hash-memory"]), time: Number(opt["hash-time"]) },
+    poolMaxSize: Number(opt["pool-max-size"]),
+    rateLimit: 0,
+    mariadb: { version: dur!.version, innodbFlushLogAtTrxCommit: Number(dur!.flush) },
+    fdLimit: { soft: fdLimit.soft, hard: fdLimit.hard },
+    serverArgs: opt["server-arg"],
+  },
+  steps: records,
+  targets,
+  table: [header, ...rows],
+};
+writeFileSync(join(outDir, `load-${stamp}.json`), JSON.stringify(out, null, 2) + "\n");
+writeFileSync(join(outDir, "load-latest.json"), JSON.stringify(out, null, 2) + "\n");
+
+const series: ChartSeries[] = [];
+for (const kind of ["chat", "group"] as const)
+  for (const nodes of [1, 2]) {
+    const pts = records
+      .filter((r) => r.kind === kind && r.nodes === nodes && r.result?.traffic)
+      .map((r) => ({ conns: r.conns, perS: r.result.traffic!.deliveredPerS, p50: r.result.traffic!.latencyMs.p50, p99: r.result.traffic!.latencyMs.p99 }));
+    if (pts.length) series.push({ label: `${kind === "chat" ? "one-to-one" : `group of ${groupSize}`}, ${nodes} node${nodes > 1 ? "s" : ""}`, points: pts });
+  }
+if (series.length) {
+  const svg = renderChart(series, {
+    title: `chat server under load (${mach.cores} cores, generator on the same machine, durable MariaDB)`,
+    subtitle: `${inflight} in flight per connection; ${stamp.slice(0, 10)}, commit ${gitCommit}`,
+    targetPerS: 25_000,
+    targetP99: 25,
+  });
+  writeFileSync(join(outDir, `load-${stamp}.svg`), svg);
+  writeFileSync(join(outDir, "load-latest.svg"), svg);
+}
+console.log(`\nwrote ${relative(process.cwd(), join(outDir, `load-${stamp}.json`))}, load-latest.json${series.length ? ", load-latest.svg" : ""}`);
+
+if (stopServicesAtEnd && servicesDir) {
+  await stopServices(servicesDir);
+  log(`stopped the MariaDB + Redis this run started (data kept in ${relative(process.cwd(), servicesDir)}: users are reused next time)`);
+}
+process.exit(records.some((r) => r.error) ? 1 : 0);

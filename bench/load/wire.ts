@@ -1,0 +1,249 @@
+/**
+ * A lean protocol client for generating load: one raw Bun socket per
+ * connection, newline-JSON framing, request/reply by id, pushes to a callback,
+ * and every frame written in one tick going out in one write.
+ *
+ * The client library (src/client) is made for applications: promises per
+ * request, an event emitter, dedupe sets, heartbeats and reconnects. Measured
+ * against a scripted server (bench/load/README note in load.ts --help), it
+ * costs the generator several times more CPU per message than this, and on a
+ * 2-core machine every core the generator burns is taken from the server.
+ *
+ * Everything the generator sends is ASCII, so string lengths are byte lengths.
+ */
+import type { Socket, SocketHandler } from "bun";
+
+export type Frame = Record<string, any>;
+
+export interface WireHandlers {
+  /** a push (any frame that is neither ok nor error, hello excluded) */
+  push(w: Wire, frame: Frame): void;
+  /** a reply whose id was not made with request(): the fast path (sends, acks) */
+  reply(w: Wire, frame: Frame): void;
+  /** the connection closed (by either side) */
+  closed(w: Wire, error?: Error): void;
+}
+
+interface Waiter {
+  resolve(frame: Frame): void;
+  reject(err: Error): void;
+}
+
+/** Connections with output written this tick, flushed together in one microtask. */
+let dirty: Wire[] = [];
+let flushScheduled = false;
+function flushDirty() {
+  flushScheduled = false;
+  const list = dirty;
+  dirty = [];
+  for (const w of list) w.flush();
+}
+
+const decoderOptions = { stream: true } as const;
+
+export class Wire {
+  socket: Socket<Wire> | null = null;
+  node = "";
+  closed = false;
+  /** index of this connection in the run (user load_<index>) */
+  readonly index: number;
+  /** arbitrary per-connection state of the scenario */
+  state: any = undefined;
+  #in = "";
+  #out = "";
+  #queued = false;
+  #backlog = false;
+  #decoder: TextDecoder | null = null;
+  #nextId = 1;
+  #waiters: Map<number, Waiter> | null = null;
+  #hello = Promise.withResolvers<void>();
+  #handlers: WireHandlers;
+
+  private constructor(index: number, handlers: WireHandlers) {
+    this.index = index;
+    this.#handlers = handlers;
+    this.#hello.promise.catch(() => {});
+  }
+
+  /** Connects (from `localAddress` when given) and resolves after the server's hello. */
+  static async open(
+    opts: { host: string; port: number; localAddress?: string; timeoutMs?: number },
+    index: number,
+    handlers: WireHandlers,
+  ): Promise<Wire> {
+    const w = new Wire(index, handlers);
+    const timer = setTimeout(() => w.#fail(new Error("connect_timeout")), opts.timeoutMs ?? 10_000);
+    try {
+      // localAddress is honoured by Bun.connect (bun 1.4) though bun-types does not declare it.
+      const socket = await Bun.connect<Wire>({
+        hostname: opts.host,
+        port: opts.port,
+        data: w,
+        socket: HANDLERS,
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      } as Parameters<typeof Bun.connect<Wire>>[0]);
+      w.socket = socket;
+      if (w.closed) socket.terminate();
+      await w.#hello.promise;
+      return w;
+    } catch (e) {
+      w.#fail(e as Error);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Next request id for the fast path (callers keep their own map of ids). */
+  nextId(): number {
+    return this.#nextId++;
+  }
+
+  /** Queues a raw frame line (with its newline); sent with the rest of this tick's output. */
+  write(line: string): void {
+    if (this.closed) return;
+    this.#out += line;
+    if (!this.#queued && !this.#backlog) {
+      this.#queued = true;
+      dirty.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        queueMicrotask(flushDirty);
+      }
+    }
+  }
+
+  /** A request answered through a promise: for setup (login, add_friend), not the hot loop. */
+  request(op: string, fields: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<Frame> {
+    if (this.closed) return Promise.reject(new Error("closed"));
+    const id = this.#nextId++;
+    const { promise, resolve, reject } = Promise.withResolvers<Frame>();
+    const timer = setTimeout(() => {
+      this.#waiters?.delete(id);
+      reject(new Error(`timeout: no reply to ${op} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    (this.#waiters ??= new Map()).set(id, {
+      resolve: (f) => {
+        clearTimeout(timer);
+        resolve(f);
+      },
+      reject: (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    });
+    this.write(`${JSON.stringify({ type: op, id, ...fields })}\n`);
+    return promise;
+  }
+
+  /** Writes what is queued; keeps the rest for the drain event. */
+  flush(): void {
+    this.#queued = false;
+    const socket = this.socket;
+    if (!socket || this.closed || this.#out.length === 0) return;
+    const n = socket.write(this.#out);
+    if (n === this.#out.length) {
+      this.#out = "";
+      this.#backlog = false;
+    } else {
+      this.#out = n > 0 ? this.#out.slice(n) : this.#out;
+      this.#backlog = true; // wait for drain
+    }
+  }
+
+  /** Bytes not yet taken by the socket. */
+  get unsent(): number {
+    return this.#out.length;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.socket?.end();
+    if (!this.socket) this.#fail(new Error("closed"));
+  }
+
+  terminate(): void {
+    this.socket?.terminate();
+    this.#fail(new Error("terminated"));
+  }
+
+  #onData(chunk: Buffer) {
+    const text = (this.#decoder ??= new TextDecoder()).decode(chunk, decoderOptions);
+    let start = 0;
+    let buf = text;
+    if (this.#in.length) {
+      buf = this.#in + text;
+      this.#in = "";
+    }
+    for (;;) {
+      const nl = buf.indexOf("\n", start);
+      if (nl === -1) break;
+      if (nl > start) this.#onLine(buf.slice(start, nl));
+      start = nl + 1;
+    }
+    if (start < buf.length) this.#in = buf.slice(start);
+  }
+
+  #onLine(line: string) {
+    let frame: Frame;
+    try {
+      frame = JSON.parse(line);
+    } catch {
+      this.#handlers.closed(this, new Error(`bad frame from server: ${line.slice(0, 100)}`));
+      this.terminate();
+      return;
+    }
+    const type = frame.type;
+    if (type === "ok" || type === "error") {
+      const waiter = this.#waiters?.get(frame.re);
+      if (waiter) {
+        this.#waiters!.delete(frame.re);
+        waiter.resolve(frame);
+      } else this.#handlers.reply(this, frame);
+    } else if (type === "hello") {
+      this.node = frame.node;
+      this.#hello.resolve();
+    } else this.#handlers.push(this, frame);
+  }
+
+  #fail(err: Error) {
+    if (this.closed) return;
+    this.closed = true;
+    this.#hello.reject(err);
+    if (this.#waiters) {
+      for (const w of this.#waiters.values()) w.reject(err);
+      this.#waiters.clear();
+    }
+    this.#handlers.closed(this, err);
+  }
+
+  static onData(w: Wire, chunk: Buffer) {
+    w.#onData(chunk);
+  }
+  static onClose(w: Wire, err?: Error) {
+    w.#fail(err ?? new Error("closed by server"));
+  }
+  static onDrain(w: Wire) {
+    w.#backlog = false;
+    w.flush();
+  }
+}
+
+const HANDLERS: SocketHandler<Wire> = {
+  data(socket, chunk) {
+    Wire.onData(socket.data, chunk);
+  },
+  drain(socket) {
+    Wire.onDrain(socket.data);
+  },
+  close(socket, err) {
+    Wire.onClose(socket.data, err);
+  },
+  error(socket, err) {
+    Wire.onClose(socket.data, err);
+  },
+  connectError(socket, err) {
+    Wire.onClose(socket.data, err);
+  },
+};
