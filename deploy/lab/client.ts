@@ -6,6 +6,7 @@
  * connection drops (jittered backoff, bounded in attempts and time).
  */
 import type { Socket } from "bun";
+import { connectWithin } from "./wait.ts";
 
 export type Frame = { type: string; [k: string]: unknown };
 
@@ -81,21 +82,26 @@ export class LabClient {
     return !!this.#sock;
   }
 
-  /** Connects and waits for `hello`; returns its node. */
+  /** Connects and waits for `hello`, both within `timeoutMs`; returns its node. */
   async open(timeoutMs = 3_000): Promise<string> {
     this.#closing = false;
     const hello = new Promise<string>((resolve, reject) => (this.#hello = { resolve, reject }));
     // Attached at once: a hello that fails while we still await connect() is not "unhandled".
     hello.catch(() => undefined);
-    this.#sock = await Bun.connect({
-      hostname: this.opts.host,
-      port: this.opts.port,
-      socket: {
-        data: (_s, chunk) => this.#onData(chunk),
-        close: (s) => this.#onClose(s),
-        error: (s) => this.#onClose(s),
+    const t0 = Date.now();
+    this.#sock = await connectWithin<undefined>(
+      {
+        hostname: this.opts.host,
+        port: this.opts.port,
+        socket: {
+          data: (_s, chunk) => this.#onData(chunk),
+          close: (s) => this.#onClose(s),
+          error: (s) => this.#onClose(s),
+        },
       },
-    });
+      timeoutMs,
+    );
+    timeoutMs = Math.max(1, timeoutMs - (Date.now() - t0));
     let timer: Timer | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`${this.opts.label}: no hello within ${timeoutMs} ms`)), timeoutMs);

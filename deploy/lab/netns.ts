@@ -146,8 +146,13 @@ export function destroyTopology(created: string[]): string[] {
   return failed;
 }
 
-/** The IPv4 addresses on the lab interface of a namespace. */
-export function addressesIn(ns: string, iface: string): string[] {
-  const out = ip("-n", ns, "-4", "-o", "addr", "show", "dev", iface);
+/**
+ * The IPv4 addresses on the lab interface of a namespace. Asynchronous: the
+ * lab polls this during failovers and must not stall its clients meanwhile.
+ */
+export async function addressesIn(ns: string, iface: string): Promise<string[]> {
+  const p = Bun.spawn(["ip", "-n", ns, "-4", "-o", "addr", "show", "dev", iface], { stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (code !== 0) throw new Error(`ip -n ${ns} addr show dev ${iface}: ${err.trim()}`);
   return [...out.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
 }

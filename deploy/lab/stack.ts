@@ -192,8 +192,9 @@ export class Stack {
   }
 
   /** Which VMs hold the VIP right now. */
-  vipHolders(): Vm[] {
-    return VMS.filter((vm) => addressesIn(this.topo.ns[vm], this.topo.iface).includes(this.topo.addr.vip));
+  async vipHolders(): Promise<Vm[]> {
+    const held = await Promise.all(VMS.map((vm) => addressesIn(this.topo.ns[vm], this.topo.iface)));
+    return VMS.filter((_, i) => held[i]!.includes(this.topo.addr.vip));
   }
 
   /** Log lines in which keepalived says it will not run the check script. */

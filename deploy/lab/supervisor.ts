@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import { dirname, join, resolve } from "node:path";
 import type { LabState } from "./driver.ts";
 import { createTopology, destroyTopology, plan, preflight, procNetns } from "./netns.ts";
-import { PidRegistry, stopRecorded } from "./procs.ts";
+import { PidRegistry, alive, stopRecorded } from "./procs.ts";
 import { VMS, type Vm } from "./stack.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -97,8 +97,14 @@ export async function supervise(): Promise<number> {
   const stopAll = async () => {
     const recorded = reg.list();
     reg.recordDescendants(recorded); // workers and children spawned since
-    const stubborn = await stopRecorded(reg.list().reverse());
+    const all = reg.list();
+    const stubborn = await stopRecorded([...all].reverse());
     if (stubborn.length) console.log(`lab: needed SIGKILL: ${stubborn.join(", ")}`);
+    const survivors = all.filter(alive);
+    if (survivors.length) {
+      console.error(`lab: still running after SIGKILL: ${survivors.map((p) => `${p.label} (${p.pid})`).join(", ")}`);
+      code = code || 1;
+    }
     const left = destroyTopology(created);
     if (left.length) {
       console.error(`lab: could not delete namespaces: ${left.join("; ")}`);
@@ -109,7 +115,7 @@ export async function supervise(): Promise<number> {
       rmSync(dir, { recursive: true, force: true });
       if (stageBase !== dir) rmSync(stageBase, { recursive: true, force: true });
     }
-    console.log(`lab: stopped ${reg.list().length} recorded processes, deleted ${created.length - left.length} namespaces`);
+    console.log(`lab: stopped all ${all.length} processes it started, deleted ${created.length - left.length} namespaces`);
   };
   const onSignal = (sig: NodeJS.Signals) => {
     console.error(`lab: ${sig}: cleaning up`);

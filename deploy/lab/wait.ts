@@ -1,4 +1,5 @@
 /** Bounded waiting: every wait in the lab has a deadline and says what it waited for. */
+import type { Socket, TCPSocketConnectOptions } from "bun";
 import { existsSync, readFileSync } from "node:fs";
 
 /** Polls `check` every 50 ms until it is true; throws after `ms`, quoting the tail of `log`. */
@@ -12,15 +13,34 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
   throw new Error(`${what}: not ready within ${ms} ms${tail}`);
 }
 
+/**
+ * Bun.connect() with a deadline: a SYN lost while the VIP moves would
+ * otherwise wait for the kernel's retransmit (1 s, then 3 s, ...). A socket
+ * that connects after the deadline is closed at once.
+ */
+export async function connectWithin<T = undefined>(options: TCPSocketConnectOptions<T>, ms: number): Promise<Socket<T>> {
+  const attempt = Bun.connect<T>(options);
+  let timer: Timer | undefined;
+  const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+  try {
+    const sock = await Promise.race([attempt, late]);
+    if (sock) return sock;
+  } finally {
+    clearTimeout(timer);
+  }
+  attempt.then((s) => s.terminate(), () => undefined); // gave up on it: whatever it becomes, close it
+  throw new Error(`connect to ${options.hostname}:${options.port} timed out after ${ms} ms`);
+}
+
 /** Connects, optionally writes `probe`, resolves with what arrived within `ms` (empty when refused). */
 export async function tcpRead(host: string, port: number, probe = "", ms = 1_000, enough = (s: string) => s.length > 0): Promise<string> {
   let got = "";
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
-  let sock: Awaited<ReturnType<typeof Bun.connect>> | undefined;
+  let sock: Socket<undefined> | undefined;
   const timer = setTimeout(() => done(), ms);
   try {
-    sock = await Bun.connect({
+    sock = await connectWithin({
       hostname: host,
       port,
       socket: {
@@ -31,11 +51,11 @@ export async function tcpRead(host: string, port: number, probe = "", ms = 1_000
         close: () => done(),
         error: () => done(),
       },
-    });
+    }, ms);
     if (probe) sock.write(probe);
     await finished;
   } catch {
-    // Refused or unreachable: nothing arrived.
+    // Refused, unreachable or timed out: nothing arrived.
   } finally {
     clearTimeout(timer);
     sock?.terminate();
