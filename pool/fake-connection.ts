@@ -16,13 +16,16 @@ export function fakeError(message: string, opts: { fatal?: boolean; code?: strin
 }
 
 let nextThreadId = 1;
+const RESULT: [unknown, unknown[]] = [[], []];
 
 export class FakeConnection extends EventEmitter {
   readonly threadId = nextThreadId++;
   /** Like mysql2's core connection behind the promise wrapper. */
   readonly connection = { state: "authenticated" };
-  /** SQL received, in order. */
+  /** SQL received, in order (if `record`). */
   readonly queries: string[] = [];
+  /** Keep `queries`; off for benchmarks, where it would grow without bound. */
+  record = true;
   /** Errors the next queries fail with, in order; a fatal one breaks the connection. */
   readonly failures: FakeError[] = [];
   pings = 0;
@@ -44,18 +47,22 @@ export class FakeConnection extends EventEmitter {
   }
 
   query(sql: string, _params?: unknown): Promise<[unknown, unknown[]]> {
+    return this.#run(sql);
+  }
+
+  execute(sql: string, _params?: unknown): Promise<[unknown, unknown[]]> {
+    return this.#run(sql);
+  }
+
+  #run(sql: string): Promise<[unknown, unknown[]]> {
     if (!this.usable) return Promise.reject(fakeError("Can't add new command when connection is in closed state", { fatal: true }));
     const err = this.failures.shift();
     if (err !== undefined) {
       if (err.fatal) this.connection.state = "error";
       return Promise.reject(err);
     }
-    this.queries.push(sql);
-    return Promise.resolve([[], []]);
-  }
-
-  execute(sql: string, params?: unknown): Promise<[unknown, unknown[]]> {
-    return this.query(sql, params);
+    if (this.record) this.queries.push(sql);
+    return Promise.resolve(RESULT);
   }
 
   ping(): Promise<void> {
@@ -108,6 +115,9 @@ export class FakeDriver {
   readonly #held: HeldConnect[] = [];
   readonly #attemptWaiters: Array<{ n: number; resolve(): void }> = [];
 
+  /** @param record whether connections keep the SQL they receive (off for benchmarks) */
+  constructor(readonly record = true) {}
+
   readonly createConnection = (options: ConnectionOptions): Promise<Connection> => {
     this.attempts++;
     for (const w of this.#attemptWaiters.filter((w) => this.attempts >= w.n)) {
@@ -148,6 +158,7 @@ export class FakeDriver {
 
   #open(options: ConnectionOptions): FakeConnection {
     const conn = new FakeConnection(options);
+    conn.record = this.record;
     this.connections.push(conn);
     return conn;
   }

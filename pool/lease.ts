@@ -7,13 +7,25 @@ export const VALIDATING = 2;
 export const CLOSED = 3;
 export type SlotState = typeof IDLE | typeof LEASED | typeof VALIDATING | typeof CLOSED;
 
+export type Runner = (this: unknown, sql: unknown, values?: unknown) => Promise<unknown>;
+
+const unset = (): never => {
+  throw new Error("slot not initialised");
+};
+
 /** One connection the pool owns, and what the pool knows about it. */
 export class Slot {
   state: SlotState = LEASED;
   /** performance.now() when last returned (or opened): idle time is measured from it. */
   lastUsed: number;
-  /** Saw an 'error' or 'end' event: never handed out again. */
+  /** Saw an 'error' or 'end' event, or a query error that ended the session: never handed out again. */
   dead = false;
+  /** The connection's own query and execute, before the pool wrapped them to watch for errors. */
+  runQuery: Runner = unset;
+  runExecute: Runner = unset;
+  /** then() callbacks of pool.query/execute, made once per connection so a query allocates no closures. */
+  done: (result: unknown) => unknown = unset;
+  failed: (err: unknown) => never = unset;
 
   constructor(
     readonly conn: Connection,

@@ -23,7 +23,7 @@ import type {
   RowDataPacket,
 } from "mysql2/promise";
 import { PoolClosedError, PoolTimeoutError } from "./errors.ts";
-import { CLOSED, IDLE, LEASED, Lease, type LeaseOwner, Slot, VALIDATING } from "./lease.ts";
+import { CLOSED, IDLE, LEASED, Lease, type LeaseOwner, type Runner, Slot, VALIDATING } from "./lease.ts";
 
 export { Lease };
 import { resolvePoolOptions, type PoolOptions, type PoolSettings } from "./options.ts";
@@ -116,24 +116,8 @@ export function endsConnection(err: unknown): boolean {
   return typeof e.sqlState === "string" && e.sqlState.startsWith("08"); // SQL standard: connection exception
 }
 
-/**
- * Wraps the connection's query and execute (once, when it opens) so an error
- * that ended the session marks it dead, whoever ran the query: release() then
- * closes it. HikariCP does the same in its connection proxy.
- */
-function watchErrors(slot: Slot): void {
-  const conn = slot.conn as unknown as Record<"query" | "execute", (sql: unknown, values?: unknown) => Promise<unknown>>;
-  const onError = (err: unknown): never => {
-    if (endsConnection(err)) slot.dead = true;
-    throw err;
-  };
-  const { query, execute } = conn;
-  conn.query = (sql, values) => query.call(conn, sql, values).then(undefined, onError);
-  conn.execute = (sql, values) => execute.call(conn, sql, values).then(undefined, onError);
-}
-
 interface Waiter {
-  resolve(lease: Lease): void;
+  resolve(slot: Slot): void;
   reject(err: unknown): void;
   /** performance.now() when it started waiting. */
   since: number;
@@ -180,23 +164,42 @@ class ConnectionPool implements Pool, LeaseOwner {
   }
 
   lease(): Promise<Lease> {
+    const slot = this.#takeIdle();
+    if (slot !== undefined) return Promise.resolve(new Lease(this, slot));
+    return this.#wait().then(this.#toLease);
+  }
+
+  query<T extends QueryResult = RowDataPacket[]>(sql: string, params?: QueryValues): Promise<[T, FieldPacket[]]> {
+    const slot = this.#takeIdle();
+    if (slot !== undefined) return slot.runQuery.call(slot.conn, sql, params).then(slot.done, slot.failed) as Promise<[T, FieldPacket[]]>;
+    return this.#wait().then((s) => s.runQuery.call(s.conn, sql, params).then(s.done, s.failed)) as Promise<[T, FieldPacket[]]>;
+  }
+
+  execute<T extends QueryResult = RowDataPacket[]>(sql: string, params?: ExecuteValues): Promise<[T, FieldPacket[]]> {
+    const slot = this.#takeIdle();
+    if (slot !== undefined) return slot.runExecute.call(slot.conn, sql, params).then(slot.done, slot.failed) as Promise<[T, FieldPacket[]]>;
+    return this.#wait().then((s) => s.runExecute.call(s.conn, sql, params).then(s.done, s.failed)) as Promise<[T, FieldPacket[]]>;
+  }
+
+  /** The fast path: nobody is queued and the top idle connection was used recently. Marks it leased. */
+  #takeIdle(): Slot | undefined {
+    if (this.#waiters.length !== 0 || this.#closed) return undefined;
+    const idle = this.#idle;
+    const slot = idle[idle.length - 1];
+    if (slot === undefined) return undefined;
+    const now = performance.now();
+    if (now - slot.lastUsed > this.#s.validationInterval || now >= slot.expiresAt) return undefined;
+    idle.pop();
+    slot.state = LEASED;
+    this.#leases++;
+    this.#waitCounts[0]!++;
+    return slot;
+  }
+
+  /** The slow path: queue, then get an idle connection (validated), a new one, or a returned one. */
+  #wait(): Promise<Slot> {
     if (this.#closed) return Promise.reject(new PoolClosedError());
-    // Fast path: nobody is queued and the top idle connection was used recently.
-    if (this.#waiters.length === 0) {
-      const idle = this.#idle;
-      const slot = idle[idle.length - 1];
-      if (slot !== undefined) {
-        const now = performance.now();
-        if (now - slot.lastUsed <= this.#s.validationInterval && now < slot.expiresAt) {
-          idle.pop();
-          slot.state = LEASED;
-          this.#leases++;
-          this.#waitCounts[0]!++;
-          return Promise.resolve(new Lease(this, slot));
-        }
-      }
-    }
-    return new Promise<Lease>((resolve, reject) => {
+    return new Promise<Slot>((resolve, reject) => {
       const now = performance.now();
       this.#waiters.push({ resolve, reject, since: now, deadline: now + this.#s.connectionTimeout });
       if (!this.#started) this.#start();
@@ -206,23 +209,7 @@ class ConnectionPool implements Pool, LeaseOwner {
     });
   }
 
-  async query<T extends QueryResult = RowDataPacket[]>(sql: string, params?: QueryValues): Promise<[T, FieldPacket[]]> {
-    const lease = await this.lease();
-    try {
-      return await lease.conn.query<T>(sql, params);
-    } finally {
-      lease.release(); // closes the connection instead if the error ended it (#watch)
-    }
-  }
-
-  async execute<T extends QueryResult = RowDataPacket[]>(sql: string, params?: ExecuteValues): Promise<[T, FieldPacket[]]> {
-    const lease = await this.lease();
-    try {
-      return await lease.conn.execute<T>(sql, params);
-    } finally {
-      lease.release();
-    }
-  }
+  readonly #toLease = (slot: Slot): Lease => new Lease(this, slot);
 
   async transaction<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
     const lease = await this.lease();
@@ -369,7 +356,7 @@ class ConnectionPool implements Pool, LeaseOwner {
     let i = 0;
     while (i < LEASE_WAIT_BUCKETS_MS.length && waited > LEASE_WAIT_BUCKETS_MS[i]!) i++;
     this.#waitCounts[i]!++;
-    w.resolve(new Lease(this, slot));
+    w.resolve(slot);
   }
 
   #track(p: Promise<unknown>): void {
@@ -405,7 +392,7 @@ class ConnectionPool implements Pool, LeaseOwner {
     // queries, and an 'error' event without a listener would crash the process.
     conn.on("error", () => this.#onLost(slot));
     conn.on("end", () => this.#onLost(slot));
-    watchErrors(slot);
+    this.#instrument(slot);
     if (this.#closed) return this.#closeSlot(slot, true);
     const w = this.#waiters.shift();
     if (w === undefined) {
@@ -428,6 +415,33 @@ class ConnectionPool implements Pool, LeaseOwner {
     if (w === undefined) return;
     w.reject(err);
     this.#grow();
+  }
+
+  /**
+   * Wraps the connection's query and execute (once, when it opens) so an error
+   * that ended the session marks it dead, whoever ran the query, and release()
+   * closes it; HikariCP's connection proxy does the same. Also makes the
+   * callbacks pool.query/execute reuse for every query on this connection.
+   */
+  #instrument(slot: Slot): void {
+    const conn = slot.conn as unknown as Record<"query" | "execute", Runner>;
+    slot.runQuery = conn.query;
+    slot.runExecute = conn.execute;
+    const onError = (err: unknown): never => {
+      if (endsConnection(err)) slot.dead = true;
+      throw err;
+    };
+    conn.query = (sql, values) => slot.runQuery.call(conn, sql, values).then(undefined, onError);
+    conn.execute = (sql, values) => slot.runExecute.call(conn, sql, values).then(undefined, onError);
+    slot.done = (result) => {
+      this.release(slot);
+      return result;
+    };
+    slot.failed = (err) => {
+      if (endsConnection(err)) slot.dead = true;
+      this.release(slot);
+      throw err;
+    };
   }
 
   /** The connection's 'error' or 'end' event. */
