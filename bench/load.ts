@@ -15,7 +15,7 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
 import { startServices, stopServices } from "../scripts/services.ts";
-import { renderChart, type ChartSeries } from "./load/chart.ts";
+import { renderChart, seriesFromSteps } from "./load/chart.ts";
 import { cpuPercent, fdLimits, loadAvg, machine, machineBusyS, pidFromFile, type ProcSample, sample, selfCpuS } from "./load/proc.ts";
 import { formatSummary, type ProfileSummary, summarize } from "./load/profile.ts";
 import { type Kind, runStep, type StepResult } from "./load/scenario.ts";
@@ -537,14 +537,7 @@ const out = {
 writeFileSync(join(outDir, `load-${stamp}.json`), JSON.stringify(out, null, 2) + "\n");
 writeFileSync(join(outDir, "load-latest.json"), JSON.stringify(out, null, 2) + "\n");
 
-const series: ChartSeries[] = [];
-for (const kind of ["chat", "group"] as const)
-  for (const nodes of [1, 2]) {
-    const pts = records
-      .filter((r) => r.kind === kind && r.nodes === nodes && r.result?.traffic)
-      .map((r) => ({ conns: r.conns, perS: r.result.traffic!.deliveredPerS, p50: r.result.traffic!.latencyMs.p50, p99: r.result.traffic!.latencyMs.p99 }));
-    if (pts.length) series.push({ label: `${kind === "chat" ? "one-to-one" : `group of ${groupSize}`}, ${nodes} node${nodes > 1 ? "s" : ""}`, points: pts });
-  }
+const series = seriesFromSteps(records);
 if (series.length) {
   const svg = renderChart(series, {
     title: `chat server under load (${mach.cores} cores, generator on the same machine, durable MariaDB)`,

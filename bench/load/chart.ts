@@ -145,12 +145,49 @@ export function renderChart(series: ChartSeries[], opts: { title: string; subtit
   const noteY = legendY + legendRows * 18 + 6;
   const totalH = noteY + 16;
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${totalH + 24}" viewBox="0 0 ${2 * W} ${totalH + 24}" font-family="sans-serif">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${totalH + 44}" viewBox="0 0 ${2 * W} ${totalH + 44}" font-family="sans-serif">` +
     `<rect width="100%" height="100%" fill="white"/>` +
     `<text x="${W}" y="16" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>` +
-    `<g transform="translate(0,10)">${left}${right}</g>` +
-    `<g transform="translate(0,10)">${legend}</g>` +
-    `<text x="${M.l}" y="${noteY + 24}" font-size="11" fill="#444">p99 solid, p50 dashed. ${esc(opts.subtitle ?? "")}</text>` +
+    `<g transform="translate(0,24)">${left}${right}</g>` +
+    `<g transform="translate(0,24)">${legend}</g>` +
+    `<text x="${M.l}" y="${noteY + 38}" font-size="11" fill="#444">p99 solid, p50 dashed. ${esc(opts.subtitle ?? "")}</text>` +
     `</svg>\n`
   );
+}
+
+/** Series for the chart from a results file's steps (chat and group, by node count). */
+export function seriesFromSteps(
+  steps: { kind: string; nodes: number; conns: number; groupSize?: number; result?: { traffic?: { deliveredPerS: number; latencyMs: { p50: number; p99: number } } } }[],
+): ChartSeries[] {
+  const out: ChartSeries[] = [];
+  for (const kind of ["chat", "group"])
+    for (const nodes of [1, 2]) {
+      const mine = steps.filter((r) => r.kind === kind && r.nodes === nodes && r.result?.traffic);
+      if (!mine.length) continue;
+      const g = mine[0]!.groupSize;
+      out.push({
+        label: `${kind === "chat" ? "one-to-one" : `group of ${g}`}, ${nodes} node${nodes > 1 ? "s" : ""}`,
+        points: mine.map((r) => ({ conns: r.conns, perS: r.result!.traffic!.deliveredPerS, p50: r.result!.traffic!.latencyMs.p50, p99: r.result!.traffic!.latencyMs.p99 })),
+      });
+    }
+  return out;
+}
+
+// `bun bench/load/chart.ts results.json [out.svg]`: draws the chart again from a results file.
+if (import.meta.main) {
+  const [file, outFile] = process.argv.slice(2);
+  if (!file) {
+    console.error("usage: bun bench/load/chart.ts <load-results.json> [out.svg]");
+    process.exit(2);
+  }
+  const r = JSON.parse(await Bun.file(file).text());
+  const svg = renderChart(seriesFromSteps(r.steps), {
+    title: `chat server under load (${r.machine.cores} cores, generator on the same machine, durable MariaDB)`,
+    subtitle: `${r.settings.inflight} in flight per connection; ${String(r.startedAt).slice(0, 10)}, commit ${r.git.commit}`,
+    targetPerS: 25_000,
+    targetP99: 25,
+  });
+  const dest = outFile ?? file.replace(/\.json$/, ".svg");
+  await Bun.write(dest, svg);
+  console.log(`wrote ${dest}`);
 }

@@ -39,7 +39,10 @@ export interface ProfileRow {
 export interface ProfileSummary {
   file: string;
   wallMs: number;
+  /** JS-busy time: samples times the interval */
   sampledMs: number;
+  intervalUs: number;
+  /** share of the wall time with no JavaScript running (waiting for I/O, or native threads only) */
   idlePct: number;
   topSelf: ProfileRow[];
   byFile: { file: string; selfMs: number; selfPct: number }[];
@@ -70,13 +73,17 @@ export function summarize(file: string, top = 30): ProfileSummary {
     byId.set(n.id, n);
     for (const c of n.children ?? []) parent.set(c, n.id);
   }
+  // Bun's sampler (JavaScriptCore's) records only while the JS thread runs: an
+  // idle event loop gives no samples, and the next sample's time delta spans
+  // the whole idle gap. So each sample counts as one sampling interval (the
+  // median delta), and the rest of the wall time is idle.
+  const deltas = p.timeDeltas.filter((d) => d > 0).sort((a, b) => a - b);
+  const interval = deltas.length ? deltas[Math.floor(deltas.length / 2)]! : 1000;
   const self = new Map<number, number>(); // node id -> µs
-  for (let i = 0; i < p.samples.length; i++) {
-    const dt = p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0; // a sample's time is the gap to the next one
-    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + Math.max(0, dt));
-  }
+  for (const id of p.samples) self.set(id, (self.get(id) ?? 0) + interval);
   let sampled = 0;
   for (const v of self.values()) sampled += v;
+  const wallUs = Math.max(p.endTime - p.startTime, sampled);
   const key = (n: ProfileNode) => `${n.callFrame.functionName || "(anonymous)"}\t${where(n.callFrame)}`;
   const selfBy = new Map<string, number>();
   const fileBy = new Map<string, number>();
@@ -100,6 +107,7 @@ export function summarize(file: string, top = 30): ProfileSummary {
     }
   }
   const busy = sampled - idle;
+  idle += wallUs - sampled;
   const row = (k: string, us: number): ProfileRow => {
     const [name, w] = k.split("\t") as [string, string];
     return { name, where: w, selfMs: Math.round(us / 1000), selfPct: busy ? Math.round((1000 * us) / busy) / 10 : 0 };
@@ -125,7 +133,8 @@ export function summarize(file: string, top = 30): ProfileSummary {
     file,
     wallMs: Math.round((p.endTime - p.startTime) / 1000),
     sampledMs: Math.round(sampled / 1000),
-    idlePct: sampled ? Math.round((1000 * idle) / sampled) / 10 : 0,
+    intervalUs: interval,
+    idlePct: wallUs ? Math.round((1000 * idle) / wallUs) / 10 : 0,
     topSelf,
     byFile,
     topTotal,
@@ -134,7 +143,7 @@ export function summarize(file: string, top = 30): ProfileSummary {
 
 export function formatSummary(s: ProfileSummary, top = 25): string {
   const lines = [
-    `profile ${relative(process.cwd(), s.file)}: ${(s.wallMs / 1000).toFixed(1)} s wall, idle ${s.idlePct}% (percentages below are of the busy time)`,
+    `profile ${relative(process.cwd(), s.file)}: ${(s.wallMs / 1000).toFixed(1)} s wall, JS thread busy ${(s.sampledMs / 1000).toFixed(1)} s (${(100 - s.idlePct).toFixed(1)}%; samples every ${s.intervalUs} µs); percentages below are of the busy time`,
     "",
     "top self time:",
     ...s.topSelf.slice(0, top).map((r) => `  ${r.selfPct.toFixed(1).padStart(5)}%  ${String(r.selfMs).padStart(7)} ms  ${r.name}  ${r.where}`),

@@ -11,7 +11,7 @@
  *
  * Everything the generator sends is ASCII, so string lengths are byte lengths.
  */
-import type { Socket, SocketHandler } from "bun";
+import type { Socket, SocketHandler, TCPSocketConnectOptions } from "bun";
 
 export type Frame = Record<string, any>;
 
@@ -39,7 +39,21 @@ function flushDirty() {
   for (const w of list) w.flush();
 }
 
-const decoderOptions = { stream: true } as const;
+const OK_PREFIX = '{"type":"ok","re":';
+const MSG_PREFIX = '{"type":"msg","mid":';
+const TEXT_KEY = '"text":"';
+
+/** The digits of a non-negative integer at `i` in `s`, and where they end; -1 when none. */
+function intAt(s: string, i: number): [number, number] {
+  let v = 0;
+  const start = i;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    v = v * 10 + c;
+  }
+  return i === start ? [-1, i] : [v, i];
+}
 
 export class Wire {
   socket: Socket<Wire> | null = null;
@@ -53,7 +67,6 @@ export class Wire {
   #out = "";
   #queued = false;
   #backlog = false;
-  #decoder: TextDecoder | null = null;
   #nextId = 1;
   #waiters: Map<number, Waiter> | null = null;
   #hello = Promise.withResolvers<void>();
@@ -75,13 +88,14 @@ export class Wire {
     const timer = setTimeout(() => w.#fail(new Error("connect_timeout")), opts.timeoutMs ?? 10_000);
     try {
       // localAddress is honoured by Bun.connect (bun 1.4) though bun-types does not declare it.
-      const socket = await Bun.connect<Wire>({
+      const options: TCPSocketConnectOptions<Wire> & { localAddress?: string } = {
         hostname: opts.host,
         port: opts.port,
         data: w,
         socket: HANDLERS,
         ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
-      } as Parameters<typeof Bun.connect<Wire>>[0]);
+      };
+      const socket = await Bun.connect<Wire>(options);
       w.socket = socket;
       if (w.closed) socket.terminate();
       await w.#hello.promise;
@@ -123,11 +137,11 @@ export class Wire {
       reject(new Error(`timeout: no reply to ${op} within ${timeoutMs} ms`));
     }, timeoutMs);
     (this.#waiters ??= new Map()).set(id, {
-      resolve: (f) => {
+      resolve: (f: Frame) => {
         clearTimeout(timer);
         resolve(f);
       },
-      reject: (e) => {
+      reject: (e: Error) => {
         clearTimeout(timer);
         reject(e);
       },
@@ -169,7 +183,10 @@ export class Wire {
   }
 
   #onData(chunk: Buffer) {
-    const text = (this.#decoder ??= new TextDecoder()).decode(chunk, decoderOptions);
+    // Latin-1 maps each byte to one char: no multi-byte state across reads,
+    // and JSON.parse still reads the frame (a UTF-8 text from someone else
+    // comes out garbled, and the generator only ever needs its mid).
+    const text = chunk.toString("latin1");
     let start = 0;
     let buf = text;
     if (this.#in.length) {
@@ -186,6 +203,28 @@ export class Wire {
   }
 
   #onLine(line: string) {
+    // Fast paths for the two frames that make up the load (the server writes
+    // `type` first, then `re` or `mid`): a reply nobody awaits through
+    // request(), and a msg push. Anything else is parsed in full.
+    if (line.startsWith(OK_PREFIX)) {
+      const [re, end] = intAt(line, OK_PREFIX.length);
+      const c = line.charCodeAt(end);
+      if (re >= 0 && (c === 44 || c === 125) && !this.#waiters?.has(re)) {
+        this.#handlers.reply(this, { type: "ok", re });
+        return;
+      }
+    } else if (line.startsWith(MSG_PREFIX)) {
+      const [mid, end] = intAt(line, MSG_PREFIX.length);
+      const t = line.indexOf(TEXT_KEY, end);
+      if (mid >= 0 && t > 0) {
+        const from = t + TEXT_KEY.length;
+        const to = line.indexOf('"', from);
+        if (to > 0) {
+          this.#handlers.push(this, { type: "msg", mid, text: line.slice(from, to) });
+          return;
+        }
+      }
+    }
     let frame: Frame;
     try {
       frame = JSON.parse(line);
