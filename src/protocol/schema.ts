@@ -41,6 +41,9 @@ function codePointsProblem(schema: CodePointsOptions, value: unknown): string | 
   if (typeof value !== "string") return "must be a string";
   // Fast reject before counting: a code point is at most 2 UTF-16 units.
   if (value.length > schema.max * 2) return `must be at most ${schema.max} characters`;
+  // JSON may carry an unpaired surrogate ("\ud800"); it is no code point, and
+  // UTF-8 storage would turn it into U+FFFD, so history would differ from the push.
+  if (!value.isWellFormed()) return "must be valid Unicode (no unpaired surrogates)";
   const n = codePointLength(value);
   if (n < schema.min) return schema.min === 1 ? "must not be empty" : `must be at least ${schema.min} characters`;
   if (n > schema.max) return `must be at most ${schema.max} characters`;
@@ -178,6 +181,7 @@ export function validateRequest<T extends RequestType>(type: T, frame: Record<st
 /** A request id as the envelope allows it, or `undefined` when it is malformed. */
 export function validRequestId(id: unknown): id is number | string {
   if (typeof id === "number") return Number.isSafeInteger(id) && id >= 0;
-  if (typeof id === "string") return id.length <= 64;
+  // "At most 64 characters": code points, like every length in the protocol.
+  if (typeof id === "string") return id.length <= 64 || codePointLength(id) <= 64;
   return false;
 }

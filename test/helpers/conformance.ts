@@ -1,0 +1,84 @@
+/**
+ * Small helpers shared by the protocol conformance tests in test/e2e: second
+ * sessions, friendships, raw frames whose reply has no `re`, and a ping
+ * barrier for asserting that a push did NOT arrive.
+ */
+import { Wire } from "./wire.ts";
+
+export type Frame = Record<string, any>;
+
+export interface Person {
+  w: Wire;
+  id: number;
+  name: string;
+  token: string;
+  login: Frame;
+}
+
+export const PASSWORD = "password-1";
+
+/** Registers `name` (no login) on a throwaway connection; returns the new id. */
+export async function register(port: number, name: string, password = PASSWORD): Promise<number> {
+  const w = await Wire.connect(port);
+  try {
+    return (await w.ok({ type: "register", name, password })).user.id;
+  } finally {
+    w.close();
+  }
+}
+
+/** Logs an existing user in on a new connection. */
+export async function session(port: number, name: string, password = PASSWORD): Promise<Person> {
+  const w = await Wire.connect(port);
+  const login = await w.ok({ type: "login", name, password });
+  return { w, id: login.user.id, name: login.user.name, token: login.token, login };
+}
+
+/** Registers and logs in `name` on a new connection. */
+export async function person(port: number, name: string, password = PASSWORD): Promise<Person> {
+  await register(port, name, password);
+  return session(port, name, password);
+}
+
+/** Makes a and b friends (a adds b). */
+export async function befriend(a: Person, b: { id: number }): Promise<void> {
+  await a.w.ok({ type: "add_friend", user: b.id });
+}
+
+/**
+ * Everything the server sent on `w` from frame index `from` up to the reply to
+ * a ping sent now. The server writes each connection's frames in order, so a
+ * push caused before the ping was handled is in this list.
+ */
+export async function framesUntilPing(w: Wire, from: number): Promise<Frame[]> {
+  const reply = await w.ok({ type: "ping" });
+  return w.frames.slice(from, w.frames.indexOf(reply));
+}
+
+/** Sends raw text and returns the next reply (ok or error) after what was already received. */
+export async function rawReply(w: Wire, text: string | Uint8Array): Promise<Frame> {
+  const from = w.frames.length;
+  w.raw(text);
+  return w.next((f) => f.type === "ok" || f.type === "error", 10_000, from);
+}
+
+/** Replies (ok and error) received from frame index `from` on. */
+export function repliesFrom(w: Wire, from: number): Frame[] {
+  return w.frames.slice(from).filter((f) => f.type === "ok" || f.type === "error");
+}
+
+/** Closes every connection given; ignores ones already closed. */
+export function closeAll(...people: ({ w: Wire } | Wire | undefined)[]) {
+  for (const p of people) {
+    const w = p instanceof Wire ? p : p?.w;
+    if (w && !w.closed) w.close();
+  }
+}
+
+/** Waits until `w`'s socket is closed by the server. */
+export function closed(w: Wire, timeoutMs = 10_000): Promise<void> {
+  return Promise.race([
+    w.closedPromise(),
+    new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`not closed; last frames ${JSON.stringify(w.frames.slice(-3))}`)), timeoutMs).unref()),
+  ]);
+}
