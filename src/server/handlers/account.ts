@@ -63,21 +63,28 @@ export async function login(ctx: Ctx, req: Login) {
   };
 }
 
-/** Replay page size, and the unsent output at which the replay waits for the client to read. */
+/** Replay page size. */
 const PAGE = 500;
-const REPLAY_HIGH_WATER = 256 * 1024;
 
-/** Pushes every pending message, oldest first, then lets live pushes through. */
+/**
+ * Pushes every pending message, oldest first, then lets live pushes through.
+ * The replay never fills the output past half its limit: it waits for the
+ * client to read, so a long backlog reaches a slow reader instead of closing it.
+ */
 async function replayPending(server: ServerParts, session: Session) {
   const conn = session.out as Ctx["conn"];
+  const highWater = Math.min(256 * 1024, conn.limits.maxOutput / 2);
   try {
     let after = 0;
     for (;;) {
       const page = await pendingPage(server.db, session.user.id, after, PAGE);
-      for (const m of page) session.replay(line({ type: "msg", ...m }), m.mid);
+      for (const m of page) {
+        if (conn.unsent > highWater) await conn.below(highWater / 2);
+        if (session.ended) return;
+        session.replay(line({ type: "msg", ...m }), m.mid);
+      }
       if (page.length < PAGE || session.ended) break;
       after = (page[page.length - 1] as { mid: number }).mid;
-      await conn.below(REPLAY_HIGH_WATER);
     }
   } catch (e) {
     // The messages stay pending and come at the next login; this session goes on live.
