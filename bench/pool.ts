@@ -13,13 +13,17 @@
  *
  * Concurrency N means N workers each running one operation after another
  * (closed loop), so N operations are in flight. Each contestant is measured in
- * ROUNDS interleaved rounds (A B C D A B C D ...) to spread drift and noise.
+ * ROUNDS interleaved rounds (A B C D, B C D A, ...) and its ops/s is the median
+ * round, so a burst of load from elsewhere on the machine skews one round, not
+ * the result. p50/p99 pool the latencies of all rounds. Client CPU per
+ * operation (this process's user+system time) is reported too: it is what the
+ * pool and driver cost, and is less sensitive to a busy machine than wall time.
  */
 import { SQL } from "bun";
 import { do_not_optimize, measure } from "mitata";
 import mysql from "mysql2/promise";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { FakeDriver } from "../pool/fake-connection.ts";
 import { createPool, poolOptionsFromUrl } from "../pool/index.ts";
@@ -35,9 +39,9 @@ const listArg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.
 const MAX = 16;
 const CONCURRENCY = [1, 4, 16];
 const ROWS = 10_000;
-const ROUNDS = quick ? 1 : 3;
-const WARMUP_MS = quick ? 150 : 300;
-const DURATION_MS = quick ? 400 : 1500;
+const ROUNDS = quick ? 2 : 5;
+const WARMUP_MS = quick ? 100 : 250;
+const DURATION_MS = quick ? 250 : 1000;
 const DATABASE = "chat_bench";
 const SELECT_SQL = "SELECT id, name, v FROM bench_kv WHERE id = ?";
 const INSERT_SQL = "INSERT INTO bench_log (k, payload, ts) VALUES (?, ?, ?)";
@@ -229,9 +233,21 @@ interface Cell {
   p50Ms: number;
   p99Ms: number;
   meanMs: number;
+  /** Client (this process) CPU time per operation, µs: median round. */
+  cpuUsPerOp: number;
+  /** ops/s of each round. */
+  rounds: number[];
 }
 
-console.log(`MariaDB ${version.v}, Bun ${Bun.version}, ${cpus().length} CPUs, ${quick ? "quick" : "full"} run`);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const loadBefore = loadavg();
+console.log(
+  `MariaDB ${version.v}, Bun ${Bun.version}, ${cpus().length} CPUs, load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, ${quick ? "quick" : "full"} run`,
+);
 console.log(`max size ${MAX}; ${ROUNDS} round(s) of ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms per cell\n`);
 
 console.log("stub microbenchmark (no network) ...");
@@ -245,11 +261,9 @@ console.log(
 console.log();
 
 for (const c of contestants) {
+  const before = await openConnections();
   await c.start();
-  if (c.key !== "per-query") {
-    const open = await openConnections();
-    console.log(`${c.name}: ${open} connections open after warm-up`);
-  }
+  if (c.key !== "per-query") console.log(`${c.name}: ${(await openConnections()) - before} connections opened by warm-up`);
 }
 // Leave the measured pools as the only connections: the others stay open but idle.
 
@@ -274,6 +288,7 @@ for (const workload of WORKLOADS) {
       const lat = concat(rs.map((r) => r.latencies));
       const ops = rs.reduce((n, r) => n + r.ops, 0);
       const seconds = rs.reduce((n, r) => n + r.seconds, 0);
+      const rounds = rs.map((r) => r.ops / r.seconds);
       const cell: Cell = {
         workload,
         concurrency,
@@ -281,14 +296,16 @@ for (const workload of WORKLOADS) {
         name: c.name,
         ops,
         seconds,
-        opsPerSec: ops / seconds,
+        opsPerSec: median(rounds),
         p50Ms: quantile(lat, 0.5),
         p99Ms: quantile(lat, 0.99),
         meanMs: lat.reduce((a, b) => a + b, 0) / lat.length,
+        cpuUsPerOp: median(rs.map((r) => (r.cpuMs * 1000) / r.ops)),
+        rounds,
       };
       cells.push(cell);
       console.log(
-        `${workload.padEnd(6)} c=${String(concurrency).padEnd(2)} ${c.name.padEnd(22)} ${fmt(cell.opsPerSec).padStart(8)} ops/s  p50 ${fmt(cell.p50Ms * 1000).padStart(6)} µs  p99 ${fmt(cell.p99Ms * 1000).padStart(7)} µs`,
+        `${workload.padEnd(6)} c=${String(concurrency).padEnd(2)} ${c.name.padEnd(22)} ${fmt(cell.opsPerSec).padStart(8)} ops/s  p50 ${fmt(cell.p50Ms * 1000).padStart(6)} µs  p99 ${fmt(cell.p99Ms * 1000).padStart(7)} µs  cpu ${fmt(cell.cpuUsPerOp).padStart(5)} µs/op`,
       );
     }
   }
@@ -309,8 +326,8 @@ const ratio = (w: Workload, n: number, other: string) => {
 console.log("\nthroughput and latency per operation");
 console.log(
   table(
-    ["workload", "conc", "contestant", "ops/s", "p50 µs", "p99 µs"],
-    cells.map((c) => [c.workload, c.concurrency, c.name, c.opsPerSec, c.p50Ms * 1000, c.p99Ms * 1000]),
+    ["workload", "conc", "contestant", "ops/s", "p50 µs", "p99 µs", "client cpu µs/op"],
+    cells.map((c) => [c.workload, c.concurrency, c.name, c.opsPerSec, c.p50Ms * 1000, c.p99Ms * 1000, c.cpuUsPerOp]),
   ),
 );
 
@@ -340,6 +357,7 @@ const targets = [
   ]),
   { target: "lease()+release() on the stub < 1 µs", value: leaseNs, ok: leaseNs < 1000 },
 ];
+console.log(`\nload average now ${loadavg().map((l) => l.toFixed(2)).join(" ")} (${cpus().length} CPUs): figures from a busy machine are noisy`);
 console.log("\ntargets");
 console.log(
   table(
@@ -351,7 +369,15 @@ console.log(
 const report = {
   startedAt,
   quick,
-  environment: { bun: Bun.version, mariadb: version.v, cpus: cpus().length, cpu: cpus()[0]?.model, platform: process.platform },
+  environment: {
+    bun: Bun.version,
+    mariadb: version.v,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    platform: process.platform,
+    loadAverageBefore: loadBefore,
+    loadAverageAfter: loadavg(),
+  },
   settings: { maxSize: MAX, concurrency: CONCURRENCY, rounds: ROUNDS, warmupMs: WARMUP_MS, durationMs: DURATION_MS, rows: ROWS, selectSql: SELECT_SQL, insertSql: INSERT_SQL },
   micro,
   cells,

@@ -12,5 +12,5 @@ export {
   type PoolOptions,
   type PoolSettings,
 } from "./options.ts";
-export { LEASE_WAIT_BUCKETS_MS, createPool, lifetimeWithJitter, type Pool, type PoolStats } from "./pool.ts";
+export { LEASE_WAIT_BUCKETS_MS, createPool, endsConnection, lifetimeWithJitter, type Pool, type PoolStats } from "./pool.ts";
 export { getPool, resetPool } from "./singleton.ts";

@@ -24,10 +24,10 @@ import type {
 } from "mysql2/promise";
 import { PoolClosedError, PoolTimeoutError } from "./errors.ts";
 import { CLOSED, IDLE, LEASED, Lease, type LeaseOwner, type Runner, Slot, VALIDATING } from "./lease.ts";
-
-export { Lease };
 import { resolvePoolOptions, type PoolOptions, type PoolSettings } from "./options.ts";
 import { Queue } from "./queue.ts";
+
+export { Lease };
 
 /** Upper bounds (ms) of the lease-wait histogram; leases served at once count as 0 ms. */
 export const LEASE_WAIT_BUCKETS_MS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
@@ -386,8 +386,11 @@ class ConnectionPool implements Pool, LeaseOwner {
     this.#open++;
     this.#created++;
     const now = performance.now();
-    const core = (conn as unknown as { connection?: { state: string } }).connection;
-    const slot = new Slot(conn, core, now + lifetimeWithJitter(this.#s.maxLifetime), now);
+    // mysql2's core connection (behind the promise wrapper) and its `state`; a
+    // driver without one (a fake, an older mysql2) is judged by its events alone.
+    const core = (conn as unknown as { connection?: { state?: unknown } }).connection;
+    const watched = typeof core?.state === "string" ? (core as { state: string }) : undefined;
+    const slot = new Slot(conn, watched, now + lifetimeWithJitter(this.#s.maxLifetime), now);
     // Always listening: mysql2 emits 'error' on a connection that dies between
     // queries, and an 'error' event without a listener would crash the process.
     conn.on("error", () => this.#onLost(slot));

@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { FakeConnection, FakeDriver, fakeError, tick } from "../../pool/fake-connection.ts";
-import { PoolClosedError, PoolTimeoutError, createPool, lifetimeWithJitter, type Lease, type Pool, type PoolOptions } from "../../pool/index.ts";
+import {
+  PoolClosedError,
+  PoolTimeoutError,
+  createPool,
+  endsConnection,
+  lifetimeWithJitter,
+  type Lease,
+  type Pool,
+  type PoolOptions,
+} from "../../pool/index.ts";
 
 const open: Array<{ pool: Pool; driver: FakeDriver }> = [];
 
@@ -265,6 +274,16 @@ describe("pool: broken connections", () => {
     await expect(lease.conn.execute("SELECT 1")).rejects.toThrow("communication packets");
     lease.release();
     expect(fake(lease).destroyed).toBe(true);
+  });
+
+  it("tells errors that end the session from ordinary SQL errors", () => {
+    expect(endsConnection(fakeError("Connection lost", { fatal: true }))).toBe(true);
+    expect(endsConnection(Object.assign(new Error("killed"), { errno: 1927 }))).toBe(true);
+    expect(endsConnection(Object.assign(new Error("timeout"), { errno: 4031 }))).toBe(true);
+    expect(endsConnection(Object.assign(new Error("comm"), { sqlState: "08S01" }))).toBe(true);
+    expect(endsConnection(Object.assign(new Error("dup"), { errno: 1062, sqlState: "23000" }))).toBe(false);
+    expect(endsConnection(Object.assign(new Error("query killed"), { errno: 1317, sqlState: "70100" }))).toBe(false);
+    expect(endsConnection(null)).toBe(false);
   });
 
   it("removes an idle connection the server closed and gives the next lease a working one", async () => {
