@@ -6,7 +6,7 @@
 import type { Socket, TCPSocketListener } from "bun";
 import type { Bus } from "../bus/bus.ts";
 import type { Logger } from "../log.ts";
-import { DEFAULT_MAX_FRAME, TOO_LARGE } from "../protocol/frame-reader.ts";
+import { BAD_UTF8, DEFAULT_MAX_FRAME, TOO_LARGE } from "../protocol/frame-reader.ts";
 import type { Db } from "../store/db.ts";
 import { ackPending, type NewMessage, storeMessages } from "../store/messages.ts";
 import { ping } from "../store/server-info.ts";
@@ -213,6 +213,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
             });
             return;
           }
+          // Blank lines (CRLF keep-alives, stray spaces) are no requests: ignored like empty ones.
+          if (frame !== BAD_UTF8 && frame.charCodeAt(0) <= 32 && frame.trim() === "") continue;
           conn.busy++;
           conn.queue = conn.queue.then(() =>
             dispatch(parts, conn, frame)

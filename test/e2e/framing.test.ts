@@ -165,6 +165,16 @@ describe("several frames in one write", () => {
   });
 });
 
+describe("blank lines", () => {
+  test("empty and white-space-only lines (CRLF keep-alives) get no reply", async () => {
+    const w = await conn();
+    const from = w.frames.length;
+    w.raw('\n\r\n   \n\t\r\n{"type":"ping","id":"after"}\r\n');
+    await w.next((f) => f.re === "after", 5000, from);
+    expect(w.frames.slice(from)).toEqual([{ type: "ok", re: "after" }]);
+  });
+});
+
 describe("invalid UTF-8", () => {
   const cases: [string, number[]][] = [
     ["a lone 0xFF byte", [0xff]],
