@@ -528,6 +528,9 @@ class ConnectionPool implements Pool, LeaseOwner {
     if (head === undefined || head.deadline === Infinity) return;
     this.#waitTimerAt = head.deadline;
     this.#waitTimer = setTimeout(this.#onWaitTimer, Math.max(0, head.deadline - performance.now()));
+    // While anyone waits, a connection is leased or being opened, and its socket
+    // keeps the process alive; the timer must not, once the queue has emptied.
+    this.#waitTimer.unref();
   }
 
   readonly #onWaitTimer = (): void => {

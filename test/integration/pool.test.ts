@@ -155,6 +155,23 @@ describe("pool on MariaDB", () => {
     expect(p.stats().size).toBe(0);
   });
 
+  it("keeps no process alive with its timers: the reaper and the lease timer are unref'd", async () => {
+    const port = await freePort();
+    const script = `
+      import { createPool } from ${JSON.stringify(`${import.meta.dir}/../../pool/index.ts`)};
+      const pool = createPool({ host: "127.0.0.1", port: ${port}, user: "chat", reapInterval: 60_000, connectionTimeout: 60_000 });
+      const err = await pool.lease().catch((e) => e);
+      console.log(err.code, pool.stats().size);
+    `;
+    const started = performance.now();
+    const child = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+    const killer = setTimeout(() => child.kill(), 10_000);
+    expect(await child.exited).toBe(0);
+    clearTimeout(killer);
+    expect((await new Response(child.stdout).text()).trim()).toBe("ECONNREFUSED 0");
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   it("leaves no open handle after close(): a process using the pool exits by itself", async () => {
     const script = `
       import { createPool, poolOptionsFromUrl } from ${JSON.stringify(`${import.meta.dir}/../../pool/index.ts`)};
