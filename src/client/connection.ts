@@ -249,6 +249,11 @@ export class ChatClient extends Emitter<ClientEvents> {
       await link.close();
       throw new ConnectionClosedError("client closed while connecting");
     }
+    if (link.closed) {
+      // It closed between its hello and now, before anyone listened for that.
+      this.#state = "idle";
+      throw new ConnectionClosedError("the server closed the connection right after hello");
+    }
     this.#adopt(link);
     return link.hello;
   }
@@ -546,6 +551,10 @@ export class ChatClient extends Emitter<ClientEvents> {
         await link.close();
         return;
       }
+      if (link.closed) {
+        cause = new ConnectionClosedError("the server closed the connection right after hello");
+        continue;
+      }
       this.#link = link;
       this.#lastSent = Date.now();
       const token = this.#token;
@@ -578,6 +587,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     this.#state = "open";
     this.#armHeartbeat();
     this.emit("hello", link.hello);
+    this.emit("push", link.hello);
     this.emit("reconnected", { node: link.node, user: this.#user, login, loginError });
   }
 

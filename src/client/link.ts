@@ -5,7 +5,7 @@
  */
 import type { Socket, SocketHandler } from "bun";
 import { BAD_UTF8, FrameReader, TOO_LARGE } from "../protocol/frame-reader.ts";
-import { ConnectError, ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
+import { ClientError, ConnectError, ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
 import type { HelloPush } from "./types.ts";
 import { WriteQueue } from "./write-queue.ts";
 
@@ -82,10 +82,14 @@ export class Link {
           // A timeout or close() may have given up on this link meanwhile.
           if (link.#closed) socket.terminate();
         },
-        (err: Error) => link.#fail(new ConnectError(`cannot connect to ${host}:${port}: ${err.message}`, { cause: err })),
+        (err: Error) => link.#fail(link.#connectError(err)),
       );
       await link.#ready.promise;
       return link;
+    } catch (err) {
+      // A TLS handshake failure, for one, reaches us as a plain error on close.
+      if (err instanceof ClientError) throw err;
+      throw new ConnectError(`cannot connect to ${host}:${port}: ${(err as Error).message}`, { cause: err });
     } finally {
       clearTimeout(timer);
     }
@@ -102,12 +106,17 @@ export class Link {
     drain(socket) {
       socket.data.#out.drain();
     },
+    handshake(socket, success, authorizationError) {
+      if (success) return;
+      const why = authorizationError?.message ?? "the certificate was refused";
+      socket.data.#fail(new ConnectError(`TLS handshake with ${socket.data.options.host}: ${why}`));
+    },
     error(socket, err) {
       // A TLS failure or a throwing handler; the socket closes next.
       socket.data.#reason ??= err;
     },
     connectError(socket, err) {
-      socket.data.#fail(new ConnectError(`cannot connect: ${err.message}`, { cause: err }));
+      socket.data.#fail(socket.data.#connectError(err));
     },
     close(socket, err) {
       socket.data.#onClose(err);
@@ -198,6 +207,12 @@ export class Link {
       }
       this.events.frame(frame);
     }
+  }
+
+  #connectError(err: Error): ConnectError {
+    const code = (err as { code?: unknown }).code;
+    const detail = typeof code === "string" && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+    return new ConnectError(`cannot connect to ${this.options.host}:${this.options.port}: ${detail}`, { cause: err });
   }
 
   #fail(err: Error): void {

@@ -13,6 +13,8 @@ import { freshDatabase } from "../helpers/db.ts";
 const ROOT = `${import.meta.dir}/../..`;
 const MAIN = `${ROOT}/src/main.ts`;
 const WAIT_MS = 10_000;
+/** Reconnecting backs off up to 5 s (±50%) while the new node starts. */
+const RECONNECT_WAIT_MS = 30_000;
 
 function freePort(): number {
   const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -55,7 +57,7 @@ class Lines {
   }
 
   /** The next line (after the last one matched) that matches `re`. */
-  waitFor(re: RegExp, what = String(re)): Promise<RegExpMatchArray> {
+  waitFor(re: RegExp, what = String(re), timeoutMs = WAIT_MS): Promise<RegExpMatchArray> {
     for (let i = this.#cursor; i < this.lines.length; i++) {
       const m = this.lines[i]!.match(re);
       if (m) {
@@ -66,7 +68,7 @@ class Lines {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`timed out waiting for ${what}; output so far:\n${this.lines.join("\n")}`)),
-        WAIT_MS,
+        timeoutMs,
       );
       this.#waiters.push({
         re,
@@ -144,8 +146,8 @@ class ConsoleProc {
     return this.out.waitFor(re, `${re} after "${line}"`);
   }
 
-  expect(re: RegExp): Promise<RegExpMatchArray> {
-    return this.out.waitFor(re);
+  expect(re: RegExp, timeoutMs = WAIT_MS): Promise<RegExpMatchArray> {
+    return this.out.waitFor(re, String(re), timeoutMs);
   }
 
   /** Ends the input; resolves with the exit code. */
@@ -257,14 +259,14 @@ describe("console client against the real server", () => {
     await alice.expect(/^\* connection lost, reconnecting\.\.\.$/);
     await bob.expect(/^\* connection lost, reconnecting\.\.\.$/);
     server = await ServerProc.start(dbUrl, port, "n2");
-    await alice.expect(/^\* reconnected to node n2$/);
-    await bob.expect(/^\* reconnected to node n2$/);
+    await alice.expect(/^\* reconnected to node n2$/, RECONNECT_WAIT_MS);
+    await bob.expect(/^\* reconnected to node n2$/, RECONNECT_WAIT_MS);
 
     await alice.run(`chat ${b} still there?`, /^ok: sent mid \d+$/);
     await bob.expect(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${an}\\(${a}\\) -> you: still there\\?$`));
     expect(await alice.end()).toBe(0);
     expect(await bob.end()).toBe(0);
-  }, 60_000);
+  }, 90_000);
 });
 
 const tmux = Bun.which("tmux");
@@ -309,8 +311,13 @@ describe("console client on a terminal", () => {
       await until("the half-typed line", (s) => s.includes("chat 12 half typ"));
 
       await bob.run(`chat ${a} ping from bob`, /^ok: sent mid/);
-      const s = await until("bob's message", (s) => s.includes("ping from bob"));
-      const lines = s.split("\n").filter((l) => l.trim() !== "");
+      const nonEmpty = (s: string) => s.split("\n").filter((l) => l.trim() !== "");
+      // Waits for the redraw too: the message and the prompt are separate writes.
+      const s = await until(
+        "bob's message, then the prompt and the half-typed line",
+        (s) => s.includes("ping from bob") && nonEmpty(s).at(-1) === `${an}> chat 12 half typ`,
+      );
+      const lines = nonEmpty(s);
       const msgLine = lines.findIndex((l) => l.includes("ping from bob"));
       expect(lines[msgLine]).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${bn}\\(${b}\\) -> you: ping from bob$`));
       // The prompt and what was typed are drawn again below, intact.

@@ -5,6 +5,8 @@
  */
 import { afterEach, describe, expect, it } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
+import { PassThrough, Writable } from "node:stream";
+import { runConsole } from "../../src/client/console.ts";
 import { FrameReader } from "../../src/protocol/frame-reader.ts";
 import {
   type ChatClient,
@@ -659,6 +661,160 @@ describe("ChatClient close", () => {
     clearTimeout(killer);
     expect(await new Response(proc.stdout).text()).toBe("closed\n");
     expect(code).toBe(0);
+  });
+});
+
+/** runConsole on in-memory streams: `type` feeds lines, `waitFor` watches the output. */
+function consoleOn(port: number, client: ChatClientOptions = {}) {
+  const input = new PassThrough();
+  let text = "";
+  const waiters: Array<{ re: RegExp; resolve: () => void }> = [];
+  const output = new Writable({
+    write(chunk, _enc, done) {
+      text += chunk.toString();
+      for (const w of [...waiters]) {
+        if (w.re.test(text)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+      done();
+    },
+  });
+  const exited = runConsole({ port, input, output, tty: false, client });
+  return {
+    exited,
+    get text() {
+      return text;
+    },
+    type: (...lines: string[]) => input.write(lines.map((l) => `${l}\n`).join("")),
+    end: () => input.end(),
+    waitFor: (re: RegExp) =>
+      re.test(text) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ re, resolve })),
+  };
+}
+
+describe("runConsole (against the fake server)", () => {
+  it("shows the login summary before the pending messages, acks them, and exits 0 at the end of input", async () => {
+    server = FakeServer.start();
+    server.script = (c, f) => {
+      if (f.type === "ack") return c.ok(f, { acked: f.mids.length }), true;
+      if (f.type !== "login") return false;
+      const friends = [{ id: 8, name: "bob", online: true }];
+      c.send(
+        [
+          { type: "ok", re: f.id, user: { id: 7, name: "alice" }, friends, groups: [], pending: 2, token: "t" },
+          msg(1, "first"),
+          msg(2, "second"),
+        ]
+          .map((x) => `${JSON.stringify(x)}\n`)
+          .join(""),
+      );
+      return true;
+    };
+    const con = consoleOn(server.port);
+    con.type("1", "alice", "s3cret-pw");
+    await con.waitFor(/second\n/);
+    con.end();
+    expect(await con.exited).toBe(0);
+    const lines = con.text.split("\n");
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    expect(at(/^ok: logged in as alice\(7\) on node n1$/)).toBeGreaterThan(at(/^1\. login$/));
+    expect(at(/^  bob\(8\) online$/)).toBeGreaterThan(at(/^ok: logged in/));
+    expect(at(/^pending messages: 2$/)).toBeGreaterThan(at(/^  bob\(8\) online$/));
+    expect(at(/bob\(8\) -> you: first$/)).toBeGreaterThan(at(/^pending messages: 2$/));
+    expect(at(/bob\(8\) -> you: second$/)).toBeGreaterThan(at(/-> you: first$/));
+    // No prompts and no escape codes off a terminal.
+    expect(con.text).not.toContain("\x1b");
+    expect(con.text).not.toContain("password:");
+    await server.conns[0]!.whenClosed;
+    expect(server.conns[0]!.frames.filter((f) => f.type === "ack").flatMap((f) => f.mids)).toEqual([1, 2]);
+  });
+
+  it("goes back to the menu when the token is refused after a reconnect", async () => {
+    server = FakeServer.start();
+    const con = consoleOn(server.port, { reconnect: { initialDelayMs: 1 } });
+    con.type("1", "alice", "s3cret-pw");
+    await con.waitFor(/pending messages: 0\n/);
+    server.validTokens.clear();
+    const second = server.connection();
+    server.conns[0]!.drop();
+    await second;
+    await con.waitFor(/\* could not log back in: error \(bad_credentials\)/);
+    await con.waitFor(/\* could not log back in.*\n1\. login\n/);
+    expect(con.text).toContain("* connection lost, reconnecting...\n* reconnected to node n1\n");
+    con.type("3");
+    expect(await con.exited).toBe(0);
+  });
+
+  it("exits 1 when the server cannot be reached", async () => {
+    server = FakeServer.start();
+    const port = server.port;
+    server.stop();
+    const con = consoleOn(port);
+    expect(await con.exited).toBe(1);
+    expect(con.text).toMatch(/^error \(connect_failed\): cannot connect to 127\.0\.0\.1:\d+/);
+  });
+});
+
+const openssl = Bun.which("openssl");
+
+describe("ChatClient TLS", () => {
+  /** A self-signed certificate for localhost / 127.0.0.1, made for this run. */
+  function makeCert(): { cert: string; key: string } {
+    const dir = `${require("node:os").tmpdir()}/chat-client-tls-${process.pid}`;
+    require("node:fs").mkdirSync(dir, { recursive: true });
+    const r = Bun.spawnSync([openssl!, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+      "-nodes", "-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`, "-days", "1", "-subj", "/CN=localhost",
+      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], { stderr: "pipe" });
+    if (r.exitCode !== 0) throw new Error(r.stderr.toString());
+    const fs = require("node:fs");
+    const out = { cert: fs.readFileSync(`${dir}/cert.pem`, "utf8"), key: fs.readFileSync(`${dir}/key.pem`, "utf8") };
+    fs.rmSync(dir, { recursive: true, force: true });
+    return out;
+  }
+
+  function tlsServer(cert: string, key: string) {
+    return Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert, key },
+      socket: {
+        open(s) {
+          s.write('{"type":"hello","version":1,"node":"tls1"}\n');
+        },
+        data(s, chunk) {
+          const f = JSON.parse(chunk.toString());
+          s.write(`${JSON.stringify({ type: "ok", re: f.id })}\n`);
+        },
+      },
+    });
+  }
+
+  it.skipIf(!openssl)("talks TLS to a server whose certificate it trusts", async () => {
+    const { cert, key } = makeCert();
+    const srv = tlsServer(cert, key);
+    try {
+      const client = await connectClient({ port: srv.port, tls: { ca: cert, serverName: "localhost" } });
+      clients.push(client);
+      expect(client.node).toBe("tls1");
+      expect(await client.ping()).toBeGreaterThanOrEqual(0);
+      await client.close();
+    } finally {
+      srv.stop(true);
+    }
+  });
+
+  it.skipIf(!openssl)("refuses a certificate it does not trust with connect_failed", async () => {
+    const { cert, key } = makeCert();
+    const srv = tlsServer(cert, key);
+    try {
+      const client = createClient({ port: srv.port, tls: true });
+      const err = await client.connect().catch((e) => e);
+      expect(err.code).toBe("connect_failed");
+    } finally {
+      srv.stop(true);
+    }
   });
 });
 
