@@ -106,6 +106,8 @@ export class ConsoleIo {
   }
 
   #onEnd(): void {
+    // Ctrl-C or Ctrl-D at a prompt: end that line, so the shell's starts clean.
+    if (this.tty && this.#waiter) this.#output.write("\r\n");
     this.#ended = true;
     this.#settle(null);
   }
