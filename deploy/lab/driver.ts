@@ -77,6 +77,7 @@ export async function drive(stateFile: string): Promise<number> {
     else await report.run(name, (c) => body(lab, c));
   }
   for (const u of [...lab.users, lab.sender]) u?.close();
+  await lab.erin?.close();
   console.log(report.summary());
   return report.ok ? 0 : 1;
 }

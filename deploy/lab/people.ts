@@ -4,7 +4,7 @@
  * sending while the VIP moves), and the bookkeeping that proves nothing sent
  * was lost.
  */
-import { LabClient, RequestError } from "./client.ts";
+import { LabClient, RequestError, type Outage } from "./client.ts";
 
 export const PASSWORD = "lab-password-1";
 
@@ -56,14 +56,23 @@ export async function befriendAll(clients: LabClient[]) {
     }
 }
 
+/** Someone messages can be sent to and counted at: a LabClient or a LibraryUser. */
+export interface Recipient {
+  readonly user?: { id: number; name: string };
+  readonly received: { has(mid: number): boolean };
+  readonly duplicates: number;
+  readonly outages: Outage[];
+  readonly gaveUp?: boolean;
+}
+
 export interface Sent {
-  to: LabClient;
+  to: Recipient;
   mid: number;
   at: number;
 }
 
 /** Sends one message and records its mid, or throws. */
-export async function sendTo(from: LabClient, to: LabClient, text: string): Promise<Sent> {
+export async function sendTo(from: LabClient, to: Recipient, text: string): Promise<Sent> {
   const ok = await from.request("send", { to: to.user!.id, text });
   return { to, mid: Number(ok.mid), at: Date.now() };
 }
@@ -73,7 +82,7 @@ export async function sendTo(from: LabClient, to: LabClient, text: string): Prom
  * messages or `maxMs`). Only messages answered `ok` count as sent: those are
  * the ones the protocol promises never to lose.
  */
-export function keepSending(from: LabClient, targets: LabClient[], tag: string, everyMs = 100, max = 2_000, maxMs = 60_000) {
+export function keepSending(from: LabClient, targets: Recipient[], tag: string, everyMs = 100, max = 2_000, maxMs = 60_000) {
   const sent: Sent[] = [];
   const failures: string[] = [];
   let stopped = false;

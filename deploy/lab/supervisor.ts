@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import { dirname, join, resolve } from "node:path";
 import type { LabState } from "./driver.ts";
 import { createTopology, destroyTopology, plan, preflight, procNetns } from "./netns.ts";
-import { PidRegistry, alive, stopRecorded } from "./procs.ts";
+import { PidRegistry, alive, stopRecorded, type Recorded } from "./procs.ts";
 import { VMS, type Vm } from "./stack.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -98,7 +98,16 @@ export async function supervise(): Promise<number> {
     const recorded = reg.list();
     reg.recordDescendants(recorded); // workers and children spawned since
     const all = reg.list();
-    const stubborn = await stopRecorded([...all].reverse());
+    // Front to back, so each tier still has what its graceful stop needs
+    // (a chat node ends its sessions in MySQL and Redis on SIGTERM).
+    const stubborn: string[] = [];
+    const tiers = [/^driver/, /^keepalived/, /^nginx/, /^chat/, /./];
+    const done = new Set<Recorded>();
+    for (const tier of tiers) {
+      const batch = all.filter((p) => !done.has(p) && tier.test(p.label));
+      for (const p of batch) done.add(p);
+      stubborn.push(...(await stopRecorded(batch)));
+    }
     if (stubborn.length) console.log(`lab: needed SIGKILL: ${stubborn.join(", ")}`);
     const survivors = all.filter(alive);
     if (survivors.length) {
