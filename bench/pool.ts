@@ -3,8 +3,10 @@
  * projects' baseline), mysql2's createPool and Bun's built-in SQL client, on
  * the same MariaDB, the same SQL (prepared statements), the same max size and
  * the same concurrency; plus lease()+release() alone on a stub connection.
+ * At concurrency 1 it also runs one bare mysql2 connection: the most any pool
+ * over mysql2 can reach, which separates pool overhead from driver speed.
  *
- *   bun bench/pool.ts [--quick] [--workloads=select,insert] [--contestants=ours,mysql2,bun-sql,per-query]
+ *   bun bench/pool.ts [--quick] [--workloads=select,insert] [--contestants=ours,mysql2,bun-sql,per-query,single]
  *
  * Uses CHAT_MYSQL_URL if set, else starts MariaDB in .data/bench (full
  * durability: inserts pay for fsync) and stops it afterwards if it started it.
@@ -53,6 +55,8 @@ const WORKLOADS: Workload[] = (listArg("workloads") as Workload[] | undefined) ?
 interface Contestant {
   key: string;
   name: string;
+  /** Runs only at these concurrencies (default all). */
+  only?: number[];
   start(): Promise<void>;
   select(id: number): Promise<unknown>;
   insert(k: number): Promise<unknown>;
@@ -117,6 +121,22 @@ function perQuery(): Contestant {
   };
 }
 
+/** One mysql2 connection, no pool: the ceiling for any pool over mysql2, so only at concurrency 1. */
+function single(): Contestant {
+  let conn: mysql.Connection;
+  return {
+    key: "single",
+    name: "one mysql2 connection",
+    only: [1],
+    start: async () => {
+      conn = await mysql.createConnection({ uri: url, charset: "utf8mb4" });
+    },
+    select: (id) => conn.execute(SELECT_SQL, [id]),
+    insert: (k) => conn.execute(INSERT_SQL, [k, PAYLOAD, Date.now()]),
+    stop: () => conn.end(),
+  };
+}
+
 function ours(): Contestant {
   const pool = createPool({ ...poolOptionsFromUrl(url), maxSize: MAX, initSize: MAX });
   return {
@@ -163,7 +183,7 @@ function bunSql(): Contestant {
 }
 
 const wanted = listArg("contestants");
-const contestants = [perQuery(), ours(), mysql2Pool(), bunSql()].filter((c) => !wanted || wanted.includes(c.key));
+const contestants = [perQuery(), single(), ours(), mysql2Pool(), bunSql()].filter((c) => !wanted || wanted.includes(c.key));
 
 // ---------------------------------------------------------------- stub microbenchmark
 
@@ -263,7 +283,7 @@ console.log();
 for (const c of contestants) {
   const before = await openConnections();
   await c.start();
-  if (c.key !== "per-query") console.log(`${c.name}: ${(await openConnections()) - before} connections opened by warm-up`);
+  if (c.key !== "per-query" && c.key !== "single") console.log(`${c.name}: ${(await openConnections()) - before} connections opened by warm-up`);
 }
 // Leave the measured pools as the only connections: the others stay open but idle.
 
@@ -273,7 +293,8 @@ for (const workload of WORKLOADS) {
     const parts = new Map<string, LoadResult[]>();
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order each round so no contestant always runs first.
-      const order = contestants.map((_, i) => contestants[(i + round) % contestants.length]!);
+      const here = contestants.filter((c) => !c.only || c.only.includes(concurrency));
+      const order = here.map((_, i) => here[(i + round) % here.length]!);
       for (const c of order) {
         const op =
           workload === "select"
@@ -284,7 +305,8 @@ for (const workload of WORKLOADS) {
       }
     }
     for (const c of contestants) {
-      const rs = parts.get(c.key)!;
+      const rs = parts.get(c.key);
+      if (!rs) continue;
       const lat = concat(rs.map((r) => r.latencies));
       const ops = rs.reduce((n, r) => n + r.ops, 0);
       const seconds = rs.reduce((n, r) => n + r.seconds, 0);
@@ -338,13 +360,14 @@ const ratios = WORKLOADS.flatMap((w) =>
     vsPerQuery: ratio(w, n, "per-query"),
     vsMysql2: ratio(w, n, "mysql2"),
     vsBunSql: ratio(w, n, "bun-sql"),
+    vsSingle: ratio(w, n, "single"),
   })),
 );
 console.log("\nour pool's throughput relative to each contestant (>1 = ours faster)");
 console.log(
   table(
-    ["workload", "conc", "÷ per-query", "÷ mysql2 pool", "÷ Bun SQL"],
-    ratios.map((r) => [r.workload, r.concurrency, r.vsPerQuery, r.vsMysql2, r.vsBunSql]),
+    ["workload", "conc", "÷ per-query", "÷ mysql2 pool", "÷ Bun SQL", "÷ one connection"],
+    ratios.map((r) => [r.workload, r.concurrency, r.vsPerQuery, r.vsMysql2, r.vsBunSql, Number.isNaN(r.vsSingle) ? "" : r.vsSingle]),
   ),
 );
 
