@@ -12,5 +12,7 @@ export {
   type PoolOptions,
   type PoolSettings,
 } from "./options.ts";
-export { LEASE_WAIT_BUCKETS_MS, createPool, endsConnection, lifetimeWithJitter, type Pool, type PoolStats } from "./pool.ts";
+export { endsConnection, lifetimeWithJitter } from "./health.ts";
+export { createPool, type Pool } from "./pool.ts";
 export { getPool, resetPool } from "./singleton.ts";
+export { LEASE_WAIT_BUCKETS_MS, type PoolStats } from "./stats.ts";

@@ -24,43 +24,12 @@ import type {
 } from "mysql2/promise";
 import { PoolClosedError, PoolTimeoutError } from "./errors.ts";
 import { CLOSED, IDLE, LEASED, Lease, type LeaseOwner, type Runner, Slot, VALIDATING } from "./lease.ts";
+import { endsConnection, lifetimeWithJitter } from "./health.ts";
 import { resolvePoolOptions, type PoolOptions, type PoolSettings } from "./options.ts";
 import { Queue } from "./queue.ts";
+import { type PoolStats, WaitHistogram } from "./stats.ts";
 
 export { Lease };
-
-/** Upper bounds (ms) of the lease-wait histogram; leases served at once count as 0 ms. */
-export const LEASE_WAIT_BUCKETS_MS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
-
-export interface PoolStats {
-  /** Connections open (idle or in use); `pending` more are being opened. */
-  size: number;
-  idle: number;
-  /** Leased, or being validated for a lease. */
-  inUse: number;
-  /** Connections being opened. */
-  pending: number;
-  /** `lease()` calls waiting for a connection. */
-  waiting: number;
-  /** Connections opened since the pool was made. */
-  created: number;
-  /** Connections closed since the pool was made (dead, broken, idle, expired, pool closed). */
-  destroyed: number;
-  /** Failed connection attempts. */
-  createErrors: number;
-  /** Connections that failed the validation ping. */
-  validationFailures: number;
-  /** Leases that gave up with PoolTimeoutError. */
-  timeouts: number;
-  /** Leases granted. */
-  leases: number;
-  /** Sum of lease waits in ms (0 for a lease served at once). */
-  leaseWaitMsTotal: number;
-  /** Longest lease wait in ms. */
-  leaseWaitMsMax: number;
-  /** Cumulative histogram of lease waits, Prometheus style: [upper bound ms, leases that waited at most that]. */
-  leaseWaitHistogram: Array<[le: number, count: number]>;
-}
 
 export interface Pool {
   /** Borrows a connection: waits up to connectionTimeout (PoolTimeoutError); PoolClosedError once closed. */
@@ -87,33 +56,6 @@ export interface Pool {
 /** Makes a pool. No connection opens and no timer starts until the first lease. */
 export function createPool(options: PoolOptions = {}): Pool {
   return new ConnectionPool(options);
-}
-
-/** A connection's lifetime: maxLifetime less a random 0-2.5%, so a batch opened together does not expire together. */
-export function lifetimeWithJitter(maxLifetime: number, random: () => number = Math.random): number {
-  if (maxLifetime === 0 || maxLifetime === Infinity) return Infinity;
-  return maxLifetime - maxLifetime * 0.025 * random();
-}
-
-/**
- * Server error numbers that end the session although mysql2 does not mark them
- * fatal: the ERR packet arrives before the socket closes, so without this a
- * connection could go back to the idle stack in between.
- */
-const SESSION_ENDED = new Set([
-  1053, // ER_SERVER_SHUTDOWN
-  1152, // ER_ABORTING_CONNECTION
-  1927, // ER_CONNECTION_KILLED (MariaDB: KILL <id>)
-  4031, // ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8: wait_timeout)
-]);
-
-/** Whether a query error means the connection is unusable (HikariCP's checkException, for mysql2). */
-export function endsConnection(err: unknown): boolean {
-  if (typeof err !== "object" || err === null) return false;
-  const e = err as { fatal?: unknown; errno?: unknown; sqlState?: unknown };
-  if (e.fatal === true) return true; // mysql2: network, protocol and closed-connection errors
-  if (typeof e.errno === "number" && SESSION_ENDED.has(e.errno)) return true;
-  return typeof e.sqlState === "string" && e.sqlState.startsWith("08"); // SQL standard: connection exception
 }
 
 interface Waiter {
@@ -147,11 +89,7 @@ class ConnectionPool implements Pool, LeaseOwner {
   #createErrors = 0;
   #validationFailures = 0;
   #timeouts = 0;
-  #leases = 0;
-  #waitTotal = 0;
-  #waitMax = 0;
-  /** Lease-wait counts per LEASE_WAIT_BUCKETS_MS bucket (not cumulative), plus one for +Inf. */
-  readonly #waitCounts = new Array<number>(LEASE_WAIT_BUCKETS_MS.length + 1).fill(0);
+  readonly #waits = new WaitHistogram();
 
   constructor(options: PoolOptions) {
     const { settings, connection } = resolvePoolOptions(options);
@@ -191,8 +129,7 @@ class ConnectionPool implements Pool, LeaseOwner {
     if (now - slot.lastUsed > this.#s.validationInterval || now >= slot.expiresAt) return undefined;
     idle.pop();
     slot.state = LEASED;
-    this.#leases++;
-    this.#waitCounts[0]!++;
+    this.#waits.immediate();
     return slot;
   }
 
@@ -237,12 +174,6 @@ class ConnectionPool implements Pool, LeaseOwner {
   }
 
   stats(): PoolStats {
-    const histogram: Array<[number, number]> = [];
-    let cumulative = 0;
-    for (let i = 0; i <= LEASE_WAIT_BUCKETS_MS.length; i++) {
-      cumulative += this.#waitCounts[i]!;
-      histogram.push([LEASE_WAIT_BUCKETS_MS[i] ?? Infinity, cumulative]);
-    }
     return {
       size: this.#open,
       idle: this.#idle.length,
@@ -254,10 +185,7 @@ class ConnectionPool implements Pool, LeaseOwner {
       createErrors: this.#createErrors,
       validationFailures: this.#validationFailures,
       timeouts: this.#timeouts,
-      leases: this.#leases,
-      leaseWaitMsTotal: this.#waitTotal,
-      leaseWaitMsMax: this.#waitMax,
-      leaseWaitHistogram: histogram,
+      ...this.#waits.snapshot(),
     };
   }
 
@@ -349,13 +277,7 @@ class ConnectionPool implements Pool, LeaseOwner {
 
   #serve(slot: Slot, w: Waiter, now: number): void {
     slot.state = LEASED;
-    const waited = now - w.since;
-    this.#leases++;
-    this.#waitTotal += waited;
-    if (waited > this.#waitMax) this.#waitMax = waited;
-    let i = 0;
-    while (i < LEASE_WAIT_BUCKETS_MS.length && waited > LEASE_WAIT_BUCKETS_MS[i]!) i++;
-    this.#waitCounts[i]!++;
+    this.#waits.record(now - w.since);
     w.resolve(slot);
   }
 
