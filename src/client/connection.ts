@@ -394,16 +394,13 @@ export class ChatClient extends Emitter<ClientEvents> {
 
   #dial(): Promise<Link> {
     const { host, port, tls, connectTimeoutMs, maxFrame } = this.options;
-    const link: Promise<Link> = Link.open(
-      { host, port, tls, connectTimeoutMs, maxFrame },
-      {
-        frame: (frame) => this.#onFrame(linkRef.value, frame),
-        closed: (error) => this.#onLinkClosed(linkRef.value, error),
-      },
-    );
-    // The link exists only once open() resolves; its events come after that.
+    // The link object is ours only once open() resolves; its events come after that.
     const linkRef: { value: Link | null } = { value: null };
-    return link.then((l) => (linkRef.value = l));
+    const events = {
+      frame: (frame: Record<string, unknown>) => this.#onFrame(linkRef.value, frame),
+      closed: (error?: Error) => this.#onLinkClosed(linkRef.value, error),
+    };
+    return Link.open({ host, port, tls, connectTimeoutMs, maxFrame }, events).then((link) => (linkRef.value = link));
   }
 
   #adopt(link: Link): void {
