@@ -4,7 +4,8 @@
  * bus and presence when a Redis URL is given (in-process otherwise), the admin
  * HTTP endpoint beside the chat port.
  */
-import { createPool, type Pool, type PoolOptions } from "../../pool/index.ts";
+import type { Pool, PoolOptions } from "../../pool/index.ts";
+import { createServerPool } from "../store/server-pool.ts";
 import { migrate } from "../../sql/migrate.ts";
 import { type Bus, createLocalBus } from "../bus/bus.ts";
 import type { Logger } from "../log.ts";
@@ -61,7 +62,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
   const migrated = await untilUp("mysql", log, () => migrate(o.mysqlUrl), starting);
   if (migrated.applied.length) log.info("migrated", { applied: migrated.applied.join(",") });
 
-  const pool = createPool(o.pool);
+  const pool = createServerPool(o.pool);
   const consecutiveIds = await consecutiveInsertIds(pool);
   if (!consecutiveIds) log.warn("autoinc_interleaved", { hint: "innodb_autoinc_lock_mode=2: messages are inserted one row at a time" });
 

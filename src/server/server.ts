@@ -10,6 +10,7 @@ import { BAD_UTF8, DEFAULT_MAX_FRAME, TOO_LARGE } from "../protocol/frame-reader
 import type { Db } from "../store/db.ts";
 import { ackPending, type NewMessage, storeMessages } from "../store/messages.ts";
 import { ping } from "../store/server-info.ts";
+import { withRetry } from "../store/server-pool.ts";
 import { Conn } from "./connection.ts";
 import type { Policy, ServerParts } from "./context.ts";
 import { Dependency } from "./dependency.ts";
@@ -109,7 +110,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const batchMs = metrics.histogram("chat_message_batch_ms", "Time to write one group commit of messages, ms", [1, 2, 5, 10, 25, 50, 100, 250, 1000]);
   const messages = new GroupCommit<NewMessage, number>(
     async (batch) => {
-      const stored = await db.transaction((conn) => storeMessages(conn, batch, consecutive));
+      const stored = await withRetry(() => db.transaction((conn) => storeMessages(conn, batch, consecutive)));
       metrics.inc("chat_pending_added_total", "Pending deliveries created (one per recipient of each message)", undefined, stored.pending);
       return stored.mids;
     },
@@ -123,12 +124,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     },
   );
   const acks = new GroupCommit<{ user: number; mids: number[] }, number>(
-    (batch) =>
-      db.transaction(async (conn) => {
-        const out = await ackPending(conn, batch);
-        metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, out.reduce((x, y) => x + y, 0));
-        return out;
-      }),
+    async (batch) => {
+      const out = await withRetry(() => db.transaction((conn) => ackPending(conn, batch)));
+      metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, out.reduce((x, y) => x + y, 0));
+      return out;
+    },
     { maxBatch: 200, concurrency: 2, onBatch: () => metrics.inc("chat_ack_batches_total", "Group commits of acks") },
   );
 

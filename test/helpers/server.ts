@@ -3,7 +3,8 @@
  * MariaDB, a fresh database each) or as a child process of `bun src/main.ts
  * server` (spawnServer) when a test must kill it.
  */
-import { createPool, type Pool } from "../../pool/index.ts";
+import type { Pool } from "../../pool/index.ts";
+import { createServerPool } from "../../src/store/server-pool.ts";
 import { type Bus, createLocalBus } from "../../src/bus/bus.ts";
 import { createRedisCluster } from "../../src/bus/redis.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
@@ -31,7 +32,7 @@ export async function startTestServer(
   opts: Partial<ServerOptions> & { dbUrl?: string; redis?: boolean; node?: string } = {},
 ): Promise<TestServer> {
   const dbUrl = opts.dbUrl ?? (await freshDatabase());
-  const pool = createPool({ uri: dbUrl, maxSize: 8, initSize: 1 });
+  const pool = createServerPool({ uri: dbUrl, maxSize: 8, initSize: 1 });
   const metrics = new Metrics();
   const node = opts.node ?? "t1";
   let bus: Bus = createLocalBus();
