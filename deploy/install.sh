@@ -14,7 +14,9 @@
 #   --chat-port P       this chat node's client port                     [6000]
 #   --admin-port P      this chat node's admin HTTP port                 [6001]
 #   --binary FILE       the executable (npm run build writes it)         [dist/chat]
-#   --check-mode M      strict: /healthz must be 200; alive: 503 is fine [strict]
+#   --check-mode M      what fails the VM over besides a dead nginx:     [strict]
+#                       strict: /healthz not 200; alive: /healthz not
+#                       answering (503 is fine); nginx: nothing else
 #   --root DIR          stage everything under DIR instead of /, with the
 #                       paths inside the configs pointing into DIR; creates
 #                       no user and starts nothing (the HA lab uses this)
@@ -27,7 +29,7 @@ umask 022 # configs and the check script must not be group- or world-writable
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -61,7 +63,7 @@ die() { echo "install.sh: $*" >&2; exit 1; }
 [ -n "$role" ] && [ -n "$node" ] && [ -n "$iface" ] && [ -n "$vip" ] && [ -n "$nodes" ] &&
   [ -n "$mysql" ] && [ -n "$redis" ] || { echo "install.sh: missing a required option" >&2; usage; }
 case "$role" in master | backup) ;; *) die "--role is master or backup" ;; esac
-case "$check_mode" in strict | alive) ;; *) die "--check-mode is strict or alive" ;; esac
+case "$check_mode" in strict | alive | nginx) ;; *) die "--check-mode is strict, alive or nginx" ;; esac
 [[ $vip =~ ^[0-9]+(\.[0-9]+){3}/[0-9]+$ ]] || die "--vip wants ADDR/PREFIX, e.g. 10.0.0.100/24"
 [[ $vrid =~ ^[0-9]+$ ]] && [ "$vrid" -ge 1 ] && [ "$vrid" -le 255 ] || die "--vrid is 1-255"
 [[ $node =~ ^[A-Za-z0-9_.-]+$ ]] || die "--node: letters, digits, _ . - only"

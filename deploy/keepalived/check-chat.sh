@@ -2,16 +2,23 @@
 # keepalived vrrp_script for a chat VM. Exit 0 = this VM may hold the VIP;
 # anything else puts it into FAULT (weight 0), which hands the VIP over.
 #
-#   check-chat.sh [NGINX_PID_FILE] [ADMIN_HOST:PORT] [strict|alive]
+#   check-chat.sh [NGINX_PID_FILE] [ADMIN_HOST:PORT] [strict|alive|nginx]
 #
 #   NGINX_PID_FILE   this VM's nginx pid file            (default /run/nginx.pid)
 #   ADMIN_HOST:PORT  this VM's chat node admin endpoint  (default 127.0.0.1:6001)
-#   strict           /healthz must answer 200 (default)
-#   alive            any HTTP answer will do: 503 (MySQL unreachable) does not
-#                    fail over. Every node shares the same MySQL, so in strict
-#                    mode a MySQL outage puts both VMs in FAULT and nobody holds
-#                    the VIP until it is back; choose `alive` if clients should
-#                    rather stay connected and get `unavailable` meanwhile.
+#   strict           nginx alive and /healthz answers 200 (default)
+#   alive            nginx alive and /healthz answers at all: 503 (MySQL
+#                    unreachable) does not fail over. Every node shares the
+#                    same MySQL, so in strict mode a MySQL outage puts both VMs
+#                    in FAULT and nobody holds the VIP until it is back; choose
+#                    `alive` if clients should rather stay connected and get
+#                    `unavailable` meanwhile.
+#   nginx            nginx alone decides. A dead local chat node then moves no
+#                    VIP: this VM's nginx sends new connections to the other
+#                    nodes, and only that node's clients reconnect. (When the
+#                    VIP moves while this VM's nginx lives, every client on it
+#                    sits on a dead path until it next sends something; see
+#                    deploy/README.md.)
 #
 # Install it root-owned, mode 0755, in a directory no other user can write
 # (/etc/keepalived): with enable_script_security keepalived refuses scripts
@@ -38,6 +45,8 @@ state=${stat##*) }
 state=${state%% *}
 # A killed nginx whose parent has not reaped it yet is a zombie: dead.
 [[ $state != Z && $state != X ]] || fail "nginx ($pid) is dead (state $state)"
+
+[ "$mode" = nginx ] && exit 0
 
 # 2. The local chat node answers /healthz within 1.5 s (the node itself gives
 # MySQL 1 s to answer before it says 503).
