@@ -8,9 +8,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { poolOptionsFromConfig, poolOptionsFromUrl, type PoolConfig } from "../pool/index.ts";
 import { migrate } from "../sql/migrate.ts";
-import { createRedisCluster } from "./bus/redis.ts";
 import { type Flag, intFlag, type Parsed, parseFlags, UsageError, usage } from "./cli/flags.ts";
-import { runConsole } from "./client/console.ts";
 import { createLogger, type LogLevel } from "./log.ts";
 import { DEFAULTS } from "./server/server.ts";
 import { redact, run } from "./server/run.ts";
@@ -135,7 +133,8 @@ async function serverCommand(raw: Parsed) {
       tls: certFile && keyFile ? { cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8") } : undefined,
     },
     log,
-    createRedisCluster,
+    // Loaded only when needed: the Redis client is large, and a single node does without it.
+    async (...args) => (await import("./bus/redis.ts")).createRedisCluster(...args),
   );
   let signals = 0;
   const onSignal = (sig: string) => {
@@ -174,6 +173,7 @@ async function migrateCommand(v: Parsed) {
 }
 
 async function clientCommand(v: Parsed) {
+  const { runConsole } = await import("./client/console.ts");
   const code = await runConsole({
     host: (v.host as string | undefined) ?? "127.0.0.1",
     port: intFlag(v, "port", 6000, 1, 65535),
