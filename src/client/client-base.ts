@@ -1,0 +1,452 @@
+/**
+ * The core of the client: one logical connection to a chat server over
+ * successive links. Matches replies to requests, hands pushes to listeners,
+ * acknowledges and de-duplicates messages, keeps the connection alive with
+ * pings, and (when asked) reconnects and logs back in with the session token.
+ * ChatClient (connection.ts) adds a method per protocol operation.
+ */
+import { AckBatcher } from "./ack-batcher.ts";
+import { backoffDelay } from "./backoff.ts";
+import { Emitter } from "./emitter.ts";
+import { ConnectionClosedError, FrameTooLargeError, RequestError, TimeoutError } from "./errors.ts";
+import { Link } from "./link.ts";
+import { type ChatClientOptions, type Resolved, resolveOptions } from "./options.ts";
+import { RecentSet } from "./recent-set.ts";
+import type {
+  FriendAddedPush,
+  HelloPush,
+  LoginResult,
+  MemberJoinedPush,
+  MemberLeftPush,
+  MessagePush,
+  PresencePush,
+  Push,
+  Reply,
+  UserRef,
+} from "./types.ts";
+
+/** Relogin answers that retrying with the same token cannot fix. */
+const FATAL_RELOGIN = new Set(["bad_credentials", "already_logged_in", "bad_frame", "invalid"]);
+
+export type ClientState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+export interface ClientEvents {
+  /** the server greeted a new connection (first or after reconnecting) */
+  hello: HelloPush;
+  /** every push, after de-duplication (`hello` included) */
+  push: Push;
+  msg: MessagePush;
+  presence: PresencePush;
+  friend_added: FriendAddedPush;
+  member_joined: MemberJoinedPush;
+  member_left: MemberLeftPush;
+  /** the connection was lost; `willReconnect` tells whether the client tries again */
+  disconnected: { error?: Error; willReconnect: boolean };
+  /** a reconnection attempt is scheduled in `delayMs` */
+  reconnecting: { attempt: number; delayMs: number; error?: Error };
+  /**
+   * Connected again (and logged back in when a user was logged in: `login`).
+   * `loginError` says why logging back in failed; the client is then logged out.
+   * Emitted before the pending messages that follow the login are pushed.
+   */
+  reconnected: { node: string; user?: UserRef; login?: LoginResult; loginError?: RequestError };
+  /** an error that belongs to no request: a failed automatic ack, an `error` frame without `re` */
+  error: Error;
+  /** the client is closed for good (close(), or reconnecting gave up or is off) */
+  close: undefined;
+}
+
+interface Pending {
+  op: string;
+  resolve(reply: Reply): void;
+  reject(err: Error): void;
+  onOk?: (reply: Reply) => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+interface SendOptions {
+  timeoutMs?: number;
+  /** runs synchronously when the `ok` arrives, before any later frame */
+  onOk?: (reply: Reply) => void;
+}
+
+const encoder = new TextEncoder();
+
+export class ClientBase extends Emitter<ClientEvents> {
+  readonly options: Readonly<Resolved>;
+  #state: ClientState = "idle";
+  #link: Link | null = null;
+  #nextId = 1;
+  #pending = new Map<number, Pending>();
+  #user: UserRef | undefined;
+  #token: string | undefined;
+  readonly #acks: AckBatcher | null;
+  readonly #seen: RecentSet<number> | null;
+  #lastSent = 0;
+  #heartbeat: ReturnType<typeof setTimeout> | null = null;
+  #sleeper: { timer: ReturnType<typeof setTimeout>; wake(): void } | null = null;
+  #closed = Promise.withResolvers<void>();
+
+  constructor(options: ChatClientOptions = {}) {
+    super();
+    this.options = resolveOptions(options);
+    this.#acks = this.options.autoAck ? new AckBatcher((mids) => this.#sendAcks(mids), this.options.autoAck) : null;
+    this.#seen = this.options.dedupe > 0 ? new RecentSet(this.options.dedupe) : null;
+  }
+
+  /** idle → connecting → open ⇄ reconnecting → closed */
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  /** true while requests can be sent */
+  get connected(): boolean {
+    return this.#state === "open";
+  }
+
+  /** the node id from the current connection's `hello` */
+  get node(): string | undefined {
+    return this.#link?.node;
+  }
+
+  /** the logged-in user, if any */
+  get user(): UserRef | undefined {
+    return this.#user;
+  }
+
+  /** the newest session token (each login returns a fresh one) */
+  get token(): string | undefined {
+    return this.#token;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Connects and resolves with the server's `hello`. Call once. */
+  async connect(): Promise<HelloPush> {
+    if (this.#state !== "idle") throw new Error(`connect() called on a client that is ${this.#state}`);
+    this.#state = "connecting";
+    let link: Link;
+    try {
+      link = await this.#dial();
+    } catch (err) {
+      if (this.#state === "connecting") this.#state = "idle"; // the caller may try again
+      throw err;
+    }
+    if (this.#state !== "connecting") {
+      await link.close();
+      throw new ConnectionClosedError("client closed while connecting");
+    }
+    if (link.closed) {
+      // It closed between its hello and now, before anyone listened for that.
+      this.#state = "idle";
+      throw new ConnectionClosedError("the server closed the connection right after hello");
+    }
+    this.#adopt(link);
+    return link.hello;
+  }
+
+  /**
+   * Sends a request and resolves with the `ok` reply's fields (without `type`
+   * and `re`); rejects with RequestError on `error`, ConnectionClosedError when
+   * the connection is not open or drops before the reply.
+   */
+  request(op: string, fields: Record<string, unknown> = {}): Promise<Reply> {
+    const link = this.#link;
+    if (this.#state !== "open" || !link) {
+      return Promise.reject(new ConnectionClosedError(`not connected (${this.#state})`));
+    }
+    return this.#send(link, op, fields, { timeoutMs: this.options.requestTimeoutMs });
+  }
+
+  /** Sends the acks collected by autoAck now instead of at the end of the batch delay. */
+  flushAcks(): void {
+    this.#acks?.flush();
+  }
+
+  /**
+   * Sends the acks that wait, ends the connection and stops reconnecting.
+   * Requests in flight reject with ConnectionClosedError. Resolves when the
+   * socket is closed; no timer or socket is left behind.
+   */
+  async close(): Promise<void> {
+    if (this.#state === "closed") return this.#closed.promise;
+    const link = this.#link;
+    if (link && this.#state === "open") this.flushAcks();
+    this.#state = "closed";
+    this.#stopTimers();
+    this.#acks?.clear();
+    this.#rejectAll(new ConnectionClosedError("client closed"));
+    this.#link = null;
+    if (link) await link.close();
+    this.#finish();
+  }
+
+  // ---- internals ----
+
+  #dial(): Promise<Link> {
+    const { host, port, tls, connectTimeoutMs, maxFrame } = this.options;
+    // The link object is ours only once open() resolves; its events come after that.
+    const linkRef: { value: Link | null } = { value: null };
+    const events = {
+      frame: (frame: Record<string, unknown>) => this.#onFrame(linkRef.value, frame),
+      closed: (error?: Error) => this.#onLinkClosed(linkRef.value, error),
+    };
+    return Link.open({ host, port, tls, connectTimeoutMs, maxFrame }, events).then((link) => (linkRef.value = link));
+  }
+
+  #adopt(link: Link): void {
+    this.#link = link;
+    this.#state = "open";
+    this.#lastSent = Date.now(); // the server counts silence from the connect
+    this.#armHeartbeat();
+    this.emit("hello", link.hello);
+    this.emit("push", link.hello);
+  }
+
+  #send(link: Link, op: string, fields: Record<string, unknown>, options: SendOptions = {}): Promise<Reply> {
+    const id = this.#nextId++;
+    // type and id first on the wire for readability; fields cannot override them.
+    const frame = Object.assign({ type: op, id }, fields, { type: op, id });
+    const bytes = encoder.encode(`${JSON.stringify(frame)}\n`);
+    if (bytes.length > this.options.maxRequestBytes) {
+      return Promise.reject(new FrameTooLargeError(bytes.length, this.options.maxRequestBytes));
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<Reply>();
+    const pending: Pending = { op, resolve, reject, onOk: options.onOk };
+    if (options.timeoutMs) {
+      pending.timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new TimeoutError(`no reply to ${op} within ${options.timeoutMs} ms`));
+      }, options.timeoutMs);
+    }
+    this.#pending.set(id, pending);
+    link.send(bytes);
+    this.#lastSent = Date.now();
+    return promise;
+  }
+
+  #onFrame(link: Link | null, frame: Record<string, unknown>): void {
+    if (link !== this.#link) return; // a frame from a link being replaced
+    if (frame.type === "ok" || frame.type === "error") this.#onReply(frame);
+    else this.#onPush(frame as unknown as Push);
+  }
+
+  #onReply(frame: Record<string, unknown>): void {
+    const { type, re, ...fields } = frame;
+    if (re === undefined) {
+      // Only a frame-level error has no `re` (we always send an id); the
+      // server closes the connection next, which rejects what is in flight.
+      this.emit("error", new RequestError(String(fields.code), String(fields.message)));
+      return;
+    }
+    const pending = typeof re === "number" ? this.#pending.get(re) : undefined;
+    // Without a waiter, the request timed out: nobody wants the reply any more.
+    if (!pending) return;
+    this.#pending.delete(re as number);
+    if (pending.timer) clearTimeout(pending.timer);
+    if (type === "ok") {
+      if (pending.op === "login") this.#loggedIn(fields as unknown as LoginResult);
+      else if (pending.op === "logout") this.#loggedOut();
+      pending.onOk?.(fields);
+      pending.resolve(fields);
+    } else {
+      pending.reject(new RequestError(String(fields.code), String(fields.message ?? ""), pending.op));
+    }
+  }
+
+  #onPush(push: Push): void {
+    if (push.type === "msg") {
+      const mid = (push as MessagePush).mid;
+      // A duplicate is acked again: the server still thinks it is pending.
+      this.#acks?.add(mid);
+      if (this.#seen && !this.#seen.add(mid)) return;
+    }
+    this.emit("push", push);
+    switch (push.type) {
+      case "msg":
+      case "presence":
+      case "friend_added":
+      case "member_joined":
+      case "member_left":
+        this.emit(push.type, push as never);
+    }
+  }
+
+  #loggedIn(result: LoginResult): void {
+    // mids are per message, not per user: a group message seen by the previous
+    // user would otherwise hide it from the next one.
+    if (this.#user && this.#user.id !== result.user.id) this.#seen?.clear();
+    this.#user = result.user;
+    this.#token = result.token;
+  }
+
+  #loggedOut(): void {
+    this.#user = undefined;
+    this.#token = undefined;
+    this.#seen?.clear();
+  }
+
+  #sendAcks(mids: number[]): void {
+    const link = this.#link;
+    // Not sent: the server pushes these again at the next login, and they are acked then.
+    if (!link || this.#state !== "open") return;
+    this.#send(link, "ack", { mids }).catch((err: Error) => {
+      // A dropped connection is covered the same way as above.
+      if (!(err instanceof ConnectionClosedError)) this.emit("error", err);
+    });
+  }
+
+  #onLinkClosed(link: Link | null, error?: Error): void {
+    if (!link || link !== this.#link) return;
+    this.#link = null;
+    this.#stopHeartbeat();
+    this.#acks?.clear();
+    this.#rejectAll(new ConnectionClosedError(describeLoss(error), { cause: error }));
+    if (this.#state === "reconnecting") return; // the reconnect loop sees its relogin fail
+    if (this.#state !== "open") return;
+    const willReconnect = this.options.reconnect !== null;
+    this.emit("disconnected", { error, willReconnect });
+    if (willReconnect) {
+      this.#state = "reconnecting";
+      void this.#reconnect(error);
+    } else {
+      this.#state = "closed";
+      this.#finish();
+    }
+  }
+
+  async #reconnect(cause?: Error): Promise<void> {
+    const policy = this.options.reconnect!;
+    for (let attempt = 1; ; attempt++) {
+      if (this.#state !== "reconnecting") return;
+      if (attempt > policy.maxAttempts) {
+        this.#state = "closed";
+        this.#finish();
+        return;
+      }
+      const delayMs = backoffDelay(attempt, policy);
+      this.emit("reconnecting", { attempt, delayMs, error: cause });
+      await this.#sleep(delayMs);
+      if (this.#state !== "reconnecting") return;
+      let link: Link;
+      try {
+        link = await this.#dial();
+      } catch (err) {
+        cause = err as Error;
+        continue;
+      }
+      if (this.#state !== "reconnecting") {
+        await link.close();
+        return;
+      }
+      if (link.closed) {
+        cause = new ConnectionClosedError("the server closed the connection right after hello");
+        continue;
+      }
+      this.#link = link;
+      this.#lastSent = Date.now();
+      const token = this.#token;
+      if (token === undefined) {
+        this.#reopened(link);
+        return;
+      }
+      try {
+        await this.#send(link, "login", { token }, {
+          timeoutMs: this.options.connectTimeoutMs,
+          onOk: (reply) => this.#reopened(link, reply as unknown as LoginResult),
+        });
+        return;
+      } catch (err) {
+        if (err instanceof RequestError && FATAL_RELOGIN.has(err.code) && this.#link === link) {
+          this.#loggedOut();
+          this.#reopened(link, undefined, err);
+          return;
+        }
+        cause = err as Error;
+        if (this.#link === link) {
+          this.#link = null;
+          link.destroy(cause);
+        }
+      }
+    }
+  }
+
+  #reopened(link: Link, login?: LoginResult, loginError?: RequestError): void {
+    this.#state = "open";
+    this.#armHeartbeat();
+    this.emit("hello", link.hello);
+    this.emit("push", link.hello);
+    this.emit("reconnected", { node: link.node, user: this.#user, login, loginError });
+  }
+
+  /** A wait that close() cuts short. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.#sleeper = null;
+        resolve();
+      };
+      this.#sleeper = { timer: setTimeout(wake, ms), wake };
+    });
+  }
+
+  #armHeartbeat(): void {
+    this.#stopHeartbeat();
+    const every = this.options.heartbeatMs;
+    if (every === 0) return;
+    const wait = Math.max(0, every - (Date.now() - this.#lastSent));
+    this.#heartbeat = setTimeout(() => this.#beat(), wait);
+    // The heartbeat alone must not keep a process alive.
+    this.#heartbeat.unref();
+  }
+
+  #beat(): void {
+    this.#heartbeat = null;
+    const link = this.#link;
+    if (!link || this.#state !== "open") return;
+    if (Date.now() - this.#lastSent >= this.options.heartbeatMs) {
+      this.#send(link, "ping", {}, { timeoutMs: this.options.heartbeatTimeoutMs }).catch((err: Error) => {
+        // A silent server is as good as gone: drop the link (and reconnect).
+        if (err instanceof TimeoutError) link.destroy(err);
+        // Other failures are the connection closing, handled by #onLinkClosed.
+      });
+    }
+    this.#armHeartbeat();
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeat) clearTimeout(this.#heartbeat);
+    this.#heartbeat = null;
+  }
+
+  #stopTimers(): void {
+    this.#stopHeartbeat();
+    if (this.#sleeper) {
+      clearTimeout(this.#sleeper.timer);
+      this.#sleeper.wake();
+    }
+  }
+
+  #rejectAll(err: Error): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(err);
+    }
+  }
+
+  #finish(): void {
+    this.#stopTimers();
+    this.#acks?.clear();
+    this.#closed.resolve();
+    this.emit("close", undefined);
+  }
+}
+
+function describeLoss(error?: Error): string {
+  return error ? `connection lost: ${error.message}` : "connection closed by the server";
+}
