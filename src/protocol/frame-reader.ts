@@ -57,8 +57,9 @@ export class FrameReader {
         return out;
       }
       const rest = chunk.subarray(start);
-      // Copy: the caller may reuse its buffer after this call returns.
-      this.#partial = this.#partial ? concat(this.#partial, rest) : rest.slice();
+      // Copy: the caller may reuse its buffer after this call returns (Bun reuses
+      // its read buffer), and Buffer#slice would only make a view of it.
+      this.#partial = this.#partial ? concat(this.#partial, rest) : new Uint8Array(rest);
     }
     return out;
   }
