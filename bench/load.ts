@@ -54,12 +54,16 @@ options:
                        two nodes share one Redis; a pair's users sit on different nodes)
   --inflight N         messages in flight per connection (default 1)
   --group-size N       members per group (default 10)
-  --ack-ms MS          ack batching interval (default 10, as the client library)
+  --ack-ms MS          ack batching interval (default 10, as the client library); 0 sends
+                       no acks during the window (diagnosis: the cost of acks; messages
+                       stay pending and are acked at the next run's login)
   --duration S         measured window per step (default 10; --quick 3)
   --warmup S           traffic before the window (default 2; --quick 1)
   --idle N             idle connections (default 50000, capped by the fd limit)
   --idle-login MODE    off, on or both (default both; --quick on)
   --idle-hold S        how long idle connections are held (default 10; --quick 2)
+  --repeat N           run each step N times and report the run other processes on
+                       the machine disturbed least (all runs are kept in the JSON)
   --sources N          loopback source addresses 127.0.0.2.. to spread over (default 8)
   --profile            run the servers under bun --cpu-prof and summarize each profile
   --hash-memory KIB    server argon2id memory (default 64: cheap, benchmark only)
@@ -90,6 +94,7 @@ const { values: opt } = parseArgs({
     "idle-login": { type: "string" },
     "idle-hold": { type: "string" },
     sources: { type: "string", default: "8" },
+    repeat: { type: "string", default: "1" },
     profile: { type: "boolean", default: false },
     "hash-memory": { type: "string", default: "64" },
     "hash-time": { type: "string", default: "1" },
@@ -136,7 +141,7 @@ for (const n of nodeCounts)
   }
 const inflight = num(opt.inflight, "inflight", 1);
 const groupSize = num(opt["group-size"], "group-size", 2);
-const ackMs = num(opt["ack-ms"], "ack-ms", 1);
+const ackMs = num(opt["ack-ms"], "ack-ms", 0);
 const durationS = num(opt.duration ?? (quick ? "3" : "10"), "duration", 0.1);
 const warmupS = num(opt.warmup ?? (quick ? "1" : "2"), "warmup", 0);
 const idleWanted = num(opt.idle, "idle", 1);
@@ -147,6 +152,7 @@ if (!["on", "off", "both"].includes(idleLogin)) {
 }
 const idleHoldS = num(opt["idle-hold"] ?? (quick ? "2" : "10"), "idle-hold", 0);
 const sources = num(opt.sources, "sources", 0);
+const repeat = num(opt.repeat, "repeat", 1);
 const maxTimeS = num(opt["max-time"] ?? (quick ? "180" : "1800"), "max-time", 1);
 const outDir = resolve(opt.out!);
 const startedAt = Date.now();
@@ -259,7 +265,13 @@ interface StepRecord extends Step {
   loadAvg1?: number;
   serverMetrics: Record<string, number>;
   idleRssPerConnKB?: number;
+  /** CPU µs per delivered message, by process (traffic steps) */
+  cpuUsPerMsg?: { server: number; mysql?: number; redis?: number; generator: number; total: number };
+  /** cores × 1e6 / total µs per message: the rate these costs allow on an otherwise idle machine */
+  cpuBoundPerS?: number;
   error?: string;
+  /** every run of this step when --repeat > 1 (the record itself is the one reported) */
+  repeats?: Record<string, unknown>[];
 }
 
 const records: StepRecord[] = [];
@@ -372,6 +384,19 @@ async function runPlanned(step: Step): Promise<StepRecord> {
       },
     });
     rec.result = result;
+    const t = result.traffic;
+    if (t && t.deliveredPerS > 0) {
+      // CPU time per delivered message: less sensitive than msgs/s to other work sharing the machine.
+      const per = (pct: number | undefined) => (pct === undefined ? undefined : Math.round((pct * 10_000) / t.deliveredPerS));
+      const server = per(rec.servers.reduce((n, x) => n + x.cpuPct, 0))!;
+      const db = per(rec.mysqlCpuPct);
+      const redis = step.nodes > 1 ? per(rec.redisCpuPct) : undefined;
+      const generator = per(rec.generatorCpuPct)!;
+      const total = server + (db ?? 0) + (redis ?? 0) + generator;
+      rec.cpuUsPerMsg = { server, mysql: db, redis, generator, total };
+      // What the measured costs would allow if the run had every core to itself.
+      rec.cpuBoundPerS = Math.round((navigator.hardwareConcurrency * 1e6) / total);
+    }
     if (step.kind === "idle" && rec.servers[0] && result.idle) {
       const open = result.idle.open || 1;
       rec.idleRssPerConnKB = Math.round(((rec.servers[0].rssMB - rec.servers[0].baseRssMB) * 1024) / open);
@@ -422,12 +447,28 @@ for (const step of plan) {
     log(`\n--max-time reached: skipping the remaining steps`);
     break;
   }
-  records.push(await runPlanned(step));
+  const runs: StepRecord[] = [];
+  for (let k = 0; k < repeat && Date.now() < deadline; k++) runs.push(await runPlanned(step));
+  // On a shared machine the run that other processes disturbed least is the one to report.
+  const ok = runs.filter((r) => !r.error);
+  const chosen = (ok.length ? ok : runs).reduce((a, b) => ((b.otherCpuPct ?? 0) < (a.otherCpuPct ?? 0) ? b : a));
+  if (runs.length > 1) {
+    chosen.repeats = runs.map((r) => ({
+      deliveredPerS: r.result?.traffic?.deliveredPerS,
+      p99: r.result?.traffic?.latencyMs.p99,
+      loginsPerS: r.result?.login.perS,
+      rssMB: r.servers.map((x) => x.rssMB),
+      otherCpuPct: r.otherCpuPct,
+      error: r.error?.split("\n")[0],
+    }));
+    log(`  reporting run ${runs.indexOf(chosen) + 1} of ${runs.length} (least CPU taken by other processes: ${chosen.otherCpuPct}%)`);
+  }
+  records.push(chosen);
 }
 
 // ---- report ----
 const pad = (s: string | number, n: number) => String(s).padStart(n);
-const header = `${"scenario".padEnd(22)}${pad("conns", 7)}${pad("msgs/s", 9)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("p99.9", 8)}${pad("logins/s", 9)}${pad("RSS MB", 12)}${pad("CPU %", 9)}${pad("db CPU", 7)}${pad("gen CPU", 8)}${pad("other", 6)}  errors`;
+const header = `${"scenario".padEnd(22)}${pad("conns", 7)}${pad("msgs/s", 9)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("p99.9", 8)}${pad("logins/s", 9)}${pad("RSS MB", 12)}${pad("CPU %", 9)}${pad("db CPU", 7)}${pad("gen CPU", 8)}${pad("other", 6)}${pad("µs/msg srv+db+gen", 19)}  errors`;
 const rows = records.map((r) => {
   const t = r.result?.traffic;
   const name = `${r.kind}${r.kind === "group" ? `/${r.groupSize}` : ""}${r.kind === "idle" ? (r.login ? "+login" : "") : ""} ${r.nodes}n`;
@@ -435,7 +476,8 @@ const rows = records.map((r) => {
   return (
     `${name.padEnd(22)}${pad(r.conns, 7)}${pad(t ? t.deliveredPerS : "-", 9)}${pad(t ? t.latencyMs.p50 : "-", 8)}${pad(t ? t.latencyMs.p99 : "-", 8)}${pad(t ? t.latencyMs.p999 : "-", 8)}` +
     `${pad(r.result?.login.ok ? r.result.login.perS : "-", 9)}${pad(r.servers.map((x) => x.rssMB).join("+") || "-", 12)}${pad(r.servers.map((x) => x.cpuPct).join("+") || "-", 9)}` +
-    `${pad(r.mysqlCpuPct ?? "-", 7)}${pad(r.generatorCpuPct ?? "-", 8)}${pad(r.otherCpuPct ?? "-", 6)}  ${errs}`
+    `${pad(r.mysqlCpuPct ?? "-", 7)}${pad(r.generatorCpuPct ?? "-", 8)}${pad(r.otherCpuPct ?? "-", 6)}` +
+    `${pad(r.cpuUsPerMsg ? `${r.cpuUsPerMsg.server}+${r.cpuUsPerMsg.mysql ?? "?"}${r.cpuUsPerMsg.redis !== undefined ? `+${r.cpuUsPerMsg.redis}` : ""}+${r.cpuUsPerMsg.generator}` : "-", 19)}  ${errs}`
   );
 });
 
@@ -447,10 +489,14 @@ interface TargetCheck {
 }
 const targets: TargetCheck[] = [];
 const chatAt = (nodes: number, conns: number) => records.find((r) => r.kind === "chat" && r.nodes === nodes && r.conns === conns && r.result?.traffic);
+const bound = (r: StepRecord) =>
+  r.cpuUsPerMsg
+    ? ` (${r.cpuUsPerMsg.total} µs CPU per message in all: at most ~${r.cpuBoundPerS}/s on ${navigator.hardwareConcurrency} otherwise idle cores; other processes took ${r.otherCpuPct}% of a core)`
+    : "";
 const one500 = chatAt(1, 500);
 targets.push({
   target: "one node, 500 connections: >= 25,000 delivered one-to-one messages/s, durably stored",
-  measured: one500 ? `${one500.result.traffic!.deliveredPerS}/s` : "not run",
+  measured: one500 ? `${one500.result.traffic!.deliveredPerS}/s${bound(one500)}` : "not run",
   met: one500 ? one500.result.traffic!.deliveredPerS >= 25_000 && Number(dur!.flush) === 1 : null,
 });
 targets.push({
@@ -461,7 +507,7 @@ targets.push({
 const two500 = chatAt(2, 500);
 targets.push({
   target: "two nodes, 500 connections: >= 15,000 delivered messages/s",
-  measured: two500 ? `${two500.result.traffic!.deliveredPerS}/s` : "not run",
+  measured: two500 ? `${two500.result.traffic!.deliveredPerS}/s${bound(two500)}` : "not run",
   met: two500 ? two500.result.traffic!.deliveredPerS >= 15_000 : null,
 });
 const idles = records.filter((r) => r.kind === "idle" && r.result?.idle && r.servers[0]);
@@ -476,8 +522,11 @@ if (idleBest) {
     measured: measuredAt50k
       ? `${s.rssMB} MB at ${open}${idleBest.login ? " logged-in" : ""} connections`
       : `${s.rssMB} MB at ${open}${idleBest.login ? " logged-in" : ""} connections${idleBest.conns < idleBest.wanted ? " (capped by the fd limit)" : ""}; ` +
-        `projected ${projected} MB at 50,000 (${s.baseRssMB} MB + ${idleBest.idleRssPerConnKB} KB each)`,
-    met: measuredAt50k ? s.rssMB < 500 : projected < 500,
+        (open >= 10_000
+          ? `projected ${projected} MB at 50,000 (${s.baseRssMB} MB + ${idleBest.idleRssPerConnKB} KB each)`
+          : `too few to project to 50,000 (run --idle 50000)`),
+    // A projection from a few thousand connections says little: the heap grows in steps.
+    met: measuredAt50k ? s.rssMB < 500 : open >= 10_000 ? projected < 500 : null,
   });
 }
 
@@ -499,7 +548,8 @@ console.log(header);
 for (const r of rows) console.log(r);
 console.log(
   "CPU columns are % of one core over the measured window: server(s), MariaDB, this generator, and other processes on the machine" +
-    " (work that is not part of the run; figures taken while it is high are not comparable)",
+    " (work that is not part of the run; figures taken while it is high are not comparable). µs/msg: CPU time per delivered message" +
+    " of the server(s), MariaDB (+ Redis with two nodes) and the generator.",
 );
 console.log("\ntargets:");
 for (const t of targets) console.log(`  ${t.met === null ? "  -  " : t.met ? "MET  " : "MISSED"} ${t.target}: ${t.measured}`);
@@ -523,6 +573,7 @@ const out = {
     durationS,
     warmupS,
     sources,
+    repeat,
     hash: { memoryKiB: Number(opt["hash-memory"]), time: Number(opt["hash-time"]) },
     poolMaxSize: Number(opt["pool-max-size"]),
     rateLimit: 0,

@@ -187,14 +187,14 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
       else s.ackQueued = false;
     }
   };
-  const ackTimer = setInterval(flushAcks, Math.max(1, cfg.ackMs));
+  const ackTimer = setInterval(flushAcks, cfg.ackMs > 0 ? cfg.ackMs : 10);
 
   const handlers: WireHandlers = {
     push(w, f) {
       if (f.type !== "msg") return; // presence, friend_added, member_joined: not measured
       const s = st(w);
-      s.acks.push(f.mid);
-      if (!s.ackQueued) {
+      if (cfg.ackMs > 0 || !running) s.acks.push(f.mid); // --ack-ms 0: no acks while measuring (diagnosis only)
+      if (s.acks.length > 0 && !s.ackQueued) {
         s.ackQueued = true;
         ackDirty.push(s);
       }
