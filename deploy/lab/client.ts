@@ -190,7 +190,17 @@ export class LabClient {
     for (let nl = all.indexOf(0x0a); nl !== -1; nl = all.indexOf(0x0a, start)) {
       const line = new TextDecoder().decode(all.subarray(start, nl));
       start = nl + 1;
-      if (line.trim()) this.#onFrame(JSON.parse(line) as Frame);
+      if (!line.trim()) continue;
+      let frame: Frame;
+      try {
+        frame = JSON.parse(line) as Frame;
+      } catch {
+        // The server broke the framing: record it where the checks look.
+        this.events.push({ at: Date.now(), frame: { type: "lab_bad_frame", line } });
+        console.error(`   ${this.opts.label}: unparsable frame from the server: ${line.slice(0, 200)}`);
+        continue;
+      }
+      this.#onFrame(frame);
     }
     this.#buf = all.slice(start);
     for (const l of [...this.#listeners]) l();
@@ -227,9 +237,10 @@ export class LabClient {
       this.#ackTimer = undefined;
       const mids = this.#ackQueue.splice(0, 1000);
       if (!mids.length || !this.#sock) return;
-      // An ack lost with the connection leaves those messages pending: the
-      // server pushes them again at the next login, and `received` dedupes.
-      this.request("ack", { mids }).catch(() => this.#ackQueue.unshift(...mids));
+      // Ignored on purpose: an ack lost with the connection leaves those
+      // messages pending, the server pushes them again at the next login,
+      // and `received` drops the duplicates.
+      this.request("ack", { mids }).catch(() => undefined);
     }, 20);
   }
 

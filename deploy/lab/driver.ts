@@ -47,7 +47,7 @@ export async function drive(stateFile: string): Promise<number> {
     await stack.startDatabases();
     c.figure(`MariaDB ${topo.addr.db}:3306 and Redis ${topo.addr.db}:6379 up in ${secs(Date.now() - t)}`);
     stack.install();
-    stack.migrate();
+    await stack.migrate();
     t = Date.now();
     for (const vm of VMS) await stack.startChat(vm);
     for (const vm of VMS) await stack.startNginx(vm);

@@ -7,7 +7,6 @@
  * recorded at once; then the process's network namespace is compared with the
  * target's, and a process found anywhere else is killed on the spot.
  */
-import { spawnSync } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -59,13 +58,22 @@ export class Launcher {
     return { proc, rec, log, member };
   }
 
-  /** Runs a short program in a member namespace to completion; throws when it fails. */
-  run(member: Member, argv: string[], timeoutMs = 30_000): string {
+  /**
+   * Runs a short program in a member namespace to completion (recorded like
+   * the rest, SIGKILLed after `timeoutMs`); throws when it fails.
+   */
+  async run(member: Member, argv: string[], timeoutMs = 30_000): Promise<string> {
     const ns = this.ns(member);
-    const r = spawnSync("ip", ["netns", "exec", ns, ...argv], { encoding: "utf8", timeout: timeoutMs });
-    if (r.status !== 0)
-      throw new Error(`${argv.join(" ")} in ${member} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
-    return r.stdout;
+    const proc = Bun.spawn(["ip", "netns", "exec", ns, ...argv], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const rec = this.reg.record(proc.pid, `run:${argv[0]}`);
+    const timer = setTimeout(() => rec && crash([rec]), timeoutMs);
+    try {
+      const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      if (code !== 0) throw new Error(`${argv.join(" ")} in ${member} failed (${proc.signalCode ?? code}): ${err || out}`);
+      return out;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

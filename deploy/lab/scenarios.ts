@@ -11,18 +11,13 @@
  */
 import type { LabClient } from "./client.ts";
 import { LibraryUser } from "./library-user.ts";
-import {
-  arrival, befriendAll, keepSending, median, openOn, sendTo, signIn, spread, undelivered, type Endpoint, type Recipient,
-  type Sent,
-} from "./people.ts";
+import { backAfter, reportLoss, reportMove, reportReconnects, vipAnswers, vipOn } from "./measure.ts";
+import { arrival, befriendAll, keepSending, openOn, sendTo, signIn, spread, type Endpoint, type Recipient, type Sent } from "./people.ts";
 import type { CheckHandle } from "./report.ts";
 import { secs } from "./report.ts";
-import { CHAT_PORT, type Stack, type Vm } from "./stack.ts";
 import { crash } from "./procs.ts";
-import { tcpHello } from "./wait.ts";
+import { CHAT_PORT, type Stack, type Vm } from "./stack.ts";
 
-/** Longest a client may take to log back in after a failover ("a few seconds"). */
-const RECONNECT_LIMIT_MS = 5_000;
 /** src/client's default heartbeat: an idle library client notices a dead path only when it pings. */
 const LIBRARY_HEARTBEAT_MS = 25_000;
 /** PROTOCOL.md: a dead node's sessions stop counting as online within 15 s. */
@@ -43,10 +38,6 @@ export interface Lab {
 /** Everyone who receives during the failovers. */
 function recipients(lab: Lab): Recipient[] {
   return lab.erin ? [...lab.users, lab.erin] : lab.users;
-}
-
-function nameOf(r: Recipient): string {
-  return r.user?.name ?? "?";
 }
 
 /** 1. Connections through the VIP land on both nodes (the hello frame's node). */
@@ -116,94 +107,6 @@ export async function crossNodeChat(lab: Lab, c: CheckHandle) {
   c.check.headline.push("one-to-one both ways and group chat across vm1 and vm2");
 }
 
-/**
- * Polls (every 20 ms, bounded) until `vm` holds the VIP and then until the
- * other VM has let it go. `taken` is when `vm` was first seen with it (its
- * gratuitous ARP goes out then), `alone` when it was the only holder.
- */
-async function vipOn(stack: Stack, vm: Vm, timeoutMs: number): Promise<{ taken?: number; alone?: number }> {
-  const deadline = Date.now() + timeoutMs;
-  let taken: number | undefined;
-  while (Date.now() < deadline) {
-    const h = await stack.vipHolders();
-    if (h.includes(vm)) taken ??= Date.now();
-    if (h.length === 1 && h[0] === vm) return { taken, alone: Date.now() };
-    await Bun.sleep(20);
-  }
-  return { taken };
-}
-
-function reportMove(c: CheckHandle, move: { taken?: number; alone?: number }, vm: Vm, since: number, what: string) {
-  if (!move.taken) return c.fail(`the VIP did not reach ${vm}`);
-  c.figure(`${what} VIP on ${vm} after ${secs(move.taken - since)}${move.alone && move.alone - move.taken > 100 ? `, the other VM kept it ${secs(move.alone - move.taken)} longer` : ""}`, true);
-  c.expect(!!move.alone, `the other VM still holds the VIP too`);
-}
-
-/**
- * When a new connection to the VIP first gets a hello, or undefined. A new
- * probe starts every 25 ms without waiting for the previous one: a SYN lost
- * while the VIP moves would otherwise hide the moment it answers again.
- */
-async function vipAnswers(vip: Endpoint, timeoutMs: number): Promise<number | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let answered: number | undefined;
-  const probes: Promise<void>[] = [];
-  while (answered === undefined && Date.now() < deadline) {
-    probes.push(
-      tcpHello(vip.host, vip.port, 300).then((node) => {
-        if (node !== undefined) answered ??= Date.now();
-      }),
-    );
-    await Bun.sleep(25);
-  }
-  await Promise.all(probes);
-  return answered;
-}
-
-/** Waits until every client lost its connection after `since` and logged back in; returns their times. */
-async function backAfter(clients: Recipient[], since: number, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  const outage = (u: Recipient) => u.outages.find((o) => o.lostAt >= since);
-  while (Date.now() < deadline && !clients.every((u) => outage(u)?.backAt)) await Bun.sleep(50);
-  return clients.map((u) => ({ u, o: outage(u) }));
-}
-
-/**
- * Reports how long clients took to log back in: from `from` (the fault) when
- * given, else from the moment each one lost its connection.
- */
-function reportReconnects(
-  c: CheckHandle,
-  rows: Awaited<ReturnType<typeof backAfter>>,
-  what: string,
-  from?: number,
-  limitMs = RECONNECT_LIMIT_MS,
-) {
-  const times: number[] = [];
-  const detail: string[] = [];
-  for (const { u, o } of rows) {
-    if (!o) c.fail(`${nameOf(u)} was never disconnected (expected: its path went through the failed part)`);
-    else if (!o.backAt) c.fail(`${nameOf(u)} did not log back in (${o.attempts} attempts${u.gaveUp ? ", gave up" : ""})`);
-    else {
-      const ms = Math.max(0, o.backAt - (from ?? o.lostAt));
-      times.push(ms);
-      detail.push(`${nameOf(u)}@${o.node} ${secs(ms)}/${o.attempts}`);
-    }
-  }
-  if (!times.length) return;
-  c.figure(`clients logged back in with their token ${what}: median ${secs(median(times))}, max ${secs(Math.max(...times))} [user@node time/attempts: ${detail.join(", ")}]`, true);
-  c.expect(Math.max(...times) <= limitMs, `a client took longer than ${secs(limitMs)} to come back`);
-}
-
-async function reportLoss(c: CheckHandle, sent: Sent[], failures: string[], what: string) {
-  const lost = await undelivered(sent, 5_000);
-  const dups = [...new Set(sent.map((s) => s.to))].reduce((n, u) => n + u.duplicates, 0);
-  c.figure(`${what}: ${sent.length} messages accepted (ok), ${sent.length - lost.length} delivered, ${lost.length} lost (${dups} duplicate pushes so far, dropped by mid)`, true);
-  if (failures.length) c.figure(`sends refused meanwhile: ${failures.length} (first: ${failures[0]})`);
-  c.expect(sent.length > 0, "nothing was sent during the outage");
-  c.expect(lost.length === 0, `${lost.length} messages lost, e.g. mid ${lost[0]?.mid} for ${lost[0] && nameOf(lost[0].to)}`);
-}
-
 /** 3. The master's nginx crashes: VIP moves, clients reconnect with their token, zero lost. */
 export async function nginxCrash(lab: Lab, c: CheckHandle) {
   const { stack } = lab;
@@ -251,7 +154,7 @@ export async function chatNodeKill(lab: Lab, c: CheckHandle) {
   // Sent while they are away: one-to-one from the sender, and a group message from a watcher.
   const sent: Sent[] = [];
   for (let round = 0; round < 5; round++)
-    for (const v of victims) sent.push(await keepOne(lab.sender!, v, `while ${v.user!.name} is away #${round}`));
+    for (const v of victims) sent.push(await sendTo(lab.sender!, v, `while ${v.user!.name} is away #${round}`));
   const groupFrom = watchers[0]!;
   if (lab.group && groupFrom !== lab.sender) {
     const g = await groupFrom.request("group_send", { group: lab.group, text: "group message while the node is down" });
@@ -282,12 +185,6 @@ export async function chatNodeKill(lab: Lab, c: CheckHandle) {
   await reportLoss(c, sent, [], `sent to them while away (pending)`);
 }
 
-/** One message that must be accepted (`ok`): a refusal fails the check. */
-async function keepOne(from: LabClient, to: LabClient, text: string): Promise<Sent> {
-  const s = await from.request("send", { to: to.user!.id, text });
-  return { to, mid: Number(s.mid), at: Date.now() };
-}
-
 /** 5. Everything restored: VIP fails back to vm1, nothing lost, both nodes serve again. */
 export async function restore(lab: Lab, c: CheckHandle) {
   const { stack } = lab;
@@ -303,11 +200,11 @@ export async function restore(lab: Lab, c: CheckHandle) {
   // vm2: vm2 can no longer send from the VIP, and a client learns it only
   // when it next sends something (the new holder answers with a RST). The
   // lab's clients ping every second; the library pings every 25 s.
-  const from = moved.taken ?? t1;
-  reportReconnects(c, await backAfter(lab.users, t1, 10_000), "after the VIP moved (lab clients, 1 s ping)", from);
+  const movedAt = moved.taken ?? t1;
+  reportReconnects(c, await backAfter(lab.users, t1, 10_000), "after the VIP moved (lab clients, 1 s ping)", movedAt);
   if (lab.erin) {
     const rows = await backAfter([lab.erin], t1, LIBRARY_HEARTBEAT_MS + 10_000);
-    reportReconnects(c, rows, "after the VIP moved (src/client library, 25 s heartbeat)", from, LIBRARY_HEARTBEAT_MS + 5_000);
+    reportReconnects(c, rows, "after the VIP moved (src/client library, 25 s heartbeat)", movedAt, LIBRARY_HEARTBEAT_MS + 5_000);
   }
   await Bun.sleep(500);
   await sending.stop();

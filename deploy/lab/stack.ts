@@ -58,7 +58,7 @@ export class Stack {
     const data = join(dir, "mariadb");
     mkdirSync(data, { recursive: true });
     const sock = join(dir, "mariadb.sock");
-    this.launcher.run(
+    await this.launcher.run(
       "db",
       ["mariadb-install-db", "--no-defaults", `--datadir=${data}`, "--auth-root-authentication-method=normal",
         "--skip-test-db", "--user=root"],
@@ -80,7 +80,7 @@ export class Stack {
     );
     await waitUntil("MariaDB", () => tcpGreets(this.topo.addr.db, MYSQL_PORT), 60_000);
     await waitUntil("Redis", () => tcpGreets(this.topo.addr.db, REDIS_PORT, "PING\r\n"), 10_000);
-    this.launcher.run("db", ["mariadb", "--no-defaults", "-uroot", `--socket=${sock}`, "-e",
+    await this.launcher.run("db", ["mariadb", "--no-defaults", "-uroot", `--socket=${sock}`, "-e",
       "CREATE USER 'chat'@'%' IDENTIFIED BY 'chat-lab-pw'; GRANT ALL PRIVILEGES ON chat.* TO 'chat'@'%';" +
       "CREATE DATABASE chat CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"]);
   }
@@ -96,15 +96,15 @@ export class Stack {
           "--mysql", this.mysqlUrl, "--redis", this.redisUrl, "--binary", this.opts.binary,
           "--listen-port", String(VIP_PORT), "--chat-port", String(CHAT_PORT), "--admin-port", String(ADMIN_PORT),
           "--root", this.root(vm)],
-        { encoding: "utf8" },
+        { encoding: "utf8", timeout: 30_000 },
       );
       if (r.status !== 0) throw new Error(`deploy/install.sh for ${vm} failed:\n${r.stdout}${r.stderr}`);
     }
   }
 
   /** `chat migrate`, once, from vm1. */
-  migrate() {
-    this.launcher.run("vm1", [join(this.root("vm1"), "usr/local/bin/chat"), "migrate", "--mysql", this.mysqlUrl], 60_000);
+  async migrate() {
+    await this.launcher.run("vm1", [join(this.root("vm1"), "usr/local/bin/chat"), "migrate", "--mysql", this.mysqlUrl], 60_000);
   }
 
   /**
@@ -179,7 +179,7 @@ export class Stack {
     // Never outside the lab: the namespace must be ours and hold the lab
     // interface (which the host does not have, checked before anything ran).
     this.launcher.ns(vm);
-    this.launcher.run(vm, ["ip", "link", "show", "dev", this.topo.iface]);
+    await this.launcher.run(vm, ["ip", "link", "show", "dev", this.topo.iface]);
     const conf = join(root, "etc/keepalived/keepalived.conf");
     this.keepalived[vm] = await this.launcher.spawn(
       vm,

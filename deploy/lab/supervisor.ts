@@ -71,7 +71,13 @@ function build(): string {
 
 export async function supervise(): Promise<number> {
   const runId = process.pid;
-  const topo = plan(runId);
+  let topo;
+  try {
+    topo = plan(runId);
+  } catch (e) {
+    console.error(`lab: ${(e as Error).message}`);
+    return 2;
+  }
   const problems = preflight(topo);
   for (const [bin, pkg] of NEEDED) if (!which(bin)) problems.push(`${bin} is missing (Debian package ${pkg})`);
   if (!existsSync("/usr/lib/nginx/modules/ngx_stream_module.so")) problems.push("nginx's stream module is missing (libnginx-mod-stream)");
@@ -124,7 +130,7 @@ export async function supervise(): Promise<number> {
       rmSync(dir, { recursive: true, force: true });
       if (stageBase !== dir) rmSync(stageBase, { recursive: true, force: true });
     }
-    console.log(`lab: stopped all ${all.length} processes it started, deleted ${created.length - left.length} namespaces`);
+    console.log(`lab: stopped ${all.length - survivors.length} of the ${all.length} processes it started, deleted ${created.length - left.length} namespaces`);
   };
   const onSignal = (sig: NodeJS.Signals) => {
     console.error(`lab: ${sig}: cleaning up`);
