@@ -47,6 +47,8 @@ export async function drive(stateFile: string): Promise<number> {
     await stack.startDatabases();
     c.figure(`MariaDB ${topo.addr.db}:3306 and Redis ${topo.addr.db}:6379 up in ${secs(Date.now() - t)}`);
     stack.install();
+    const version = (await launcher.run("vm1", [join(state.vmRoots.vm1, "usr/local/bin/chat"), "--version"])).trim();
+    c.figure(`installed with deploy/install.sh --root: ${version}, run from ${state.vmRoots.vm1} (no source, no node_modules)`);
     await stack.migrate();
     t = Date.now();
     for (const vm of VMS) await stack.startChat(vm);

@@ -6,7 +6,7 @@
  * recorded and deletes the namespaces and the data directory.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { LabState } from "./driver.ts";
 import { createTopology, destroyTopology, plan, preflight, procNetns } from "./netns.ts";
@@ -58,9 +58,11 @@ function build(): string {
     console.log(`lab: dist/chat is fresh (${new Date(statSync(out).mtimeMs).toISOString()})`);
     return out;
   }
-  // The project's own build script when it has one (it may embed the version), else the plain command.
-  const scripts = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).scripts ?? {};
-  const argv = scripts.build ? ["run", "build"] : ["build", "--compile", "src/main.ts", "--outfile", "dist/chat"];
+  // The project's build script when there is one (it embeds the commit), run
+  // directly: `npm run build` would first run the bootstrap (npm ci) inside a test run.
+  const argv = existsSync(join(REPO, "scripts/build.ts"))
+    ? ["scripts/build.ts"]
+    : ["build", "--compile", "src/main.ts", "--outfile", "dist/chat"];
   console.log(`lab: building dist/chat (bun ${argv.join(" ")})`);
   const t = Date.now();
   const r = spawnSync(process.execPath, argv, { cwd: REPO, encoding: "utf8", timeout: 120_000 });
