@@ -1,7 +1,7 @@
 /**
  * A user on the project's own client library (src/client), with the options
  * an application would use: reconnect and autoAck on, every other setting at
- * its default (25 s heartbeat, 10 s connect timeout, 100 ms-5 s backoff).
+ * its default (10 s heartbeat, 10 s connect timeout, 100 ms-5 s backoff).
  * The lab's own client judges the server from the protocol alone; this one
  * shows what the shipped library makes of the same failovers.
  */

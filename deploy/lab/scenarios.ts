@@ -19,7 +19,7 @@ import { crash } from "./procs.ts";
 import { CHAT_PORT, type Stack, type Vm } from "./stack.ts";
 
 /** src/client's default heartbeat: an idle library client notices a dead path only when it pings. */
-const LIBRARY_HEARTBEAT_MS = 25_000;
+const LIBRARY_HEARTBEAT_MS = 10_000;
 /** PROTOCOL.md: a dead node's sessions stop counting as online within 15 s. */
 const OFFLINE_LIMIT_MS = 15_000;
 
@@ -199,12 +199,12 @@ export async function restore(lab: Lab, c: CheckHandle) {
   // Connections through vm2's nginx are dead from the moment the VIP leaves
   // vm2: vm2 can no longer send from the VIP, and a client learns it only
   // when it next sends something (the new holder answers with a RST). The
-  // lab's clients ping every second; the library pings every 25 s.
+  // lab's clients ping every second; the library pings every 10 s.
   const movedAt = moved.taken ?? t1;
   reportReconnects(c, await backAfter(lab.users, t1, 10_000), "after the VIP moved (lab clients, 1 s ping)", movedAt);
   if (lab.erin) {
     const rows = await backAfter([lab.erin], t1, LIBRARY_HEARTBEAT_MS + 10_000);
-    reportReconnects(c, rows, "after the VIP moved (src/client library, 25 s heartbeat)", movedAt, LIBRARY_HEARTBEAT_MS + 5_000);
+    reportReconnects(c, rows, `after the VIP moved (src/client library, ${LIBRARY_HEARTBEAT_MS / 1000} s heartbeat)`, movedAt, LIBRARY_HEARTBEAT_MS + 5_000);
   }
   await Bun.sleep(500);
   await sending.stop();

@@ -32,9 +32,13 @@ export interface ChatClientOptions {
    * A number is how many mids to remember. Default: 10000 with autoAck, else off.
    */
   dedupe?: boolean | number;
-  /** send `ping` after this long without sending anything, ms; 0 disables (default 25000) */
+  /**
+   * send `ping` after this long without sending anything, ms; 0 disables (default 10000).
+   * Short enough that a connection stranded by a moving VIP (see deploy/README.md) is
+   * noticed within seconds; well inside the server's 90 s idle limit.
+   */
   heartbeatMs?: number;
-  /** a heartbeat ping unanswered for this long drops the connection, ms (default 10000) */
+  /** a heartbeat ping unanswered for this long drops the connection, ms (default 5000) */
   heartbeatTimeoutMs?: number;
   /** time allowed from dialing to the server's `hello`, ms (default 10000) */
   connectTimeoutMs?: number;
@@ -53,8 +57,8 @@ export const DEFAULTS = {
   reconnect: false,
   autoAck: false,
   dedupe: undefined,
-  heartbeatMs: 25_000,
-  heartbeatTimeoutMs: 10_000,
+  heartbeatMs: 10_000,
+  heartbeatTimeoutMs: 5_000,
   connectTimeoutMs: 10_000,
   requestTimeoutMs: 0,
   maxFrame: 16 * 1024 * 1024,
