@@ -70,6 +70,8 @@ options:
   --hash-time N        server argon2id passes (default 1)
   --pool-max-size N    server MySQL pool size (default 16)
   --server-arg ARG     extra argument for every server (repeatable), e.g. --server-arg=--max-output=4194304
+  --server-root DIR    run DIR/src/main.ts instead of this checkout's (compare a branch
+                       or a patched copy against the same generator)
   --mysql URL          MariaDB/MySQL (default CHAT_MYSQL_URL or private services)
   --redis URL          Redis (default CHAT_REDIS_URL or private services)
   --keep-services      leave the private MariaDB/Redis running at the end
@@ -100,6 +102,7 @@ const { values: opt } = parseArgs({
     "hash-time": { type: "string", default: "1" },
     "pool-max-size": { type: "string", default: "16" },
     "server-arg": { type: "string", multiple: true, default: [] },
+    "server-root": { type: "string" },
     mysql: { type: "string" },
     redis: { type: "string" },
     "keep-services": { type: "boolean", default: false },
@@ -305,8 +308,10 @@ async function runPlanned(step: Step): Promise<StepRecord> {
           hashTime: num(opt["hash-time"], "hash-time", 1),
           poolMaxSize: num(opt["pool-max-size"], "pool-max-size", 1),
           extraArgs: opt["server-arg"],
+          root: opt["server-root"] ? resolve(opt["server-root"]) : undefined,
         }),
       );
+    log(`  servers: ${servers.map((s) => `${s.node} pid ${s.pid} port ${s.port} admin ${s.adminPort}`).join("; ")}`);
     let base: (ProcSample | undefined)[] = [];
     let s0: (ProcSample | undefined)[] = [];
     let m0: Map<string, number>[] = [];
@@ -533,8 +538,9 @@ if (idleBest) {
 let gitCommit = "";
 let gitDirty = false;
 try {
-  gitCommit = execSync("git rev-parse --short HEAD", { cwd: ROOT, encoding: "utf8" }).trim();
-  gitDirty = execSync("git status --porcelain -- src pool sql", { cwd: ROOT, encoding: "utf8" }).trim().length > 0;
+  const gitRoot = opt["server-root"] ? resolve(opt["server-root"]) : ROOT;
+  gitCommit = execSync("git rev-parse --short HEAD", { cwd: gitRoot, encoding: "utf8" }).trim();
+  gitDirty = execSync("git status --porcelain -- src pool sql", { cwd: gitRoot, encoding: "utf8" }).trim().length > 0;
 } catch {}
 
 const mach = machine();
@@ -580,6 +586,7 @@ const out = {
     mariadb: { version: dur!.version, innodbFlushLogAtTrxCommit: Number(dur!.flush) },
     fdLimit: { soft: fdLimit.soft, hard: fdLimit.hard },
     serverArgs: opt["server-arg"],
+    serverRoot: opt["server-root"] ? resolve(opt["server-root"]) : undefined,
   },
   steps: records,
   targets,

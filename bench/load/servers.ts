@@ -23,6 +23,8 @@ export interface ServerConfig {
   logDir: string;
   /** more server options (after the defaults, so they win) */
   extraArgs?: string[];
+  /** checkout whose src/main.ts runs (default this one): compare a branch or a patched copy */
+  root?: string;
   /** argon2id cost: cheap for benchmarks unless told otherwise */
   hashMemoryKiB: number;
   hashTime: number;
@@ -76,13 +78,14 @@ export async function spawnServer(cfg: ServerConfig): Promise<ServerProc> {
     "--log-level", "warn",
     ...(cfg.extraArgs ?? []),
   ];
-  const argv = [process.execPath, ...profArgs, join(ROOT, "src/main.ts"), "server", ...serverArgs];
+  const root = cfg.root ?? ROOT;
+  const argv = [process.execPath, ...profArgs, join(root, "src/main.ts"), "server", ...serverArgs];
   // `ulimit -n` in the shell that then becomes the server: the pid we get is the server's.
   const script = `ulimit -n ${cfg.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
   const fd = openSync(logFile, "a");
   let child: Subprocess;
   try {
-    child = Bun.spawn(["sh", "-c", script, "sh", ...argv], { cwd: ROOT, stdin: "ignore", stdout: fd, stderr: fd });
+    child = Bun.spawn(["sh", "-c", script, "sh", ...argv], { cwd: root, stdin: "ignore", stdout: fd, stderr: fd });
   } finally {
     closeSync(fd);
   }
