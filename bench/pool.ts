@@ -70,7 +70,7 @@ let stopAfter = false;
 let baseUrl = process.env.CHAT_MYSQL_URL;
 if (!baseUrl) {
   stopAfter = !existsSync(join(benchDir, "ports.json"));
-  console.log(`starting MariaDB in ${benchDir} ...`);
+  console.log(`${stopAfter ? "starting" : "reusing"} MariaDB in ${benchDir} ...`);
   baseUrl = (await startServices(benchDir)).mysqlUrl;
 }
 const adminUrl = baseUrl;
