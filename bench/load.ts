@@ -59,7 +59,8 @@ options:
                        stay pending and are acked at the next run's login)
   --duration S         measured window per step (default 10; --quick 3)
   --warmup S           traffic before the window (default 2; --quick 1)
-  --idle N             idle connections (default 50000, capped by the fd limit)
+  --idle N             idle connections (default 50000, capped by the fd limit); given
+                       without --scenarios, runs only the idle scenario
   --idle-login MODE    off, on or both (default both; --quick on)
   --idle-hold S        how long idle connections are held (default 10; --quick 2)
   --repeat N           run each step N times and report the run other processes on
@@ -92,7 +93,7 @@ const { values: opt } = parseArgs({
     "ack-ms": { type: "string", default: "10" },
     duration: { type: "string" },
     warmup: { type: "string" },
-    idle: { type: "string", default: "50000" },
+    idle: { type: "string" },
     "idle-login": { type: "string" },
     "idle-hold": { type: "string" },
     sources: { type: "string", default: "8" },
@@ -128,7 +129,8 @@ const num = (s: string | undefined, name: string, min = 0): number => {
   return v;
 };
 const list = (s: string, name: string) => s.split(",").filter(Boolean).map((x) => num(x, name, 1));
-const scenarios = new Set((opt.scenarios ?? "chat,group,idle").split(",").filter(Boolean) as Kind[]);
+// `--idle N` alone means: only the idle scenario.
+const scenarios = new Set((opt.scenarios ?? (opt.idle !== undefined ? "idle" : "chat,group,idle")).split(",").filter(Boolean) as Kind[]);
 for (const s of scenarios)
   if (!["chat", "group", "idle"].includes(s)) {
     console.error(`--scenarios: unknown ${s}`);
@@ -147,7 +149,7 @@ const groupSize = num(opt["group-size"], "group-size", 2);
 const ackMs = num(opt["ack-ms"], "ack-ms", 0);
 const durationS = num(opt.duration ?? (quick ? "3" : "10"), "duration", 0.1);
 const warmupS = num(opt.warmup ?? (quick ? "1" : "2"), "warmup", 0);
-const idleWanted = num(opt.idle, "idle", 1);
+const idleWanted = num(opt.idle ?? "50000", "idle", 1);
 const idleLogin = opt["idle-login"] ?? (quick ? "on" : "both");
 if (!["on", "off", "both"].includes(idleLogin)) {
   console.error("--idle-login: on, off or both");
@@ -165,7 +167,7 @@ const deadline = startedAt + maxTimeS * 1000;
 const plannedMax = Math.max(
   ...(scenarios.has("chat") ? chatConns : [0]),
   ...(scenarios.has("group") ? groupConns : [0]),
-  scenarios.has("idle") ? (quick ? 1000 : idleWanted) : 0,
+  scenarios.has("idle") ? (quick && opt.idle === undefined ? 1000 : idleWanted) : 0,
 );
 const wantFds = plannedMax + 1024;
 const limits = fdLimits();
@@ -237,7 +239,7 @@ if (scenarios.has("chat"))
 if (scenarios.has("group"))
   for (const nodes of quick ? [1] : nodeCounts) for (const c of groupConns) plan.push({ kind: "group", nodes, conns: cap(c), wanted: c, login: true });
 if (scenarios.has("idle")) {
-  const n = quick ? Math.min(1000, idleWanted) : idleWanted;
+  const n = quick && opt.idle === undefined ? 1000 : idleWanted;
   for (const login of idleLogin === "both" ? [false, true] : [idleLogin === "on"]) plan.push({ kind: "idle", nodes: 1, conns: cap(n), wanted: n, login });
 }
 for (const s of plan)
