@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { poolOptionsFromConfig, poolOptionsFromUrl, type PoolConfig } from "../pool/index.ts";
+import { parsePoolValue, poolOptionsFromConfig, poolOptionsFromUrl, type PoolConfig } from "../pool/index.ts";
 import { migrate } from "../sql/migrate.ts";
 import { type Flag, intFlag, type Parsed, parseFlags, UsageError, usage } from "./cli/flags.ts";
 import { createLogger, type LogLevel } from "./log.ts";
@@ -29,6 +29,7 @@ const SERVER_FLAGS: Flag[] = [
   { name: "pool-max-size", env: "CHAT_POOL_MAX_SIZE", arg: "N", help: "most MySQL connections", default: "10" },
   { name: "pool-max-idle-time", env: "CHAT_POOL_MAX_IDLE_TIME", arg: "DUR", help: "idle time before a connection above init size closes (60 = 60 s, or 500ms/60s/5m)", default: "60s" },
   { name: "pool-connection-timeout", env: "CHAT_POOL_CONNECTION_TIMEOUT", arg: "DUR", help: "how long a request waits for a MySQL connection (ms, or with unit)", default: "5000ms" },
+  { name: "mysql-timeout", env: "CHAT_MYSQL_TIMEOUT", arg: "DUR", help: "a MySQL statement unanswered this long fails as unavailable and its connection closes (ms, or with unit)", default: "5000ms" },
   { name: "tls-cert", env: "CHAT_TLS_CERT", arg: "FILE", help: "PEM certificate: serve TLS instead of plain TCP" },
   { name: "tls-key", env: "CHAT_TLS_KEY", arg: "FILE", help: "PEM private key for --tls-cert" },
   { name: "max-frame", env: "CHAT_MAX_FRAME", arg: "BYTES", help: "longest frame", default: String(DEFAULTS.maxFrame) },
@@ -68,6 +69,15 @@ commands:
 chat <command> --help shows a command's options; chat --version prints the version.
 `;
 
+/** Runs `fn`, turning its TypeError (a bad option value) into a usage error. */
+function asUsage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw e instanceof TypeError ? new UsageError(e.message) : e;
+  }
+}
+
 function readConfig(path: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(path, "utf8"));
@@ -96,15 +106,15 @@ async function serverCommand(raw: Parsed) {
   if (!["debug", "info", "warn", "error"].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error`);
   const log = createLogger(level as LogLevel);
   let pool;
-  if (typeof v.mysql === "string") pool = poolOptionsFromUrl(v.mysql);
-  else if (mysql) pool = poolOptionsFromConfig(mysql);
+  if (typeof v.mysql === "string") pool = asUsage(() => poolOptionsFromUrl(v.mysql as string));
+  else if (mysql) pool = asUsage(() => poolOptionsFromConfig(mysql));
   else throw new UsageError("--mysql (or CHAT_MYSQL_URL, or \"mysql\" in --config) is required");
-  const flagPool = poolOptionsFromConfig({
+  const flagPool = asUsage(() => poolOptionsFromConfig({
     initSize: v["pool-init-size"] as string | undefined,
     maxSize: v["pool-max-size"] as string | undefined,
     maxIdleTime: v["pool-max-idle-time"] as string | undefined,
     connectionTimeout: v["pool-connection-timeout"] as string | undefined,
-  });
+  }));
   pool = { ...pool, ...flagPool };
   const mysqlUrl = pool.uri ?? mysqlUrlOf(pool);
   const port = intFlag(v, "port", DEFAULTS.port, 0, 65535);
@@ -119,6 +129,7 @@ async function serverCommand(raw: Parsed) {
       node: (v.node as string | undefined) ?? hostname(),
       mysqlUrl,
       pool,
+      statementTimeoutMs: typeof v["mysql-timeout"] === "string" ? asUsage(() => parsePoolValue("connectionTimeout", v["mysql-timeout"] as string)) : undefined,
       redisUrl: v.redis as string | undefined,
       adminPort: intFlag(v, "admin-port", port === 0 ? 0 : port + 1, 0, 65535),
       adminHost: (v["admin-host"] as string | undefined) ?? host,
@@ -167,7 +178,7 @@ function mysqlUrlOf(o: { host?: string; port?: number; user?: string; password?:
 
 async function migrateCommand(v: Parsed) {
   if (typeof v.mysql !== "string") throw new UsageError("--mysql (or CHAT_MYSQL_URL) is required");
-  const { uri } = poolOptionsFromUrl(v.mysql);
+  const { uri } = asUsage(() => poolOptionsFromUrl(v.mysql as string));
   const r = await migrate(uri);
   console.log(r.applied.length ? `applied ${r.applied.join(", ")} to ${redact(uri)}` : `${redact(uri)} is up to date (schema version ${r.current})`);
 }
@@ -200,7 +211,7 @@ export async function main(argv: string[]): Promise<void> {
     else if (cmd === "migrate") await migrateCommand(values);
     else await clientCommand(values);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof TypeError) {
+    if (e instanceof UsageError) {
       process.stderr.write(`chat ${cmd}: ${e.message}\n\n${text}`);
       process.exit(2);
     }

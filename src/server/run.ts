@@ -21,6 +21,8 @@ export interface RunOptions extends ServerOptions {
   /** mysql://user:pass@host:port/db, pool settings allowed in the query. */
   mysqlUrl: string;
   pool: PoolOptions;
+  /** A MySQL statement not answered within this many ms fails as unavailable. */
+  statementTimeoutMs?: number;
   /** redis://host:port; single node with an in-process bus when absent. */
   redisUrl?: string;
   /** Admin HTTP port; 0 for none. */
@@ -62,7 +64,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
   const migrated = await untilUp("mysql", log, () => migrate(o.mysqlUrl), starting);
   if (migrated.applied.length) log.info("migrated", { applied: migrated.applied.join(",") });
 
-  const pool = createServerPool(o.pool);
+  const pool = createServerPool(o.pool, o.statementTimeoutMs);
   const consecutiveIds = await consecutiveInsertIds(pool);
   if (!consecutiveIds) log.warn("autoinc_interleaved", { hint: "innodb_autoinc_lock_mode=2: messages are inserted one row at a time" });
 

@@ -1,4 +1,4 @@
-import { type Db, exec, isDuplicate, rows } from "./db.ts";
+import { type Db, exec, isDuplicate, marks, queryRows, rows } from "./db.ts";
 import type { UserRow } from "./users.ts";
 
 /** Makes a and b friends of each other; false when they already were. */
@@ -35,4 +35,14 @@ export async function friendship(db: Db, user: number, other: number): Promise<{
     [user, other],
   );
   return { exists: r.length > 0, friends: r[0]?.friend_id != null };
+}
+
+/** How many friends each of `users` has (absent: none). */
+export async function friendCounts(db: Db, users: number[]): Promise<Map<number, number>> {
+  const r = await queryRows<{ user_id: number; n: number }>(
+    db,
+    `SELECT user_id, COUNT(*) AS n FROM friends WHERE user_id IN (${marks(users.length)}) GROUP BY user_id`,
+    users,
+  );
+  return new Map(r.map((x) => [x.user_id, Number(x.n)]));
 }

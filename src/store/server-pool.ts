@@ -4,14 +4,23 @@
  * gap locks that collide with the INSERTs of new pending rows for the same
  * users and deadlock under load; READ COMMITTED locks only the rows it touches.
  */
-import { createConnection } from "mysql2/promise";
+import { type Connection, createConnection } from "mysql2/promise";
 import { createPool, type Pool, type PoolOptions } from "../../pool/index.ts";
 
-export function createServerPool(options: PoolOptions): Pool {
+/** Statement timeout when none is given, ms. */
+export const DEFAULT_STATEMENT_TIMEOUT = 5000;
+
+/**
+ * `statementTimeout` (ms, default 5000): a statement MySQL has not answered by
+ * then fails as unavailable and its connection is closed. Without it a frozen
+ * or partitioned database holds every request that has a connection until TCP
+ * gives up, minutes later.
+ */
+export function createServerPool(options: PoolOptions, statementTimeout = DEFAULT_STATEMENT_TIMEOUT): Pool {
   return createPool({
     ...options,
     createConnection: async (o) => {
-      const conn = await createConnection(o);
+      const conn = withStatementTimeout(await createConnection(o), statementTimeout);
       try {
         await conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
       } catch (e) {
@@ -21,6 +30,29 @@ export function createServerPool(options: PoolOptions): Pool {
       return conn;
     },
   });
+}
+
+/**
+ * Makes `query` and `execute` give up after `ms`: the connection is destroyed
+ * (its command cannot be taken back) and the call rejects with a fatal error,
+ * so the pool never lends that connection again.
+ */
+function withStatementTimeout(conn: Connection, ms: number): Connection {
+  if (!(ms > 0)) return conn;
+  for (const method of ["query", "execute"] as const) {
+    const original = conn[method].bind(conn) as (...args: unknown[]) => Promise<unknown>;
+    (conn as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          conn.destroy();
+          reject(Object.assign(new Error(`MySQL did not answer within ${ms} ms`), { code: "ETIMEDOUT", fatal: true }));
+        }, ms);
+      });
+      return Promise.race([original(...args), expired]).finally(() => clearTimeout(timer));
+    };
+  }
+  return conn;
 }
 
 /** Deadlocks and lock-wait timeouts roll the whole transaction back: running it again is safe. */

@@ -38,7 +38,7 @@ async function spawn(node: string, redis: boolean): Promise<NodeProcess> {
     node,
     dbUrl: services.mysqlUrl,
     redisUrl: redis ? services.redisUrl : undefined,
-    args: ["--pool-connection-timeout", `${CONNECTION_TIMEOUT}ms`],
+    args: ["--pool-connection-timeout", `${CONNECTION_TIMEOUT}ms`, "--mysql-timeout", `${CONNECTION_TIMEOUT}ms`],
   });
   nodes.push(n);
   return n;

@@ -1,7 +1,7 @@
 /** add_friend, friends. */
 import { fail } from "../../protocol/errors.ts";
 import type { AddFriend } from "../../protocol/schema.ts";
-import { addFriendship, friendsOf } from "../../store/friends.ts";
+import { addFriendship, friendCounts, friendship, friendsOf } from "../../store/friends.ts";
 import { userById } from "../../store/users.ts";
 import { type Ctx, line, sessionOf } from "../context.ts";
 
@@ -11,7 +11,14 @@ export async function addFriend(ctx: Ctx, req: AddFriend) {
   if (req.user === me.user.id) fail("invalid", "you cannot add yourself as a friend");
   const other = await userById(db, req.user);
   if (!other) fail("no_such_user", `no user has id ${req.user}`);
-  if (me.friends.size >= policy.maxFriends) fail("limit_reached", `at most ${policy.maxFriends} friends`);
+  if ((await friendship(db, me.user.id, other.id)).friends) {
+    me.friends.add(other.id);
+    fail("already_friends", `${other.name} is already your friend`);
+  }
+  // The cap holds for both sides: a friendship counts for each of them.
+  const counts = await friendCounts(db, [me.user.id, other.id]);
+  if ((counts.get(me.user.id) ?? 0) >= policy.maxFriends) fail("limit_reached", `you have ${policy.maxFriends} friends, the most allowed`);
+  if ((counts.get(other.id) ?? 0) >= policy.maxFriends) fail("limit_reached", `${other.name} has ${policy.maxFriends} friends, the most allowed`);
   if (!(await addFriendship(db, me.user.id, other.id))) {
     me.friends.add(other.id);
     fail("already_friends", `${other.name} is already your friend`);

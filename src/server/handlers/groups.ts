@@ -21,10 +21,13 @@ export async function joinGroup(ctx: Ctx, req: GroupRef) {
   const me = sessionOf(ctx);
   const group = await groupById(db, req.group);
   if (!group) fail("no_such_group", `no group has id ${req.group}`);
-  if (me.groups.size >= policy.maxGroupsPerUser) fail("limit_reached", `at most ${policy.maxGroupsPerUser} groups per user`);
   const before = await membersOf(db, [group.id]);
-  if (before.length >= policy.maxGroupMembers && !before.some((m) => m.id === me.user.id))
-    fail("limit_reached", `group ${group.id} has ${policy.maxGroupMembers} members, the most allowed`);
+  if (before.some((m) => m.id === me.user.id)) {
+    hub.setMember(me, group.id, true);
+    fail("already_member", `you are a member of group ${group.id}`);
+  }
+  if (me.groups.size >= policy.maxGroupsPerUser) fail("limit_reached", `at most ${policy.maxGroupsPerUser} groups per user`);
+  if (before.length >= policy.maxGroupMembers) fail("limit_reached", `group ${group.id} has ${policy.maxGroupMembers} members, the most allowed`);
   if (!(await insertMember(db, group.id, me.user.id))) {
     hub.setMember(me, group.id, true);
     fail("already_member", `you are a member of group ${group.id}`);
