@@ -138,6 +138,14 @@ describe("FrameReader", () => {
     expect(r.push(bytes("}\n"))).toEqual(['{"a":1}']);
   });
 
+  it("copies a partial line from a Buffer too, whose slice() is only a view", () => {
+    const r = new FrameReader();
+    const buf = Buffer.from("abc");
+    expect(r.push(buf)).toEqual([]);
+    buf.fill(0x7a);
+    expect(r.push(Buffer.from("d\n"))).toEqual(["abcd"]);
+  });
+
   it("rejects a limit that cannot hold a frame", () => {
     expect(() => new FrameReader(1)).toThrow(TypeError);
     expect(() => new FrameReader(Number.NaN)).toThrow(TypeError);
