@@ -8,9 +8,10 @@
  *
  *   bun bench/pool.ts [--quick] [--workloads=select,insert] [--contestants=ours,mysql2,bun-sql,per-query,single]
  *
- * Uses CHAT_MYSQL_URL if set, else starts MariaDB in .data/bench (full
- * durability: inserts pay for fsync) and stops it afterwards if it started it.
- * Works in its own database, `chat_bench`. Writes bench/results/pool-<time>.json
+ * Uses CHAT_MYSQL_URL if set, else the bench MariaDB in .data/bench (full
+ * durability: inserts pay for fsync), started if it is not running and left
+ * running: other benchmarks share it (stop it with
+ * `bun scripts/services.ts stop .data/bench`). Works in its own database, `chat_bench`. Writes bench/results/pool-<time>.json
  * and bench/results/pool-latest.json.
  *
  * Concurrency N means N workers each running one operation after another
@@ -29,7 +30,7 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { FakeDriver } from "../pool/fake-connection.ts";
 import { createPool, poolOptionsFromUrl } from "../pool/index.ts";
-import { startServices, stopServices } from "../scripts/services.ts";
+import { startServices } from "../scripts/services.ts";
 import { closedLoop, concat, quantile, type LoadResult } from "./lib/load.ts";
 import { fmt, table } from "./lib/table.ts";
 
@@ -66,12 +67,12 @@ interface Contestant {
 // ---------------------------------------------------------------- services
 
 const benchDir = join(import.meta.dir, "..", ".data", "bench");
-let stopAfter = false;
 let baseUrl = process.env.CHAT_MYSQL_URL;
 if (!baseUrl) {
-  stopAfter = !existsSync(join(benchDir, "ports.json"));
-  console.log(`${stopAfter ? "starting" : "reusing"} MariaDB in ${benchDir} ...`);
-  baseUrl = (await startServices(benchDir)).mysqlUrl;
+  const running = existsSync(join(benchDir, "ports.json"));
+  console.log(`${running ? "using" : "starting"} the bench MariaDB in ${benchDir} (stop: bun scripts/services.ts stop .data/bench)`);
+  // Detached and left running: other benchmarks may be using it at the same time.
+  baseUrl = (await startServices(benchDir, { detached: true })).mysqlUrl;
 }
 const adminUrl = baseUrl;
 const url = (() => {
@@ -415,4 +416,3 @@ writeFileSync(join(resultsDir, `pool-${stamp}.json`), json);
 writeFileSync(join(resultsDir, "pool-latest.json"), json);
 console.log(`\nwrote bench/results/pool-${stamp}.json and pool-latest.json`);
 
-if (stopAfter) await stopServices(benchDir);
