@@ -30,9 +30,11 @@ nodes), drives them over the protocol and reports delivered messages/s, logins/s
 delivery latency (send to push), server RSS and CPU, and errors by code.
 
 Services: CHAT_MYSQL_URL / CHAT_REDIS_URL (or --mysql / --redis) when set;
-otherwise private MariaDB + Redis in .data/bench (started, or reused when
+otherwise private MariaDB + Redis in .data/bench-load (started, or reused when
 running; stopped at the end only if this run started them, unless
---keep-services). MariaDB keeps its default durability (fsync per commit):
+--keep-services). Its own directory, not bench/pool.ts's .data/bench: one
+benchmark stopping the services it started must not pull them from under the
+other. The users (load_N) live in that database and are reused run after run. MariaDB keeps its default durability (fsync per commit):
 every message is on disk before its ok.
 
 scenarios:
@@ -76,6 +78,7 @@ options:
   --mysql URL          MariaDB/MySQL (default CHAT_MYSQL_URL or private services)
   --redis URL          Redis (default CHAT_REDIS_URL or private services)
   --keep-services      leave the private MariaDB/Redis running at the end
+  --services-dir DIR   where the private MariaDB/Redis live (default .data/bench-load)
   --out DIR            results directory (default bench/results)
   --max-time S         give up after this long in total (default 1800; --quick 180)
   --help
@@ -107,6 +110,7 @@ const { values: opt } = parseArgs({
     mysql: { type: "string" },
     redis: { type: "string" },
     "keep-services": { type: "boolean", default: false },
+    "services-dir": { type: "string", default: join(ROOT, ".data/bench-load") },
     out: { type: "string", default: join(ROOT, "bench/results") },
     "max-time": { type: "string" },
     help: { type: "boolean", default: false },
@@ -207,7 +211,7 @@ let mysqlUrl = opt.mysql ?? process.env.CHAT_MYSQL_URL;
 let redisUrl = opt.redis ?? process.env.CHAT_REDIS_URL;
 const needRedis = nodeCounts.includes(2) && (scenarios.has("chat") || scenarios.has("group"));
 if (!mysqlUrl || (needRedis && !redisUrl)) {
-  servicesDir = join(ROOT, ".data/bench");
+  servicesDir = resolve(opt["services-dir"]!);
   const running = pidFromFile(join(servicesDir, "mariadb.pid")) && pidFromFile(join(servicesDir, "redis.pid"));
   log(`${running ? "reusing" : "starting"} private MariaDB + Redis in ${relative(process.cwd(), servicesDir)}`);
   const s = await startServices(servicesDir, { detached: true });
@@ -275,12 +279,13 @@ interface StepRecord extends Step {
   /** cores × 1e6 / total µs per message: the rate these costs allow on an otherwise idle machine */
   cpuBoundPerS?: number;
   error?: string;
+  warnings: string[];
   /** every run of this step when --repeat > 1 (the record itself is the one reported) */
   repeats?: Record<string, unknown>[];
 }
 
 const records: StepRecord[] = [];
-const profileDir = opt.profile ? join(ROOT, ".data/bench/profiles") : undefined;
+const profileDir = opt.profile ? join(ROOT, ".data/bench-load/profiles") : undefined;
 
 async function runPlanned(step: Step): Promise<StepRecord> {
   const label = `${step.kind}${step.kind === "idle" ? (step.login ? "+login" : "") : ""} ${step.nodes} node${step.nodes > 1 ? "s" : ""} ${step.conns} conns`;
@@ -295,6 +300,7 @@ async function runPlanned(step: Step): Promise<StepRecord> {
     servers: [],
     generatorCpuPct: 0,
     serverMetrics: {},
+    warnings: [],
   };
   try {
     for (let n = 1; n <= step.nodes; n++)
@@ -305,7 +311,7 @@ async function runPlanned(step: Step): Promise<StepRecord> {
           redisUrl: step.nodes > 1 ? redisUrl : undefined,
           nofile: wantFds,
           profileDir,
-          logDir: join(ROOT, ".data/bench/logs"),
+          logDir: join(ROOT, ".data/bench-load/logs"),
           hashMemoryKiB: num(opt["hash-memory"], "hash-memory", 8),
           hashTime: num(opt["hash-time"], "hash-time", 1),
           poolMaxSize: num(opt["pool-max-size"], "pool-max-size", 1),
@@ -369,8 +375,12 @@ async function runPlanned(step: Step): Promise<StepRecord> {
             (rd0 && rd1 ? rd1.cpuS - rd0.cpuS : 0);
           rec.otherCpuPct = Math.max(0, Math.round((100 * (busy1 - busy0 - ours)) / secs));
           rec.loadAvg1 = loadAvg();
-          rec.mysqlCpuPct = db0 ? Math.round(cpuPercent(db0, db1)) : undefined;
-          rec.redisCpuPct = rd0 ? Math.round(cpuPercent(rd0, rd1)) : undefined;
+          rec.mysqlCpuPct = db0 && db1 ? Math.round(cpuPercent(db0, db1)) : undefined;
+          rec.redisCpuPct = rd0 && rd1 ? Math.round(cpuPercent(rd0, rd1)) : undefined;
+          if ((db0 && !db1) || (rd0 && !rd1)) {
+            rec.warnings.push("MariaDB or Redis exited during the window (stopped by someone else?): this step's figures are not valid");
+            log(`  WARNING: ${rec.warnings.at(-1)}`);
+          }
           rec.generatorCpuPct = Math.round((100 * (g1 - g0)) / ((t1 - t0) / 1000));
           rec.servers = servers.map((s, i) => ({
             node: s.node,
@@ -457,7 +467,7 @@ for (const step of plan) {
   const runs: StepRecord[] = [];
   for (let k = 0; k < repeat && Date.now() < deadline; k++) runs.push(await runPlanned(step));
   // On a shared machine the run that other processes disturbed least is the one to report.
-  const ok = runs.filter((r) => !r.error);
+  const ok = runs.filter((r) => !r.error && r.warnings.length === 0);
   const chosen = (ok.length ? ok : runs).reduce((a, b) => ((b.otherCpuPct ?? 0) < (a.otherCpuPct ?? 0) ? b : a));
   if (runs.length > 1) {
     chosen.repeats = runs.map((r) => ({
@@ -479,7 +489,9 @@ const header = `${"scenario".padEnd(22)}${pad("conns", 7)}${pad("msgs/s", 9)}${p
 const rows = records.map((r) => {
   const t = r.result?.traffic;
   const name = `${r.kind}${r.kind === "group" ? `/${r.groupSize}` : ""}${r.kind === "idle" ? (r.login ? "+login" : "") : ""} ${r.nodes}n`;
-  const errs = r.error ? "FAILED" : Object.entries(r.result?.errors ?? {}).map(([k, v]) => `${k}=${v}`).join(" ");
+  const errs =
+    (r.error ? "FAILED" : Object.entries(r.result?.errors ?? {}).map(([k, v]) => `${k}=${v}`).join(" ")) +
+    (r.warnings.length ? " INVALID: MariaDB/Redis stopped during the window" : "");
   return (
     `${name.padEnd(22)}${pad(r.conns, 7)}${pad(t ? t.deliveredPerS : "-", 9)}${pad(t ? t.latencyMs.p50 : "-", 8)}${pad(t ? t.latencyMs.p99 : "-", 8)}${pad(t ? t.latencyMs.p999 : "-", 8)}` +
     `${pad(r.result?.login.ok ? r.result.login.perS : "-", 9)}${pad(r.servers.map((x) => x.rssMB).join("+") || "-", 12)}${pad(r.servers.map((x) => x.cpuPct).join("+") || "-", 9)}` +

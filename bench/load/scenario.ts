@@ -77,6 +77,8 @@ export interface StepResult {
     ackedMids: number;
     /** messages still in flight when the drain wait ended */
     undrained: number;
+    /** delivered/s and the slowest delivery per bucket of the window: stalls show here */
+    timeline: { bucketMs: number; perS: number[]; maxLatencyMs: number[] };
   };
   idle?: { heldS: number; open: number };
   errors: Record<string, number>;
@@ -129,6 +131,10 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
   const latencies = new Samples();
 
   // ---- traffic state ----
+  const TIMELINE_MS = 250;
+  const timelineCount: number[] = new Array(Math.ceil((cfg.durationS * 1000) / TIMELINE_MS) + 1).fill(0);
+  const timelineMax: number[] = new Array(timelineCount.length).fill(0);
+  let windowStart = 0;
   let running = false;
   let measuring = false;
   let sent = 0;
@@ -210,7 +216,13 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
       const t = Number(parts[3]) / 1000;
       if (measuring) {
         deliveredWindow++;
-        latencies.add(now - t);
+        const lat = now - t;
+        latencies.add(lat);
+        const b = Math.floor((now - windowStart) / TIMELINE_MS);
+        if (b >= 0 && b < timelineCount.length) {
+          timelineCount[b]!++;
+          if (lat > timelineMax[b]!) timelineMax[b] = lat;
+        }
       }
       const sw = wires[Number(parts[1])];
       if (!sw) return;
@@ -411,8 +423,9 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
     for (const w of active) pump(w, st(w));
     await Bun.sleep(cfg.warmupS * 1000);
     await cfg.hooks.measureStart();
+    windowStart = performance.now();
     measuring = true;
-    const w0 = performance.now();
+    const w0 = windowStart;
     await Bun.sleep(Math.max(0, Math.min(cfg.durationS * 1000, cfg.deadline - Date.now())));
     measuring = false;
     const windowMs = performance.now() - w0;
@@ -434,6 +447,11 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
       ackRequests,
       ackedMids,
       undrained: inFlight(),
+      timeline: {
+        bucketMs: TIMELINE_MS,
+        perS: timelineCount.map((n) => Math.round((n * 1000) / TIMELINE_MS)),
+        maxLatencyMs: timelineMax.map((x) => Math.round(x)),
+      },
     };
     return result;
   } finally {
