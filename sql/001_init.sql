@@ -63,12 +63,13 @@ CREATE TABLE IF NOT EXISTS messages (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- A message stays pending for a recipient until one of their sessions acks it.
--- The primary key orders a user's pending messages oldest first.
+-- The primary key orders a user's pending messages oldest first, and is the
+-- only index: every lookup (count, replay, ack) starts from the user, and a
+-- second index would cost every message and every ack.
 CREATE TABLE IF NOT EXISTS pending (
   user_id BIGINT UNSIGNED NOT NULL,
   mid     BIGINT UNSIGNED NOT NULL,
-  PRIMARY KEY (user_id, mid),
-  KEY pending_mid (mid)
+  PRIMARY KEY (user_id, mid)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- Login tokens, stored as SHA-256 of the token: a database leak yields no

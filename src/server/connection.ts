@@ -19,6 +19,12 @@ export interface ConnLimits {
   countOut?: (type: string) => void;
 }
 
+/** A reply's place in the connection's reply order. */
+export interface ReplySlot {
+  line: string | undefined;
+  written?: () => void;
+}
+
 /** The type of a frame line we made: JSON.stringify puts `"type"` first. */
 function typeOf(line: string): string {
   return line.startsWith('{"type":"') ? line.slice(9, line.indexOf('"', 9)) : "?";
@@ -39,6 +45,10 @@ export class Conn implements PushTarget {
   #drainWaiters: (() => void)[] = [];
   #tokens: number;
   #refilled = performance.now();
+  /** Replies waiting for an earlier, still unanswered, detached request (see `reserve`). */
+  #slots: ReplySlot[] = [];
+  #head = 0;
+  #settled: (() => void)[] = [];
 
   constructor(
     readonly id: number,
@@ -69,6 +79,52 @@ export class Conn implements PushTarget {
       this.#scheduled = true;
       queueMicrotask(() => this.#flush());
     }
+  }
+
+  /**
+   * Writes a reply in request order: at once, unless an earlier detached
+   * request is still unanswered; then it waits its turn. Resolves (when it
+   * had to wait) once the reply is written.
+   */
+  reply(line: string): Promise<void> | undefined {
+    if (this.#head === this.#slots.length) {
+      this.write(line);
+      return undefined;
+    }
+    const slot: ReplySlot = { line };
+    this.#slots.push(slot);
+    return new Promise((r) => (slot.written = r));
+  }
+
+  /**
+   * Holds this request's place among the replies while it runs detached from
+   * the connection's queue (acks: the next request need not wait for them).
+   */
+  reserve(): ReplySlot {
+    const slot: ReplySlot = { line: undefined };
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  /** Gives a reserved slot its reply; it and the replies waiting behind it go out in order. */
+  fill(slot: ReplySlot, line: string) {
+    slot.line = line;
+    while (this.#head < this.#slots.length) {
+      const next = this.#slots[this.#head] as ReplySlot;
+      if (next.line === undefined) return;
+      this.#head++;
+      this.write(next.line);
+      next.written?.();
+    }
+    this.#slots = [];
+    this.#head = 0;
+    for (const r of this.#settled.splice(0)) r();
+  }
+
+  /** Resolves once every reserved reply has been written. */
+  settled(): Promise<void> {
+    if (this.#head === this.#slots.length) return Promise.resolve();
+    return new Promise((r) => this.#settled.push(r));
   }
 
   /** The output passed its limit: the client is not reading. Its messages stay pending. */

@@ -12,13 +12,24 @@ import { HANDLERS, type Handler } from "./handlers/index.ts";
 
 type Id = number | string | undefined;
 
-function reply(conn: Conn, frame: Record<string, unknown>) {
-  conn.write(JSON.stringify(frame) + "\n");
+function error(server: ServerParts, conn: Conn, re: Id, code: ErrorCode, message: string) {
+  conn.reply(errorLine(server, re, code, message));
 }
 
-function error(server: ServerParts, conn: Conn, re: Id, code: ErrorCode, message: string) {
+function errorLine(server: ServerParts, re: Id, code: ErrorCode, message: string): string {
   server.count.error(code);
-  reply(conn, { type: "error", re, code, message });
+  return JSON.stringify({ type: "error", re, code, message }) + "\n";
+}
+
+/** The reply to a request whose handler threw. */
+function failureLine(server: ServerParts, type: string, re: Id, e: unknown): string {
+  if (isChatError(e)) return errorLine(server, re, e.code, e.message);
+  if (isUnavailable(e)) {
+    server.mysql.failed(e);
+    return errorLine(server, re, "unavailable", "a backing service is unavailable; try again");
+  }
+  server.log.error("request_failed", { type, error: e, stack: (e as Error)?.stack?.split("\n").slice(0, 4).join(" | ") });
+  return errorLine(server, re, "internal", "internal error");
 }
 
 /** Failures of a backing service: the client may try again. */
@@ -62,21 +73,27 @@ export async function dispatch(server: ServerParts, conn: Conn, frame: Exclude<F
   if (!conn.take()) return error(server, conn, re, "rate_limited", "too many requests on this connection; slow down");
 
   const ctx: Ctx = { server, conn, session: conn.session };
+  let written: Promise<void> | undefined;
   try {
     const typed = validateRequest(type, fields);
     const handler = HANDLERS[type] as Handler<RequestType>;
     if (handler.auth && !conn.session) throw new ChatError("not_logged_in", `${type} needs a login`);
-    const result = await handler.handle(ctx, typed);
-    reply(conn, { type: "ok", re, ...result });
-  } catch (e) {
-    if (isChatError(e)) error(server, conn, re, e.code, e.message);
-    else if (isUnavailable(e)) {
-      server.mysql.failed(e);
-      error(server, conn, re, "unavailable", "a backing service is unavailable; try again");
-    } else {
-      server.log.error("request_failed", { type, error: e, stack: (e as Error)?.stack?.split("\n").slice(0, 4).join(" | ") });
-      error(server, conn, re, "internal", "internal error");
+    if (handler.detached) {
+      // Its reply keeps its place; the connection's next request starts now.
+      const slot = conn.reserve();
+      Promise.resolve(handler.handle(ctx, typed)).then(
+        (result) => conn.fill(slot, JSON.stringify({ type: "ok", re, ...result }) + "\n"),
+        (e) => conn.fill(slot, failureLine(server, type, re, e)),
+      );
+      return;
     }
+    const result = await handler.handle(ctx, typed);
+    written = conn.reply(JSON.stringify({ type: "ok", re, ...result }) + "\n");
+  } catch (e) {
+    written = conn.reply(failureLine(server, type, re, e));
   }
-  if (ctx.after) await ctx.after();
+  if (ctx.after) {
+    await written;
+    await ctx.after();
+  }
 }

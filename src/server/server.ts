@@ -129,7 +129,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, out.reduce((x, y) => x + y, 0));
       return out;
     },
-    { maxBatch: 200, concurrency: 2, onBatch: () => metrics.inc("chat_ack_batches_total", "Group commits of acks") },
+    { maxBatch: 500, onBatch: () => metrics.inc("chat_ack_batches_total", "Group commits of acks") },
   );
 
   const parts: ServerParts = {
@@ -273,7 +273,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       // Answer what each connection has in flight, then say goodbye and end its session.
       await Promise.all(
         [...conns].map(async (conn) => {
-          await Promise.race([conn.queue, Bun.sleep(10_000)]);
+          await Promise.race([conn.queue.then(() => conn.settled()), Bun.sleep(10_000)]);
           conn.write(JSON.stringify({ type: "error", code: "shutting_down", message: "the server is shutting down; reconnect" }) + "\n");
           const session = conn.session;
           conn.session = undefined;

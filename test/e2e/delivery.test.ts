@@ -174,6 +174,32 @@ describe("pending messages", () => {
     expect((await b2.w.ok({ type: "ack", mids: [m.mid] })).acked).toBe(0);
   });
 
+  test("an ack pipelined with other requests is answered in request order, and the send after it is not held back", async () => {
+    const a = await fresh();
+    const b = await fresh();
+    await befriend(a, b);
+    const m = await a.w.ok({ type: "send", to: b.id, text: "to ack" });
+    await b.w.push("msg", (f) => f.mid === m.mid);
+    const from = b.w.frames.length;
+    b.w.raw(
+      [
+        { type: "ack", id: "ack", mids: [m.mid] },
+        { type: "send", id: "send", to: a.id, text: "right after the ack" },
+        { type: "ping", id: "ping" },
+        { type: "ack", id: "ack2", mids: [m.mid] },
+        { type: "ping", id: "ping2" },
+      ]
+        .map((f) => JSON.stringify(f) + "\n")
+        .join(""),
+    );
+    await b.w.next((f) => f.re === "ping2", 5000, from);
+    const replies = b.w.frames.slice(from).filter((f) => f.type === "ok" || f.type === "error");
+    expect(replies.map((r) => r.re)).toEqual(["ack", "send", "ping", "ack2", "ping2"]);
+    expect(replies[0]!.acked).toBe(1);
+    expect(replies[3]!.acked).toBe(0);
+    expect(replies[1]!.type).toBe("ok");
+  });
+
   test("a user cannot ack another user's pending message", async () => {
     const a = await fresh();
     const b = await offline();

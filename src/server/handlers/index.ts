@@ -12,6 +12,12 @@ import { ack, groupSend, history, send } from "./messages.ts";
 
 export interface Handler<T extends RequestType> {
   auth: boolean;
+  /**
+   * Runs beside the connection's later requests instead of before them; its
+   * reply still comes in request order. Only for operations that nothing
+   * later on the connection depends on.
+   */
+  detached?: boolean;
   handle(ctx: Ctx, req: RequestOf<T>): Promise<Record<string, unknown>> | Record<string, unknown>;
 }
 
@@ -27,7 +33,8 @@ export const HANDLERS: { [T in RequestType]: Handler<T> } = {
   join_group: { auth: true, handle: joinGroup },
   leave_group: { auth: true, handle: leaveGroup },
   group_send: { auth: true, handle: groupSend },
-  ack: { auth: true, handle: ack },
+  // A client acks while it goes on chatting: its next send need not wait for the ack's commit.
+  ack: { auth: true, detached: true, handle: ack },
   history: { auth: true, handle: history },
   groups: { auth: true, handle: groups },
 };
