@@ -1,0 +1,10 @@
+/** The whole project type-checks under `strict` (tsconfig.json): Bun runs TypeScript without checking it. */
+import { expect, it } from "bun:test";
+
+it("type-checks with tsc", () => {
+  const root = `${import.meta.dir}/../..`;
+  const r = Bun.spawnSync([`${root}/node_modules/.bin/tsc`, "-p", root], { cwd: root });
+  const out = r.stdout.toString() + r.stderr.toString();
+  expect(out.trim()).toBe("");
+  expect(r.exitCode).toBe(0);
+}, 180_000);
