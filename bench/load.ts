@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
 import { startServices, stopServices } from "../scripts/services.ts";
 import { renderChart, seriesFromSteps } from "./load/chart.ts";
-import { cpuPercent, fdLimits, loadAvg, machine, machineBusyS, pidFromFile, type ProcSample, sample, selfCpuS } from "./load/proc.ts";
+import { allProcs, cpuPercent, fdLimits, loadAvg, machine, machineBusyS, pidFromFile, type ProcSample, sample, selfCpuS, topOthers } from "./load/proc.ts";
 import { formatSummary, type ProfileSummary, summarize } from "./load/profile.ts";
 import { type Kind, runStep, type StepResult } from "./load/scenario.ts";
 import { killAllStarted, metricsDelta, type ServerProc, spawnServer } from "./load/servers.ts";
@@ -272,6 +272,8 @@ interface StepRecord extends Step {
   /** CPU used on this machine by processes that are not part of the run (other work sharing it), % of one core */
   otherCpuPct?: number;
   loadAvg1?: number;
+  /** the busiest processes that were not part of the run (kernel threads such as ksoftirqd included) */
+  otherTop?: { pid: number; comm: string; cpuPct: number }[];
   serverMetrics: Record<string, number>;
   idleRssPerConnKB?: number;
   /** CPU µs per delivered message, by process (traffic steps) */
@@ -328,6 +330,7 @@ async function runPlanned(step: Step): Promise<StepRecord> {
     let g0 = 0;
     let t0 = 0;
     let busy0 = 0;
+    let procs0 = new Map<number, { comm: string; cpuS: number }>();
     const result = await runStep({
       kind: step.kind,
       conns: step.conns,
@@ -358,6 +361,7 @@ async function runPlanned(step: Step): Promise<StepRecord> {
           rd0 = redisPid ? sample(redisPid) : undefined;
           g0 = selfCpuS();
           busy0 = machineBusyS();
+          procs0 = allProcs();
           t0 = performance.now();
         },
         async measureEnd() {
@@ -375,6 +379,8 @@ async function runPlanned(step: Step): Promise<StepRecord> {
             (rd0 && rd1 ? rd1.cpuS - rd0.cpuS : 0);
           rec.otherCpuPct = Math.max(0, Math.round((100 * (busy1 - busy0 - ours)) / secs));
           rec.loadAvg1 = loadAvg();
+          const mine = new Set([process.pid, ...servers.map((x) => x.pid), ...(mariadbPid ? [mariadbPid] : []), ...(redisPid ? [redisPid] : [])]);
+          rec.otherTop = topOthers(procs0, allProcs(), secs, mine);
           rec.mysqlCpuPct = db0 && db1 ? Math.round(cpuPercent(db0, db1)) : undefined;
           rec.redisCpuPct = rd0 && rd1 ? Math.round(cpuPercent(rd0, rd1)) : undefined;
           if ((db0 && !db1) || (rd0 && !rd1)) {
@@ -453,7 +459,7 @@ function stepLine(r: StepRecord): string {
   if (t)
     return (
       `  ${t.deliveredPerS} delivered/s (sends ok ${t.okPerS}/s), latency p50 ${t.latencyMs.p50} p99 ${t.latencyMs.p99} p99.9 ${t.latencyMs.p999} max ${t.latencyMs.max} ms; ` +
-      `logins ${r.result.login.perS}/s; server RSS ${rss} MB CPU ${cpu}%; mariadb CPU ${r.mysqlCpuPct ?? "?"}%; generator CPU ${r.generatorCpuPct}%; other processes ${r.otherCpuPct}%` +
+      `logins ${r.result.login.perS}/s; server RSS ${rss} MB CPU ${cpu}%; mariadb CPU ${r.mysqlCpuPct ?? "?"}%; generator CPU ${r.generatorCpuPct}%; other processes ${r.otherCpuPct}%${r.otherTop?.length ? ` (${r.otherTop.map((o) => `${o.comm} ${o.cpuPct}%`).join(", ")})` : ""}` +
       (errs ? `; errors ${errs}` : "")
     );
   return `  ${r.result.idle?.open} idle connections held ${r.result.idle?.heldS} s: server RSS ${rss} MB (${s[0]?.baseRssMB} MB before connecting; ${r.idleRssPerConnKB} KB per connection), CPU ${cpu}%${r.login ? `, logins ${r.result.login.perS}/s` : ""}${errs ? `; errors ${errs}` : ""}`;

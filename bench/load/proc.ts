@@ -3,7 +3,7 @@
  * started (or of MariaDB/Redis, by the pid their data directory records), and
  * the file-descriptor limit.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 const TICKS = 100; // USER_HZ: clock ticks per second on Linux
 
@@ -103,4 +103,41 @@ export function loadAvg(): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU seconds of every process on the machine, by pid (with its command name). */
+export function allProcs(): Map<number, { comm: string; cpuS: number }> {
+  const out = new Map<number, { comm: string; cpuS: number }>();
+  let pids: string[] = [];
+  try {
+    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const p of pids) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(Number(p), { comm, cpuS: (Number(f[11]) + Number(f[12])) / TICKS });
+    } catch {}
+  }
+  return out;
+}
+
+/** The processes (not in `exclude`) that used the most CPU between two allProcs() snapshots, % of one core. */
+export function topOthers(
+  a: Map<number, { comm: string; cpuS: number }>,
+  b: Map<number, { comm: string; cpuS: number }>,
+  seconds: number,
+  exclude: Set<number>,
+  n = 4,
+): { pid: number; comm: string; cpuPct: number }[] {
+  const rows: { pid: number; comm: string; cpuPct: number }[] = [];
+  for (const [pid, x] of b) {
+    if (exclude.has(pid)) continue;
+    const d = x.cpuS - (a.get(pid)?.cpuS ?? 0);
+    if (d > 0) rows.push({ pid, comm: x.comm, cpuPct: Math.round((100 * d) / seconds) });
+  }
+  return rows.sort((p, q) => q.cpuPct - p.cpuPct).slice(0, n).filter((r) => r.cpuPct > 0);
 }
