@@ -11,7 +11,7 @@ import type { Db } from "../store/db.ts";
 import { ackPending, type NewMessage, storeMessages } from "../store/messages.ts";
 import { ping } from "../store/server-info.ts";
 import { withRetry } from "../store/server-pool.ts";
-import { Conn } from "./connection.ts";
+import { Conn, Flusher } from "./connection.ts";
 import type { Policy, ServerParts } from "./context.ts";
 import { Dependency } from "./dependency.ts";
 import { dispatch } from "./dispatch.ts";
@@ -161,6 +161,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     rate: o.rateLimit,
     burst: o.rateBurst,
     countOut: metrics.counter("chat_frames_out_total", "Frames sent, by type", "type"),
+    flusher: new Flusher(),
   };
 
   const closeConn = (conn: Conn) => {

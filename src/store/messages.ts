@@ -64,18 +64,21 @@ export async function storeMessages(conn: Connection, batch: NewMessage[], conse
     for (const m of batch) mids.push((await exec(conn, insert + "(?,?,?,?,?,?,?)", values(m))).insertId);
   }
   const direct: number[] = [];
+  const grouped: [mid: number, group: number, sender: number][] = [];
   for (let i = 0; i < batch.length; i++) {
     const m = batch[i] as NewMessage;
     if (m.to != null) direct.push(m.to, mids[i] as number);
-    else
-      pending += (
-        await exec(conn, "INSERT INTO pending (user_id, mid) SELECT user_id, ? FROM group_members WHERE group_id = ? AND user_id <> ?", [
-          mids[i],
-          m.group,
-          m.from,
-        ])
-      ).affectedRows;
+    else grouped.push([mids[i] as number, m.group as number, m.from]);
   }
+  // Every group message of the batch fans out to its members in one statement.
+  if (grouped.length > 0)
+    pending += (
+      await queryExec(
+        conn,
+        "INSERT INTO pending (user_id, mid) SELECT gm.user_id, j.mid FROM JSON_TABLE(?, '$[*]' COLUMNS (mid BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', s BIGINT UNSIGNED PATH '$[2]')) j STRAIGHT_JOIN group_members gm ON gm.group_id = j.g AND gm.user_id <> j.s",
+        [JSON.stringify(grouped)],
+      )
+    ).affectedRows;
   if (direct.length > 0) await queryExec(conn, "INSERT INTO pending (user_id, mid) VALUES " + "(?,?),".repeat(direct.length / 2 - 1) + "(?,?)", direct);
   return { mids, pending: pending + direct.length / 2 };
 }
@@ -119,30 +122,32 @@ export async function pendingPage(db: Db, user: number, after: number, limit: nu
  * how many of its mids were pending (a mid acked twice in one batch counts for
  * the first ack only).
  *
- * The (user, mid) pairs are a derived table joined first (STRAIGHT_JOIN), so
- * that each is one primary-key lookup whatever the table's statistics say:
+ * The (user, mid) pairs are one JSON parameter turned into a table
+ * (JSON_TABLE: MariaDB 10.6+, MySQL 8.0.4+) and joined first (STRAIGHT_JOIN),
+ * so that each is one primary-key lookup whatever the table's statistics say:
  * written as a long OR of conditions, or joined the other way round, the
  * optimizer scans the whole table (and, FOR UPDATE, locks what it scans).
  */
 export async function ackPending(conn: Connection, acks: { user: number; mids: number[] }[]): Promise<number[]> {
-  const pairs = new Set<string>();
-  const params: number[] = [];
+  const seen = new Set<string>();
+  const list: [user: number, mid: number][] = [];
   for (const a of acks)
     for (const m of a.mids) {
       const key = `${a.user}:${m}`;
-      if (pairs.has(key)) continue;
-      pairs.add(key);
-      params.push(a.user, m);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      list.push([a.user, m]);
     }
-  if (params.length === 0) return acks.map(() => 0);
-  const placeholderPairs = "SELECT ? AS u, ? AS m" + " UNION ALL SELECT ?, ?".repeat(params.length / 2 - 1);
+  if (list.length === 0) return acks.map(() => 0);
+  const pairs = JSON.stringify(list);
+  // Constant text around one placeholder: the pairs travel as a JSON parameter.
+  const placeholderTable = "JSON_TABLE(?, '$[*]' COLUMNS (u BIGINT UNSIGNED PATH '$[0]', m BIGINT UNSIGNED PATH '$[1]')) x";
   const found = await queryRows<{ user_id: number; mid: number }>(
     conn,
-    `SELECT p.user_id, p.mid FROM (${placeholderPairs}) x STRAIGHT_JOIN pending p ON p.user_id = x.u AND p.mid = x.m FOR UPDATE`,
-    params,
+    `SELECT p.user_id, p.mid FROM ${placeholderTable} STRAIGHT_JOIN pending p ON p.user_id = x.u AND p.mid = x.m FOR UPDATE`,
+    [pairs],
   );
-  if (found.length > 0)
-    await queryExec(conn, `DELETE p FROM (${placeholderPairs}) x STRAIGHT_JOIN pending p ON p.user_id = x.u AND p.mid = x.m`, params);
+  if (found.length > 0) await queryExec(conn, `DELETE p FROM ${placeholderTable} STRAIGHT_JOIN pending p ON p.user_id = x.u AND p.mid = x.m`, [pairs]);
   const pending = new Set(found.map((r) => `${r.user_id}:${r.mid}`));
   return acks.map((a) => {
     let n = 0;
