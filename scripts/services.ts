@@ -202,8 +202,13 @@ export async function startServices(dir: string, opts: StartOptions = {}): Promi
       return { dir, ...urls(ports) };
   }
   await stopServices(dir); // half-started leftovers
-  const [m, r] = await Promise.all([startMariadb(dir, opts), startRedis(dir, opts)]);
-  const ports = { mysql: m.port, redis: r.port };
+  const [m, r] = await Promise.allSettled([startMariadb(dir, opts), startRedis(dir, opts)]);
+  if (m.status === "rejected" || r.status === "rejected") {
+    // Leave nothing behind: the one that did start would outlive this process.
+    await stopServices(dir);
+    throw m.status === "rejected" ? m.reason : (r as PromiseRejectedResult).reason;
+  }
+  const ports = { mysql: m.value.port, redis: r.value.port };
   writeFileSync(portsFile, JSON.stringify(ports) + "\n");
   return { dir, ...urls(ports) };
 }
