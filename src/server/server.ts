@@ -208,7 +208,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
           if (frame === TOO_LARGE) {
             parts.count.error("frame_too_large");
             // Replies to earlier requests go first; then the error, then the close.
-            conn.queue = conn.queue.then(() => {
+            conn.queue = conn.queue.then(() => conn.settled()).then(() => {
               conn.write(JSON.stringify({ type: "error", code: "frame_too_large", message: `a frame may be at most ${o.maxFrame} bytes` }) + "\n");
               conn.end();
             });
