@@ -60,13 +60,15 @@ export async function startTestServer(
   };
 }
 
-/** Registers and logs in `name` on a new connection; returns the connection and the user id. */
+/**
+ * Registers `name` (unless taken) and logs in on a new connection; returns the
+ * connection, the user id, the token and the login reply.
+ */
 export async function user(port: number, name: string, password = "password-1"): Promise<{ w: Wire; id: number; token: string; login: Record<string, any> }> {
   const w = await Wire.connect(port);
-  const reg = await w.req({ type: "register", name, password });
+  await w.req({ type: "register", name, password }); // name_taken is fine: log in as that user
   const login = await w.ok({ type: "login", name, password });
   return { w, id: login.user.id, token: login.token, login };
-  void reg;
 }
 
 /** Unique names per test run, so tests can share a database when they want to. */
