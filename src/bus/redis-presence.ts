@@ -149,7 +149,11 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
           await reapOwnPast();
           await redis.set(alive(node), String(Date.now()), { PX: ALIVE_MS } as never);
         })();
-      } else safely("resync", () => resync("redis reconnected"))();
+      } else {
+        // Announcements of other nodes' logins may have been lost meanwhile.
+        hub.forgetWhereabouts();
+        safely("resync", () => resync("redis reconnected"))();
+      }
     };
     bus.onReady(onUp);
     if (bus.state === "up") onUp();
@@ -159,7 +163,10 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
         if (!firstLocal) return false;
         if (bus.state !== "up") return true;
         try {
-          return (await run(CHANGE, [node, user, "up"])) === 0;
+          const others = await run(CHANGE, [node, user, "up"]);
+          if (others !== 0) return false;
+          hub.onlyHere(user);
+          return true;
         } catch (e) {
           log.warn("presence_up_failed", { error: e });
           return true;

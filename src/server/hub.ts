@@ -13,6 +13,8 @@ export interface Effects {
   group?: number;
   /** The user has a new friend. */
   friend?: number;
+  /** The origin node now has sessions of this user. */
+  here?: true;
 }
 
 /** What travels on the bus. `o` origin node, `x` session key to skip, `f` the frame line, `m` its mid. */
@@ -30,6 +32,15 @@ export const groupChannel = (id: number) => `chat:g:${id}`;
 export class Hub {
   readonly #byUser = new Map<number, Set<Session>>();
   readonly #byGroup = new Map<number, Set<Session>>();
+  /**
+   * Users with sessions here who may also have sessions on other nodes. The
+   * copy of a sender's own message for its other sessions needs no publish
+   * when they are all here: one publish per message instead of two. A user
+   * starts as "maybe elsewhere" until presence says this is their only node;
+   * an announcement from another node, or a Redis reconnect, makes them
+   * "maybe" again.
+   */
+  readonly #elsewhere = new Set<number>();
 
   constructor(
     readonly node: string,
@@ -59,7 +70,11 @@ export class Hub {
     const first = !set;
     if (!set) {
       this.#byUser.set(s.user.id, (set = new Set()));
+      this.#elsewhere.add(s.user.id);
       this.bus.subscribe(userChannel(s.user.id));
+      // Nodes that already have this user's sessions learn that this one has some too.
+      if (this.bus.state !== "local")
+        this.bus.publish(userChannel(s.user.id), JSON.stringify({ o: this.node, e: { here: true } } satisfies Envelope));
     }
     set.add(s);
     for (const g of s.groups) this.#addToGroup(g, s);
@@ -73,8 +88,19 @@ export class Hub {
     for (const g of s.groups) this.#removeFromGroup(g, s);
     if (set.size > 0) return false;
     this.#byUser.delete(s.user.id);
+    this.#elsewhere.delete(s.user.id);
     this.bus.unsubscribe(userChannel(s.user.id));
     return true;
+  }
+
+  /** Presence found no other node with sessions of `user`. */
+  onlyHere(user: number) {
+    this.#elsewhere.delete(user);
+  }
+
+  /** What the hub knew of other nodes may be stale (Redis was away): assume every user may be elsewhere. */
+  forgetWhereabouts() {
+    for (const user of this.#byUser.keys()) this.#elsewhere.add(user);
   }
 
   /** Every session, for shutdown. */
@@ -90,7 +116,12 @@ export class Hub {
    */
   toUser(user: number, line: string | undefined, opts: { except?: Session; mid?: number; effects?: Effects } = {}) {
     this.#deliverUser(user, line, opts.except?.key, opts.mid, opts.effects);
-    if (this.bus.state !== "local")
+    // A push to a user's *other* sessions (`except` given: the sender's copy of its
+    // own message, cache updates) needs no publish when this node has all of them.
+    // Pushes to a user as a recipient always publish: those must not depend on what
+    // this node has heard of other nodes.
+    const onlyHere = opts.except !== undefined && this.#byUser.has(user) && !this.#elsewhere.has(user);
+    if (this.bus.state !== "local" && !onlyHere)
       this.bus.publish(userChannel(user), JSON.stringify({ o: this.node, x: opts.except?.key, f: line, m: opts.mid, e: opts.effects } satisfies Envelope));
   }
 
@@ -116,6 +147,7 @@ export class Hub {
   #deliverUser(user: number, line: string | undefined, except: string | undefined, mid: number | undefined, effects: Effects | undefined) {
     const set = this.#byUser.get(user);
     if (!set) return;
+    if (effects?.here) this.#elsewhere.add(user);
     for (const s of set) {
       if (effects?.friend) s.friends.add(effects.friend);
       if (effects?.group) this.setMember(s, Math.abs(effects.group), effects.group > 0);

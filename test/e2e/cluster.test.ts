@@ -99,6 +99,9 @@ describe("a two-node cluster", () => {
     // The sender's other session sees its own message too.
     const own = await multi2.w.ok({ type: "send", to: friend.id, text: "from device 2" });
     await multi1.w.push("msg", (f) => f.mid === own.mid);
+    // And the other way: the node that had the first session learned of the second.
+    const own1 = await multi1.w.ok({ type: "send", to: friend.id, text: "from device 1" });
+    await multi2.w.push("msg", (f) => f.mid === own1.mid);
 
     const mark = friend.w.frames.length;
     await multi1.w.ok({ type: "logout" });
