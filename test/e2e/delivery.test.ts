@@ -3,46 +3,30 @@
  * sessions of one user; presence, friend_added, member_joined and
  * member_left; history paging; mid order.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { befriend, closeAll, type Frame, framesUntilPing, PASSWORD, type Person, person, register, session } from "../helpers/conformance.ts";
-import { startTestServer, type TestServer, uniq } from "../helpers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { befriend, type Frame, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../helpers/conformance.ts";
+import { uniq } from "../helpers/server.ts";
 import type { Wire } from "../helpers/wire.ts";
 
-let ts: TestServer;
-let port: number;
-const open: Wire[] = [];
-
-beforeAll(async () => {
-  ts = await startTestServer();
-  port = ts.port;
-});
-afterAll(async () => {
-  closeAll(...open);
-  await ts.stop();
-});
-
-async function fresh(prefix = "d"): Promise<Person> {
-  const p = await person(port, uniq(prefix));
-  open.push(p.w);
-  return p;
-}
+const srv = sharedServer();
+const fresh = (prefix = "d") => srv.fresh(prefix);
 
 async function again(p: { name: string }): Promise<Person> {
-  const s = await session(port, p.name);
-  open.push(s.w);
+  const s = await session(srv.port, p.name);
+  srv.keep(s.w);
   return s;
 }
 
 /** A registered user who has never logged in. */
 async function offline(prefix = "off"): Promise<{ id: number; name: string }> {
   const name = uniq(prefix);
-  return { id: await register(port, name), name };
+  return { id: await register(srv.port, name), name };
 }
 
 /** Logs in on a new connection; returns it, the ok, and the ok's index among the frames. */
 async function loginAt(name: string) {
-  const w = await ts.connect();
-  open.push(w);
+  const w = await srv.ts.connect();
+  srv.keep(w);
   const ok = await w.ok({ type: "login", name, password: PASSWORD });
   return { w, ok, at: w.frames.indexOf(ok) };
 }
@@ -96,8 +80,8 @@ describe("pending messages", () => {
     const b = await offline();
     await befriend(a, b);
     const first = await sendMany(a, b.id, 30, "old");
-    const w = await ts.connect();
-    open.push(w);
+    const w = await srv.ts.connect();
+    srv.keep(w);
     const login = w.ok({ type: "login", name: b.name, password: PASSWORD });
     const later = sendMany(a, b.id, 30, "new");
     const ok = await login;

@@ -3,34 +3,22 @@
  * multi-byte UTF-8 characters), several frames per write, invalid UTF-8, the
  * 65536-byte limit, and replies in request order when requests are pipelined.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeAll, closed, framesUntilPing, PASSWORD, rawReply, repliesFrom } from "../helpers/conformance.ts";
-import { startTestServer, type TestServer, uniq } from "../helpers/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { closed, framesUntilPing, PASSWORD, rawReply, repliesFrom, sharedServer } from "../helpers/conformance.ts";
+import { uniq } from "../helpers/server.ts";
 import type { Wire } from "../helpers/wire.ts";
 
 const LIMIT = 65_536;
 const enc = new TextEncoder();
 
-let ts: TestServer;
-const open: Wire[] = [];
+const srv = sharedServer();
+const conn = () => srv.conn();
 /** A second connection whose ping round trip separates writes on another one. */
 let barrier: Wire;
 
 beforeAll(async () => {
-  ts = await startTestServer();
-  barrier = await ts.connect();
-  open.push(barrier);
+  barrier = await srv.conn();
 });
-afterAll(async () => {
-  closeAll(...open);
-  await ts.stop();
-});
-
-async function conn() {
-  const w = await ts.connect();
-  open.push(w);
-  return w;
-}
 
 /**
  * Writes `bytes` in pieces cut at `cuts`, with a ping round trip on another

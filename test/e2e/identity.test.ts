@@ -3,35 +3,14 @@
  * user in a request never make the client act as someone else; logout ends
  * only its own session and revokes its tokens; token login.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { befriend, closeAll, framesUntilPing, PASSWORD, type Person, person, register, session } from "../helpers/conformance.ts";
-import { startTestServer, type TestServer, uniq } from "../helpers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { befriend, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../helpers/conformance.ts";
+import { startTestServer, uniq } from "../helpers/server.ts";
 import type { Wire } from "../helpers/wire.ts";
 
-let ts: TestServer;
-let port: number;
-const open: Wire[] = [];
-
-beforeAll(async () => {
-  ts = await startTestServer();
-  port = ts.port;
-});
-afterAll(async () => {
-  closeAll(...open);
-  await ts.stop();
-});
-
-async function fresh(prefix = "id"): Promise<Person> {
-  const p = await person(port, uniq(prefix));
-  open.push(p.w);
-  return p;
-}
-
-async function conn() {
-  const w = await ts.connect();
-  open.push(w);
-  return w;
-}
+const srv = sharedServer();
+const fresh = (prefix = "id") => srv.fresh(prefix);
+const conn = () => srv.conn();
 
 function err(code: string) {
   return expect.objectContaining({ type: "error", code });
@@ -89,7 +68,7 @@ describe("a client cannot act as another user", () => {
   test("a login by user id with another user's password is bad_credentials", async () => {
     const a = await fresh();
     const bName = uniq("id");
-    await register(port, bName, "other-password");
+    await register(srv.port, bName, "other-password");
     const w = await conn();
     expect(await w.req({ type: "login", user: a.id, password: "other-password" })).toEqual(err("bad_credentials"));
     expect(await w.req({ type: "login", name: bName, password: PASSWORD })).toEqual(err("bad_credentials"));
@@ -97,7 +76,7 @@ describe("a client cannot act as another user", () => {
 
   test("names match exactly at login: a trailing space or different case is bad_credentials", async () => {
     const name = uniq("Exact");
-    await register(port, name);
+    await register(srv.port, name);
     const w = await conn();
     expect(await w.req({ type: "login", name: `${name} `, password: PASSWORD })).toEqual(err("bad_credentials"));
     expect(await w.req({ type: "login", name: name.toLowerCase(), password: PASSWORD })).toEqual(err("bad_credentials"));
@@ -108,8 +87,8 @@ describe("a client cannot act as another user", () => {
 describe("logout", () => {
   test("logout ends only this session: the user's other session keeps sending and receiving", async () => {
     const a1 = await fresh();
-    const a2 = await session(port, a1.name);
-    open.push(a2.w);
+    const a2 = await session(srv.port, a1.name);
+    srv.keep(a2.w);
     const b = await fresh();
     await befriend(a1, b);
     await a1.w.ok({ type: "logout" });
@@ -151,8 +130,8 @@ describe("logout", () => {
     const a1 = await fresh();
     const viaToken = await conn();
     const t2 = (await viaToken.ok({ type: "login", token: a1.token })).token;
-    const other = await session(port, a1.name);
-    open.push(other.w);
+    const other = await session(srv.port, a1.name);
+    srv.keep(other.w);
     await viaToken.ok({ type: "logout" });
     for (const token of [a1.token, t2]) expect(await (await conn()).req({ type: "login", token })).toEqual(err("bad_credentials"));
     // The session that first got a1.token is still logged in, and another session's token still works.

@@ -3,14 +3,13 @@
  * request id rules, field validation (bad_frame naming the field, ids,
  * code-point lengths), and what the server must ignore.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { befriend, closeAll, framesUntilPing, PASSWORD, type Person, person, rawReply, register } from "../helpers/conformance.ts";
-import { startTestServer, type TestServer, uniq } from "../helpers/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { befriend, framesUntilPing, PASSWORD, type Person, person, rawReply, register, sharedServer } from "../helpers/conformance.ts";
+import { startTestServer, uniq } from "../helpers/server.ts";
 import type { Wire } from "../helpers/wire.ts";
 
-let ts: TestServer;
-let port: number;
-const open: Wire[] = [];
+const srv = sharedServer();
+const conn = () => srv.conn();
 /** A logged-in user with a friend and a group, for requests that need them. */
 let me: Person;
 let friend: Person;
@@ -19,24 +18,11 @@ let group: number;
 const TWO_53 = 2 ** 53;
 
 beforeAll(async () => {
-  ts = await startTestServer();
-  port = ts.port;
-  me = await person(port, uniq("me"));
-  friend = await person(port, uniq("fr"));
-  open.push(me.w, friend.w);
+  me = await srv.fresh("me");
+  friend = await srv.fresh("fr");
   await befriend(me, friend);
   group = (await me.w.ok({ type: "create_group", name: uniq("grp") })).group.id;
 });
-afterAll(async () => {
-  closeAll(...open);
-  await ts.stop();
-});
-
-async function conn() {
-  const w = await ts.connect();
-  open.push(w);
-  return w;
-}
 
 function err(code: string) {
   return expect.objectContaining({ type: "error", code, message: expect.any(String) });
@@ -320,7 +306,7 @@ describe("lengths count code points", () => {
 
   test("a name of 32 CJK characters, or of letters and combining marks making 32 code points, is valid", async () => {
     const cjk = "名".repeat(32);
-    expect(await register(port, cjk)).toBeGreaterThan(0);
+    expect(await register(srv.port, cjk)).toBeGreaterThan(0);
     // 16 letters each followed by a combining accent: 32 code points.
     const combining = "e\u0301".repeat(15) + "a\u0308";
     const w = await conn();

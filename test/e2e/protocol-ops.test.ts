@@ -2,35 +2,14 @@
  * Every operation of PROTOCOL.md against a real server: the exact shape of
  * its `ok`, and every error code the table lists for it.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { befriend, closeAll, PASSWORD, person, register, session } from "../helpers/conformance.ts";
-import { startTestServer, type TestServer, uniq } from "../helpers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { befriend, PASSWORD, person, register, session, sharedServer } from "../helpers/conformance.ts";
+import { uniq } from "../helpers/server.ts";
 import type { Wire } from "../helpers/wire.ts";
 
-let ts: TestServer;
-let port: number;
-const open: Wire[] = [];
-
-beforeAll(async () => {
-  ts = await startTestServer({ node: "ops-1" });
-  port = ts.port;
-});
-afterAll(async () => {
-  closeAll(...open);
-  await ts.stop();
-});
-
-async function fresh(prefix = "op") {
-  const p = await person(port, uniq(prefix));
-  open.push(p.w);
-  return p;
-}
-
-async function conn() {
-  const w = await ts.connect();
-  open.push(w);
-  return w;
-}
+const srv = sharedServer({ node: "ops-1" });
+const fresh = (prefix = "op") => srv.fresh(prefix);
+const conn = () => srv.conn();
 
 function err(code: string) {
   return expect.objectContaining({ type: "error", code, message: expect.any(String) });
@@ -53,8 +32,8 @@ describe("register", () => {
   });
 
   test("gives each user a different id", async () => {
-    const a = await register(port, uniq("reg"));
-    const b = await register(port, uniq("reg"));
+    const a = await register(srv.port, uniq("reg"));
+    const b = await register(srv.port, uniq("reg"));
     expect(a).not.toBe(b);
   });
 
@@ -69,7 +48,7 @@ describe("register", () => {
 describe("login", () => {
   test("by name returns the user, friends, groups, the pending count and a token", async () => {
     const name = uniq("lg");
-    const id = await register(port, name);
+    const id = await register(srv.port, name);
     const w = await conn();
     const r = await w.req({ type: "login", id: 7009, name, password: PASSWORD });
     expect(r).toEqual({ type: "ok", re: 7009, user: { id, name }, friends: [], groups: [], pending: 0, token: expect.any(String) });
@@ -79,7 +58,7 @@ describe("login", () => {
 
   test("by user id logs the same user in", async () => {
     const name = uniq("lg");
-    const id = await register(port, name);
+    const id = await register(srv.port, name);
     const w = await conn();
     expect((await w.ok({ type: "login", user: id, password: PASSWORD })).user).toEqual({ id, name });
   });
@@ -96,13 +75,13 @@ describe("login", () => {
     const a = await fresh("lg");
     const b = await fresh("lg");
     const cName = uniq("lg");
-    const c = await register(port, cName);
+    const c = await register(srv.port, cName);
     await befriend(a, b);
     await befriend(a, { id: c });
     const g = (await a.w.ok({ type: "create_group", name: uniq("g"), desc: "d" })).group;
     await b.w.ok({ type: "join_group", group: g.id });
-    const again = await session(port, a.name);
-    open.push(again.w);
+    const again = await session(srv.port, a.name);
+    srv.keep(again.w);
     expect(again.login.friends).toEqual([
       { id: b.id, name: b.name, online: true },
       { id: c, name: cName, online: false },
@@ -123,7 +102,7 @@ describe("login", () => {
 
   test("answers bad_credentials for a wrong password, an unknown name, an unknown id and an invalid token", async () => {
     const name = uniq("lg");
-    const id = await register(port, name);
+    const id = await register(srv.port, name);
     const w = await conn();
     expect(await w.req({ type: "login", name, password: "wrong-password" })).toEqual(err("bad_credentials"));
     expect(await w.req({ type: "login", user: id, password: "wrong-password" })).toEqual(err("bad_credentials"));
@@ -137,7 +116,7 @@ describe("login", () => {
   test("answers already_logged_in on a connection that is logged in", async () => {
     const a = await fresh("lg");
     const other = uniq("lg");
-    await register(port, other);
+    await register(srv.port, other);
     expect(await a.w.req({ type: "login", name: a.name, password: PASSWORD })).toEqual(err("already_logged_in"));
     expect(await a.w.req({ type: "login", name: other, password: PASSWORD })).toEqual(err("already_logged_in"));
     expect(await a.w.req({ type: "login", token: a.token })).toEqual(err("already_logged_in"));
@@ -175,7 +154,7 @@ describe("add_friend", () => {
     const a = await fresh("af");
     const b = await fresh("af");
     const cName = uniq("af");
-    const c = await register(port, cName);
+    const c = await register(srv.port, cName);
     expect(await a.w.req({ type: "add_friend", id: 7005, user: b.id })).toEqual({ type: "ok", re: 7005, friend: { id: b.id, name: b.name, online: true } });
     expect(await a.w.req({ type: "add_friend", id: 7006, user: c })).toEqual({ type: "ok", re: 7006, friend: { id: c, name: cName, online: false } });
   });

@@ -3,29 +3,13 @@
  * emoji, Chinese, right-to-left and combining characters come back exactly
  * as sent, through send, push, history, pending replay, and register/login.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { befriend, closeAll, framesUntilPing, PASSWORD, type Person, person, register, session } from "../helpers/conformance.ts";
-import { startTestServer, type TestServer, uniq } from "../helpers/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { befriend, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../helpers/conformance.ts";
+import { uniq } from "../helpers/server.ts";
 import type { Wire } from "../helpers/wire.ts";
 
-let ts: TestServer;
-let port: number;
-const open: Wire[] = [];
-
-beforeAll(async () => {
-  ts = await startTestServer();
-  port = ts.port;
-});
-afterAll(async () => {
-  closeAll(...open);
-  await ts.stop();
-});
-
-async function fresh(prefix = "tx"): Promise<Person> {
-  const p = await person(port, uniq(prefix));
-  open.push(p.w);
-  return p;
-}
+const srv = sharedServer();
+const fresh = (prefix = "tx") => srv.fresh(prefix);
 
 const TEXTS: [string, string][] = [
   ["double and single quotes", `she said "hi" and 'bye'`],
@@ -53,8 +37,8 @@ describe("texts round-trip verbatim", () => {
   let b: Person;
   beforeAll(async () => {
     a = await fresh();
-    a2 = await session(port, a.name);
-    open.push(a2.w);
+    a2 = await session(srv.port, a.name);
+    srv.keep(a2.w);
     b = await fresh();
     await befriend(a, b);
   });
@@ -73,15 +57,15 @@ describe("texts round-trip verbatim", () => {
   test("every text comes back unchanged in the pending replay at login", async () => {
     const c = await fresh();
     const dName = uniq("tx");
-    const d = await register(port, dName);
+    const d = await register(srv.port, dName);
     await befriend(c, { id: d });
     const sent: { mid: number; ts: number; text: string }[] = [];
     for (const [, text] of TEXTS) {
       const { mid, ts } = await c.w.ok({ type: "send", to: d, text });
       sent.push({ mid, ts, text });
     }
-    const w = await ts.connect();
-    open.push(w);
+    const w = await srv.ts.connect();
+    srv.keep(w);
     const ok = await w.ok({ type: "login", name: dName, password: PASSWORD });
     expect(ok.pending).toBe(TEXTS.length);
     const got = await framesUntilPing(w, w.frames.indexOf(ok) + 1);
@@ -105,7 +89,7 @@ describe("texts round-trip verbatim", () => {
   test("a newline inside a text is escaped: on the wire a raw 0x0A only ends frames", async () => {
     const c = await fresh();
     const dName = uniq("tx");
-    const d = await register(port, dName);
+    const d = await register(srv.port, dName);
     await befriend(c, { id: d });
     const text = "one\ntwo\r\nthree\u2028four";
     const m = await c.w.ok({ type: "send", to: d, text });
@@ -117,7 +101,7 @@ describe("texts round-trip verbatim", () => {
     let seen = "";
     const socket = await Bun.connect({
       hostname: "127.0.0.1",
-      port,
+      port: srv.port,
       socket: {
         data(_s, chunk) {
           chunks.push(new Uint8Array(chunk));
@@ -154,8 +138,8 @@ describe("names round-trip verbatim", () => {
   for (const [what, base] of NAMES)
     test(`a name with ${what} comes back unchanged from register, login, friends, pushes and groups`, async () => {
       const name = `${base}${uniq("").slice(-3)}`;
-      const w = await ts.connect();
-      open.push(w);
+      const w = await srv.ts.connect();
+      srv.keep(w);
       const reg = await w.ok({ type: "register", name, password: PASSWORD });
       expect(reg.user.name).toBe(name);
       const login = await w.ok({ type: "login", name, password: PASSWORD });
@@ -176,11 +160,11 @@ describe("names round-trip verbatim", () => {
       expect((await other.w.push("member_joined", (f) => f.user.id === me.id)).user).toEqual({ id: me.id, name });
 
       // And the name logs in by token and by id just the same.
-      const byToken = await ts.connect();
-      open.push(byToken);
+      const byToken = await srv.ts.connect();
+      srv.keep(byToken);
       expect((await byToken.ok({ type: "login", token: login.token })).user).toEqual({ id: me.id, name });
-      const byId = await ts.connect();
-      open.push(byId);
+      const byId = await srv.ts.connect();
+      srv.keep(byId);
       expect((await byId.ok({ type: "login", user: me.id, password: PASSWORD })).user).toEqual({ id: me.id, name });
     });
 
@@ -188,11 +172,11 @@ describe("names round-trip verbatim", () => {
     const suffix = uniq("").slice(-4);
     const decomposed = `Ame\u0301lie${suffix}`;
     const precomposed = `Am\u00e9lie${suffix}`;
-    const one = await register(port, decomposed);
-    const two = await register(port, precomposed);
+    const one = await register(srv.port, decomposed);
+    const two = await register(srv.port, precomposed);
     expect(one).not.toBe(two);
-    const w = await ts.connect();
-    open.push(w);
+    const w = await srv.ts.connect();
+    srv.keep(w);
     expect((await w.ok({ type: "login", name: precomposed, password: PASSWORD })).user).toEqual({ id: two, name: precomposed });
   });
 

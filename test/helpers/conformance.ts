@@ -3,6 +3,9 @@
  * sessions, friendships, raw frames whose reply has no `re`, and a ping
  * barrier for asserting that a push did NOT arrive.
  */
+import { afterAll, beforeAll } from "bun:test";
+import type { ServerOptions } from "../../src/server/server.ts";
+import { startTestServer, type TestServer, uniq } from "./server.ts";
 import { Wire } from "./wire.ts";
 
 export type Frame = Record<string, any>;
@@ -81,4 +84,56 @@ export function closed(w: Wire, timeoutMs = 10_000): Promise<void> {
     w.closedPromise(),
     new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`not closed; last frames ${JSON.stringify(w.frames.slice(-3))}`)), timeoutMs).unref()),
   ]);
+}
+
+/** One in-process server for a test file, and the connections its tests open. */
+export interface SharedServer {
+  readonly ts: TestServer;
+  readonly port: number;
+  /** Closes these connections after the file's tests. */
+  keep(...ws: Wire[]): void;
+  /** A new connection, closed after the file's tests. */
+  conn(): Promise<Wire>;
+  /** A new registered, logged-in user with a unique name. */
+  fresh(prefix: string): Promise<Person>;
+}
+
+/**
+ * Starts a server before the file's tests and stops it after, closing every
+ * connection kept. Call it at the top of the file, before any beforeAll that
+ * uses it (hooks run in the order they are registered).
+ */
+export function sharedServer(opts: Partial<ServerOptions> = {}): SharedServer {
+  let ts: TestServer | undefined;
+  const open: Wire[] = [];
+  beforeAll(async () => {
+    ts = await startTestServer(opts);
+  });
+  afterAll(async () => {
+    closeAll(...open);
+    await ts?.stop();
+  });
+  const server = (): TestServer => {
+    if (!ts) throw new Error("sharedServer: used before its beforeAll ran");
+    return ts;
+  };
+  return {
+    get ts() {
+      return server();
+    },
+    get port() {
+      return server().port;
+    },
+    keep: (...ws) => void open.push(...ws),
+    async conn() {
+      const w = await server().connect();
+      open.push(w);
+      return w;
+    },
+    async fresh(prefix) {
+      const p = await person(server().port, uniq(prefix));
+      open.push(p.w);
+      return p;
+    },
+  };
 }
