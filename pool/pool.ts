@@ -218,6 +218,11 @@ class ConnectionPool implements Pool, LeaseOwner {
       return this.#replenish();
     }
     slot.lastUsed = now;
+    this.#handOut(slot, now);
+  }
+
+  /** A free connection goes to the first waiter, or back on the idle stack. */
+  #handOut(slot: Slot, now: number) {
     const w = this.#waiters.shift();
     if (w === undefined) {
       slot.state = IDLE;
@@ -319,13 +324,7 @@ class ConnectionPool implements Pool, LeaseOwner {
     conn.on("end", () => this.#onLost(slot));
     this.#instrument(slot);
     if (this.#closed) return this.#closeSlot(slot, true);
-    const w = this.#waiters.shift();
-    if (w === undefined) {
-      slot.state = IDLE;
-      this.#idle.push(slot);
-    } else {
-      this.#serve(slot, w, now);
-    }
+    this.#handOut(slot, now);
   }
 
   #onCreateFailed(err: unknown): void {
