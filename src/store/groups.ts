@@ -73,12 +73,15 @@ export async function groupsOf(db: Db, user: number): Promise<(GroupRow & { role
   );
 }
 
-/** Members of the given groups, ordered by group then join order. */
+/**
+ * Members of the given groups: per group the creator first, then the others by
+ * join time (same millisecond: by user id), so the order never depends on a tie.
+ */
 export async function membersOf(db: Db, groups: number[]): Promise<MemberRow[]> {
   if (groups.length === 0) return [];
   return queryRows<MemberRow>(
     db,
-    `SELECT m.group_id, u.id, u.name, m.role FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id IN (${marks(groups.length)}) ORDER BY m.group_id, m.joined_at, u.id`,
+    `SELECT m.group_id, u.id, u.name, m.role FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id IN (${marks(groups.length)}) ORDER BY m.group_id, m.role = 'normal', m.joined_at, u.id`,
     groups,
   );
 }
