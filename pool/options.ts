@@ -68,8 +68,12 @@ export const POOL_DEFAULTS = {
   createConnection: (options: ConnectionOptions) => createConnection(options),
 } satisfies PoolSettings;
 
-/** Connection defaults: 4-byte UTF-8 so emoji survive, whatever the server's default. */
-export const CONNECTION_DEFAULTS = { charset: "utf8mb4" } satisfies ConnectionOptions;
+/**
+ * Connection defaults: 4-byte UTF-8 so emoji survive, whatever the server's
+ * default; no per-query stack capture (`trace`), which costs mysql2's promise
+ * API as much CPU as the rest of a query under Bun (see README).
+ */
+export const CONNECTION_DEFAULTS = { charset: "utf8mb4", trace: false } satisfies ConnectionOptions;
 
 const POOL_KEYS = Object.keys(POOL_DEFAULTS).filter((k) => k !== "createConnection") as PoolKey[];
 const SIZE_KEYS = new Set<PoolKey>(["initSize", "maxSize"]);

@@ -10,7 +10,7 @@ import {
 } from "../../pool/index.ts";
 
 describe("pool options", () => {
-  it("merges the documented defaults and forces utf8mb4 unless told otherwise", () => {
+  it("merges the documented defaults: utf8mb4 and no per-query stack capture unless told otherwise", () => {
     const { settings, connection } = resolvePoolOptions({ host: "db", user: "chat" });
     expect(settings).toMatchObject({
       initSize: 2,
@@ -22,14 +22,15 @@ describe("pool options", () => {
       validationTimeout: 3_000,
       reapInterval: 10_000,
     });
-    expect(connection).toEqual({ charset: "utf8mb4", host: "db", user: "chat" });
+    expect(connection).toEqual({ charset: "utf8mb4", trace: false, host: "db", user: "chat" });
     expect(resolvePoolOptions({ charset: "latin1" }).connection.charset).toBe("latin1");
+    expect(resolvePoolOptions({ trace: true }).connection.trace).toBe(true);
   });
 
   it("passes mysql2 connection options through and keeps pool settings out of them", () => {
     const { settings, connection } = resolvePoolOptions({ maxSize: 3, connectTimeout: 2_000, dateStrings: true });
     expect(settings.maxSize).toBe(3);
-    expect(connection).toEqual({ charset: "utf8mb4", connectTimeout: 2_000, dateStrings: true });
+    expect(connection).toEqual({ charset: "utf8mb4", trace: false, connectTimeout: 2_000, dateStrings: true });
   });
 
   it("throws a TypeError on contradictory or impossible settings", () => {
