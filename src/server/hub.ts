@@ -5,7 +5,21 @@
  */
 import type { Bus } from "../bus/bus.ts";
 import type { Logger } from "../log.ts";
-import type { Session } from "./session.ts";
+import type { MsgRef, Session } from "./session.ts";
+
+/** How long a conversation counts as fed by several nodes after its last change of origin. */
+const MIXED_FOR_MS = 10_000;
+
+/**
+ * Per conversation: the node its last message came from and, while messages
+ * come from more than one node, the pushes waiting for the reorder window.
+ */
+interface Order {
+  origin: string;
+  mixedUntil: number;
+  seen: number;
+  held: { mid: number; at: number; run: () => void }[];
+}
 
 /** Side effects a push carries to the target user's sessions on every node. */
 export interface Effects {
@@ -17,12 +31,13 @@ export interface Effects {
   here?: true;
 }
 
-/** What travels on the bus. `o` origin node, `x` session key to skip, `f` the frame line, `m` its mid. */
+/** What travels on the bus. `o` origin node, `x` session key to skip, `f` the frame line, `m` its mid and `c` conversation. */
 interface Envelope {
   o: string;
   x?: string;
   f?: string;
   m?: number;
+  c?: string;
   e?: Effects;
 }
 
@@ -41,11 +56,24 @@ export class Hub {
    * "maybe" again.
    */
   readonly #elsewhere = new Set<number>();
+  /**
+   * Message order. Each node pushes its own messages in mid order, but two
+   * nodes committing messages of one conversation at once may have their
+   * pushes cross on the way to a session. While a conversation's messages here
+   * come from more than one node, its pushes wait `orderWindowMs` and go out
+   * in mid order; one that still comes too late is not pushed (Session) and
+   * waits for the next login.
+   */
+  readonly #order = new Map<string, Order>();
+  readonly #waiting = new Set<Order>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #swept = performance.now();
 
   constructor(
     readonly node: string,
     readonly bus: Bus,
     readonly log: Logger,
+    readonly orderWindowMs = 50,
   ) {
     bus.onMessage((channel, message) => this.#fromBus(channel, message));
   }
@@ -114,20 +142,23 @@ export class Hub {
    * A push to every session of `user` on every node, except `except`. `effects`
    * update those sessions' caches before the frame (if any) is written.
    */
-  toUser(user: number, line: string | undefined, opts: { except?: Session; mid?: number; effects?: Effects } = {}) {
-    this.#deliverUser(user, line, opts.except?.key, opts.mid, opts.effects);
+  toUser(user: number, line: string | undefined, opts: { except?: Session; msg?: MsgRef; effects?: Effects } = {}) {
+    this.#deliverUser(this.node, user, line, opts.except?.key, opts.msg, opts.effects);
     // A push to a user's *other* sessions (`except` given: the sender's copy of its
     // own message, cache updates) needs no publish when this node has all of them.
     // Pushes to a user as a recipient always publish: those must not depend on what
     // this node has heard of other nodes.
     const onlyHere = opts.except !== undefined && this.#byUser.has(user) && !this.#elsewhere.has(user);
     if (this.bus.state !== "local" && !onlyHere)
-      this.bus.publish(userChannel(user), JSON.stringify({ o: this.node, x: opts.except?.key, f: line, m: opts.mid, e: opts.effects } satisfies Envelope));
+      this.bus.publish(
+        userChannel(user),
+        JSON.stringify({ o: this.node, x: opts.except?.key, f: line, m: opts.msg?.mid, c: opts.msg?.conv, e: opts.effects } satisfies Envelope),
+      );
   }
 
   /** A push to the sessions of every member of `group` on every node, except `except`. */
   toGroup(group: number, line: string, opts: { except?: Session; mid?: number } = {}) {
-    this.#deliverGroup(group, line, opts.except?.key, opts.mid);
+    this.#deliverGroup(this.node, group, line, opts.except?.key, opts.mid);
     if (this.bus.state !== "local")
       this.bus.publish(groupChannel(group), JSON.stringify({ o: this.node, x: opts.except?.key, f: line, m: opts.mid } satisfies Envelope));
   }
@@ -144,21 +175,69 @@ export class Hub {
     }
   }
 
-  #deliverUser(user: number, line: string | undefined, except: string | undefined, mid: number | undefined, effects: Effects | undefined) {
+  #deliverUser(origin: string, user: number, line: string | undefined, except: string | undefined, msg: MsgRef | undefined, effects: Effects | undefined) {
     const set = this.#byUser.get(user);
     if (!set) return;
+    if (msg && line !== undefined) {
+      if (reaches(set, except)) this.#inOrder(msg, origin, () => this.#pushTo(this.#byUser.get(user), line, except, msg));
+      return;
+    }
     if (effects?.here) this.#elsewhere.add(user);
     for (const s of set) {
       if (effects?.friend) s.friends.add(effects.friend);
       if (effects?.group) this.setMember(s, Math.abs(effects.group), effects.group > 0);
-      if (line !== undefined && s.key !== except) s.push(line, mid);
+      if (line !== undefined && s.key !== except) s.push(line);
     }
   }
 
-  #deliverGroup(group: number, line: string, except: string | undefined, mid: number | undefined) {
+  #deliverGroup(origin: string, group: number, line: string, except: string | undefined, mid: number | undefined) {
     const set = this.#byGroup.get(group);
     if (!set) return;
-    for (const s of set) if (s.key !== except) s.push(line, mid);
+    if (mid === undefined) return this.#pushTo(set, line, except, undefined);
+    const msg = { mid, conv: `g${group}` };
+    if (reaches(set, except)) this.#inOrder(msg, origin, () => this.#pushTo(this.#byGroup.get(group), line, except, msg));
+  }
+
+  #pushTo(set: ReadonlySet<Session> | undefined, line: string, except: string | undefined, msg: MsgRef | undefined) {
+    if (set) for (const s of set) if (s.key !== except) s.push(line, msg);
+  }
+
+  /** Runs `run` (the pushes of one message) now, or after the reorder window when the conversation is fed by several nodes. */
+  #inOrder(msg: MsgRef, origin: string, run: () => void) {
+    // With one node (the in-process bus) every message comes from here, in order.
+    if (!(this.orderWindowMs > 0) || this.bus.state === "local") return run();
+    const now = performance.now();
+    let o = this.#order.get(msg.conv);
+    if (!o) this.#order.set(msg.conv, (o = { origin, mixedUntil: 0, seen: now, held: [] }));
+    else if (o.origin !== origin) {
+      o.origin = origin;
+      o.mixedUntil = now + MIXED_FOR_MS;
+    }
+    o.seen = now;
+    if (now - this.#swept > MIXED_FOR_MS) this.#sweep(now);
+    if (now >= o.mixedUntil && o.held.length === 0) return run();
+    let i = o.held.length;
+    while (i > 0 && (o.held[i - 1] as { mid: number }).mid > msg.mid) i--;
+    o.held.splice(i, 0, { mid: msg.mid, at: now, run });
+    this.#waiting.add(o);
+    this.#timer ??= setTimeout(() => this.#release(), Math.max(1, this.orderWindowMs / 4));
+  }
+
+  /** Pushes, in mid order, every held message that has waited the window (and those behind it only once they have too). */
+  #release() {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (const o of this.#waiting) {
+      while (o.held.length > 0 && (o.held[0] as { at: number }).at + this.orderWindowMs <= now) (o.held.shift() as { run: () => void }).run();
+      if (o.held.length === 0) this.#waiting.delete(o);
+    }
+    if (this.#waiting.size > 0) this.#timer = setTimeout(() => this.#release(), Math.max(1, this.orderWindowMs / 4));
+  }
+
+  /** Forgets conversations with no message here for a while. */
+  #sweep(now: number) {
+    this.#swept = now;
+    for (const [conv, o] of this.#order) if (o.held.length === 0 && now - o.seen > MIXED_FOR_MS) this.#order.delete(conv);
   }
 
   #addToGroup(group: number, s: Session) {
@@ -187,7 +266,14 @@ export class Hub {
     }
     if (env.o === this.node) return; // delivered locally when it was sent
     const id = Number(channel.slice(channel.lastIndexOf(":") + 1));
-    if (channel.startsWith("chat:u:")) this.#deliverUser(id, env.f, env.x, env.m, env.e);
-    else if (channel.startsWith("chat:g:") && env.f !== undefined) this.#deliverGroup(id, env.f, env.x, env.m);
+    const msg = env.m !== undefined && env.c !== undefined ? { mid: env.m, conv: env.c } : undefined;
+    if (channel.startsWith("chat:u:")) this.#deliverUser(env.o, id, env.f, env.x, msg, env.e);
+    else if (channel.startsWith("chat:g:") && env.f !== undefined) this.#deliverGroup(env.o, id, env.f, env.x, env.m);
   }
+}
+
+/** Whether a push to `set` reaches any session but `except`. */
+function reaches(set: ReadonlySet<Session>, except: string | undefined): boolean {
+  for (const s of set) if (s.key !== except) return true;
+  return false;
 }

@@ -20,6 +20,7 @@ import { endSession } from "./handlers/account.ts";
 import { Hub } from "./hub.ts";
 import { Metrics } from "./metrics.ts";
 import { createLocalPresence, type Presence } from "./presence.ts";
+import { Session } from "./session.ts";
 
 export interface ServerOptions {
   /** Listen address. Default "0.0.0.0". */
@@ -50,6 +51,12 @@ export interface ServerOptions {
   maxFriends?: number;
   maxGroupsPerUser?: number;
   maxGroupMembers?: number;
+  /**
+   * In a cluster, while a conversation's messages come from more than one
+   * node, their pushes wait this long (ms) to go out in mid order; 0 turns
+   * the wait off. Default 50.
+   */
+  orderWindowMs?: number;
 }
 
 export interface ServerDeps {
@@ -87,6 +94,7 @@ export const DEFAULTS = {
   maxFriends: 5000,
   maxGroupsPerUser: 500,
   maxGroupMembers: 5000,
+  orderWindowMs: 50,
 } satisfies Omit<ServerOptions, "node" | "tls">;
 
 export async function startServer(options: ServerOptions, deps: ServerDeps): Promise<ChatServer> {
@@ -95,7 +103,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   if (o.rateLimit > 0 && o.rateBurst < 1) throw new TypeError("rateBurst must be at least 1 when rate limiting is on");
   const { db, log } = deps;
   const metrics = deps.metrics ?? new Metrics();
-  const hub = new Hub(o.node, deps.bus, log);
+  const hub = new Hub(o.node, deps.bus, log, o.orderWindowMs);
   const presence = deps.presence?.(hub, db) ?? createLocalPresence(hub);
   const consecutive = deps.consecutiveIds ?? true;
   const policy: Policy = {
@@ -249,7 +257,15 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   }, Math.min(5000, Math.max(100, o.idleTimeoutMs / 4)));
   idleSweep.unref();
 
+  let outOfOrderSeen = Session.outOfOrder;
   metrics.collect(() => {
+    metrics.inc(
+      "chat_pushes_out_of_order_total",
+      "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login",
+      undefined,
+      Session.outOfOrder - outOfOrderSeen,
+    );
+    outOfOrderSeen = Session.outOfOrder;
     metrics.gauge("chat_connections", "Open connections", conns.size);
     metrics.gauge("chat_sessions", "Logged-in sessions on this node", hub.sessionCount);
     metrics.gauge("chat_users_online_here", "Users with a session on this node", hub.userCount);

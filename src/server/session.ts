@@ -2,6 +2,12 @@
  * A logged-in session: one user on one connection. It caches what the hot
  * path checks (friends, groups) and, while the login's pending messages are
  * being replayed, holds live pushes back so that they come after the replay.
+ *
+ * It also keeps the protocol's order promise: within one conversation a
+ * connection never receives a smaller mid after a larger one. A message that
+ * would break it (two nodes committed messages of one conversation at once and
+ * their pushes crossed) is not written; it stays pending and arrives at the
+ * user's next login. The hub's reorder window makes that rare.
  */
 export interface PushTarget {
   /** Queues one frame (a JSON line with its newline) for the socket. */
@@ -12,6 +18,19 @@ export interface PushTarget {
 /** Live pushes held during a replay beyond which the connection is given up. */
 const MAX_HELD = 10_000;
 
+/** The conversation a message belongs to: its group, or the unordered pair of its users. */
+export function conversationOf(m: { from: number; to?: number; group?: number }): string {
+  if (m.group !== undefined) return `g${m.group}`;
+  const to = m.to as number;
+  return m.from < to ? `${m.from}:${to}` : `${to}:${m.from}`;
+}
+
+/** A message push: its mid and conversation, for order and for the replay's dedupe. */
+export interface MsgRef {
+  mid: number;
+  conv: string;
+}
+
 export class Session {
   /** Friends as last seen; a miss is checked against the database. */
   readonly friends = new Set<number>();
@@ -19,8 +38,12 @@ export class Session {
   readonly groups = new Set<number>();
   /** Tokens to revoke at logout: the one issued to this session and the one it logged in with. */
   readonly tokens: string[] = [];
-  #held: { line: string; mid?: number }[] | null = [];
+  /** Messages not written because a larger mid of their conversation had been (cluster-wide count). */
+  static outOfOrder = 0;
+  #held: { line: string; msg?: MsgRef }[] | null = [];
   #replayed: Set<number> | null = new Set();
+  /** Highest mid written per conversation. */
+  readonly #lastMid = new Map<string, number>();
   #ended = false;
 
   constructor(
@@ -42,22 +65,22 @@ export class Session {
     return true;
   }
 
-  /** A live push. `mid` marks a message, so that a replayed copy is not sent twice. */
-  push(line: string, mid?: number) {
+  /** A live push; `msg` marks a message (order, and no second copy after a replay). */
+  push(line: string, msg?: MsgRef) {
     if (this.ended) return;
     if (this.#held) {
       if (this.#held.length >= MAX_HELD) return this.onOverflow();
-      this.#held.push({ line, mid });
+      this.#held.push({ line, msg });
       return;
     }
-    this.out.write(line);
+    this.#write(line, msg);
   }
 
   /** A message replayed from the pending table, written before any held live push. */
-  replay(line: string, mid: number) {
+  replay(line: string, msg: MsgRef) {
     if (this.ended) return;
-    this.#replayed?.add(mid);
-    this.out.write(line);
+    this.#replayed?.add(msg.mid);
+    this.#write(line, msg);
   }
 
   /** Ends the replay: held pushes go out, minus messages the replay already sent. */
@@ -67,6 +90,18 @@ export class Session {
     this.#held = null;
     this.#replayed = null;
     if (!held || this.ended) return;
-    for (const h of held) if (h.mid === undefined || !replayed?.has(h.mid)) this.out.write(h.line);
+    for (const h of held) if (!h.msg || !replayed?.has(h.msg.mid)) this.#write(h.line, h.msg);
+  }
+
+  #write(line: string, msg: MsgRef | undefined) {
+    if (msg) {
+      const last = this.#lastMid.get(msg.conv);
+      if (last !== undefined && msg.mid <= last) {
+        if (msg.mid < last) Session.outOfOrder++;
+        return;
+      }
+      this.#lastMid.set(msg.conv, msg.mid);
+    }
+    this.out.write(line);
   }
 }

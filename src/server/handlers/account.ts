@@ -6,7 +6,7 @@ import { pendingCount, pendingPage } from "../../store/messages.ts";
 import { issueToken, revokeTokens, tokenUser } from "../../store/tokens.ts";
 import { createUser, credentialsById, credentialsByName, userById } from "../../store/users.ts";
 import { type Ctx, line, type ServerParts, sessionOf } from "../context.ts";
-import { Session } from "../session.ts";
+import { conversationOf, Session } from "../session.ts";
 import { groupList } from "./groups.ts";
 
 export async function register(ctx: Ctx, req: Register) {
@@ -81,7 +81,7 @@ async function replayPending(server: ServerParts, session: Session) {
       for (const m of page) {
         if (conn.unsent > highWater) await conn.below(highWater / 2);
         if (session.ended) return;
-        session.replay(line({ type: "msg", ...m }), m.mid);
+        session.replay(line({ type: "msg", ...m }), { mid: m.mid, conv: conversationOf(m) });
       }
       if (page.length < PAGE || session.ended) break;
       after = (page[page.length - 1] as { mid: number }).mid;

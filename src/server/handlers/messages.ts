@@ -5,7 +5,7 @@ import { friendship } from "../../store/friends.ts";
 import { groupById, roleIn } from "../../store/groups.ts";
 import { directHistory, groupHistory, type Message } from "../../store/messages.ts";
 import { type Ctx, line, sessionOf } from "../context.ts";
-import type { Session } from "../session.ts";
+import { conversationOf, type Session } from "../session.ts";
 
 /** no_such_user / not_friend, from the session's cache or, on a miss, the database. */
 async function checkFriend(ctx: Ctx, me: Session, other: number) {
@@ -32,8 +32,9 @@ export async function send(ctx: Ctx, req: Send) {
   const ts = Date.now();
   const mid = await messages.submit({ from: me.user.id, to: req.to, text: req.text, ts });
   const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, to: req.to, text: req.text, ts } satisfies { type: "msg" } & Message);
-  hub.toUser(req.to, frame, { mid });
-  hub.toUser(me.user.id, frame, { except: me, mid });
+  const msg = { mid, conv: conversationOf({ from: me.user.id, to: req.to }) };
+  hub.toUser(req.to, frame, { msg });
+  hub.toUser(me.user.id, frame, { except: me, msg });
   return { mid, ts };
 }
 

@@ -1,0 +1,49 @@
+/**
+ * The session's order promise (PROTOCOL.md): within one conversation a
+ * connection never receives a smaller mid after a larger one, across live
+ * pushes, a login's replay and the pushes held during it.
+ */
+import { describe, expect, it } from "bun:test";
+import { conversationOf, Session } from "../../src/server/session.ts";
+
+function session() {
+  const written: string[] = [];
+  const s = new Session("n:1", { id: 7, name: "seven" }, { write: (l) => void written.push(l), closed: false }, () => {});
+  return { s, written };
+}
+
+const msg = (mid: number, conv: string) => ({ mid, conv });
+
+describe("a session", () => {
+  it("names a conversation by its group, or by its two users in either direction", () => {
+    expect(conversationOf({ from: 7, to: 3 })).toBe("3:7");
+    expect(conversationOf({ from: 3, to: 7 })).toBe("3:7");
+    expect(conversationOf({ from: 7, group: 3 })).toBe("g3");
+  });
+
+  it("does not write a message with a smaller mid than one already written in its conversation", () => {
+    const { s, written } = session();
+    s.live();
+    const before = Session.outOfOrder;
+    s.push("a100", msg(100, "3:7"));
+    s.push("b99", msg(99, "3:7")); // crossed on the way: stays pending instead
+    s.push("c50", msg(50, "g1")); // another conversation has its own order
+    s.push("d101", msg(101, "3:7"));
+    s.push("presence"); // not a message: always written
+    s.push("d101", msg(101, "3:7")); // the same message twice: once is enough
+    expect(written).toEqual(["a100", "c50", "d101", "presence"]);
+    expect(Session.outOfOrder - before).toBe(1);
+  });
+
+  it("keeps the order across a login's replay and the live pushes held during it", () => {
+    const { s, written } = session();
+    s.push("live 205", msg(205, "3:7")); // held until the replay ends
+    s.push("live 201", msg(201, "g1")); // committed after the replay read g1 up to 203
+    s.push("live 202", msg(202, "3:7")); // also replayed: not twice
+    s.replay("replay 202", msg(202, "3:7"));
+    s.replay("replay 203", msg(203, "g1"));
+    expect(written).toEqual(["replay 202", "replay 203"]);
+    s.live();
+    expect(written).toEqual(["replay 202", "replay 203", "live 205"]);
+  });
+});
