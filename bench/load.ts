@@ -497,7 +497,9 @@ const rows = records.map((r) => {
   const name = `${r.kind}${r.kind === "group" ? `/${r.groupSize}` : ""}${r.kind === "idle" ? (r.login ? "+login" : "") : ""} ${r.nodes}n`;
   const errs =
     (r.error ? "FAILED" : Object.entries(r.result?.errors ?? {}).map(([k, v]) => `${k}=${v}`).join(" ")) +
-    (r.warnings.length ? " INVALID: MariaDB/Redis stopped during the window" : "");
+    (r.warnings.length ? " INVALID: MariaDB/Redis stopped during the window" : "") +
+    // Pushes kept from a connection because a larger mid of their conversation got there first (they stay pending).
+    (r.serverMetrics.chat_pushes_out_of_order_total ? ` not_pushed_out_of_order=${r.serverMetrics.chat_pushes_out_of_order_total}` : "");
   return (
     `${name.padEnd(22)}${pad(r.conns, 7)}${pad(t ? t.deliveredPerS : "-", 9)}${pad(t ? t.latencyMs.p50 : "-", 8)}${pad(t ? t.latencyMs.p99 : "-", 8)}${pad(t ? t.latencyMs.p999 : "-", 8)}` +
     `${pad(r.result?.login.ok ? r.result.login.perS : "-", 9)}${pad(r.servers.map((x) => x.rssMB).join("+") || "-", 12)}${pad(r.servers.map((x) => x.cpuPct).join("+") || "-", 9)}` +
