@@ -21,15 +21,19 @@ export interface Policy {
   maxGroupMembers: number;
 }
 
+/** One item of a group commit: a message to store or an ack to apply. */
+export type Write = { message: NewMessage; ack?: undefined } | { ack: { user: number; mids: number[] }; message?: undefined };
+
 export interface ServerParts {
   node: string;
   db: Db;
   hub: Hub;
   presence: Presence;
-  /** Stores messages in group commits; resolves to each message's mid. */
-  messages: GroupCommit<NewMessage, number>;
-  /** Deletes acked pending rows in group commits; resolves to how many were pending. */
-  acks: GroupCommit<{ user: number; mids: number[] }, number>;
+  /**
+   * Group commits of messages and acks, together in one transaction: a
+   * message resolves to its mid, an ack to how many of its mids were pending.
+   */
+  writes: GroupCommit<Write, number>;
   log: Logger;
   metrics: Metrics;
   /** Hot-path counters: requests by type, error replies by code. */

@@ -12,7 +12,7 @@ import { ackPending, type NewMessage, storeMessages } from "../store/messages.ts
 import { ping } from "../store/server-info.ts";
 import { withRetry } from "../store/server-pool.ts";
 import { Conn, Flusher } from "./connection.ts";
-import type { Policy, ServerParts } from "./context.ts";
+import type { Policy, ServerParts, Write } from "./context.ts";
 import { Dependency } from "./dependency.ts";
 import { dispatch } from "./dispatch.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -115,29 +115,33 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   };
 
   const batchSize = metrics.histogram("chat_message_batch_size", "Messages per group commit", [1, 2, 5, 10, 20, 50, 100, 200, 500]);
-  const batchMs = metrics.histogram("chat_message_batch_ms", "Time to write one group commit of messages, ms", [1, 2, 5, 10, 25, 50, 100, 250, 1000]);
-  const messages = new GroupCommit<NewMessage, number>(
+  const batchMs = metrics.histogram("chat_message_batch_ms", "Time to write one group commit, ms", [1, 2, 5, 10, 25, 50, 100, 250, 1000]);
+  // Messages and acks share one transaction (one fsync), and their replies and
+  // pushes go out in the same event-loop turn: one socket write per connection
+  // where two commits made two.
+  const writes = new GroupCommit<Write, number>(
     async (batch) => {
-      const stored = await withRetry(() => db.transaction((conn) => storeMessages(conn, batch, consecutive)));
-      metrics.inc("chat_pending_added_total", "Pending deliveries created (one per recipient of each message)", undefined, stored.pending);
-      return stored.mids;
+      const stored: NewMessage[] = [];
+      const acked: { user: number; mids: number[] }[] = [];
+      for (const w of batch) {
+        if (w.message) stored.push(w.message);
+        else acked.push(w.ack);
+      }
+      const { mids, pending, removed } = await withRetry(() =>
+        db.transaction(async (conn) => ({
+          ...(stored.length > 0 ? await storeMessages(conn, stored, consecutive) : { mids: [], pending: 0 }),
+          removed: acked.length > 0 ? await ackPending(conn, acked) : [],
+        })),
+      );
+      metrics.inc("chat_messages_stored_total", "Messages durably stored", undefined, stored.length);
+      metrics.inc("chat_pending_added_total", "Pending deliveries created (one per recipient of each message)", undefined, pending);
+      metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, removed.reduce((x, y) => x + y, 0));
+      if (stored.length > 0) batchSize(stored.length);
+      let m = 0;
+      let a = 0;
+      return batch.map((w) => (w.message ? (mids[m++] as number) : (removed[a++] as number)));
     },
-    {
-      maxBatch: 500,
-      onBatch: (n, ms) => {
-        metrics.inc("chat_messages_stored_total", "Messages durably stored", undefined, n);
-        batchSize(n);
-        batchMs(ms);
-      },
-    },
-  );
-  const acks = new GroupCommit<{ user: number; mids: number[] }, number>(
-    async (batch) => {
-      const out = await withRetry(() => db.transaction((conn) => ackPending(conn, batch)));
-      metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, out.reduce((x, y) => x + y, 0));
-      return out;
-    },
-    { maxBatch: 500, onBatch: () => metrics.inc("chat_ack_batches_total", "Group commits of acks") },
+    { maxBatch: 500, onBatch: (_n, ms) => batchMs(ms) },
   );
 
   const parts: ServerParts = {
@@ -145,8 +149,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     db,
     hub,
     presence,
-    messages,
-    acks,
+    writes,
     log,
     metrics,
     count: {
@@ -269,7 +272,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     metrics.gauge("chat_connections", "Open connections", conns.size);
     metrics.gauge("chat_sessions", "Logged-in sessions on this node", hub.sessionCount);
     metrics.gauge("chat_users_online_here", "Users with a session on this node", hub.userCount);
-    const b = messages.backlog;
+    const b = writes.backlog;
     metrics.gauge("chat_message_queue", "Messages waiting for a group commit", b.queued);
   });
 
@@ -299,7 +302,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
           conns.delete(conn);
         }),
       );
-      await Promise.all([messages.drained(), acks.drained()]);
+      await writes.drained();
       await presence.close();
       parts.mysql.close();
       listener.stop(true);

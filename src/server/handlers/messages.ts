@@ -25,12 +25,12 @@ async function checkMember(ctx: Ctx, me: Session, group: number) {
 }
 
 export async function send(ctx: Ctx, req: Send) {
-  const { hub, messages } = ctx.server;
+  const { hub, writes } = ctx.server;
   const me = sessionOf(ctx);
   if (req.to === me.user.id) fail("invalid", "you cannot send a message to yourself");
   await checkFriend(ctx, me, req.to);
   const ts = Date.now();
-  const mid = await messages.submit({ from: me.user.id, to: req.to, text: req.text, ts });
+  const mid = await writes.submit({ message: { from: me.user.id, to: req.to, text: req.text, ts } });
   const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, to: req.to, text: req.text, ts } satisfies { type: "msg" } & Message);
   const msg = { mid, conv: conversationOf({ from: me.user.id, to: req.to }) };
   hub.toUser(req.to, frame, { msg });
@@ -39,11 +39,11 @@ export async function send(ctx: Ctx, req: Send) {
 }
 
 export async function groupSend(ctx: Ctx, req: GroupSend) {
-  const { hub, messages } = ctx.server;
+  const { hub, writes } = ctx.server;
   const me = sessionOf(ctx);
   await checkMember(ctx, me, req.group);
   const ts = Date.now();
-  const mid = await messages.submit({ from: me.user.id, group: req.group, text: req.text, ts });
+  const mid = await writes.submit({ message: { from: me.user.id, group: req.group, text: req.text, ts } });
   const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts } satisfies { type: "msg" } & Message);
   // Every member's sessions, the sender's other sessions among them.
   hub.toGroup(req.group, frame, { except: me, mid });
@@ -52,7 +52,7 @@ export async function groupSend(ctx: Ctx, req: GroupSend) {
 
 export async function ack(ctx: Ctx, req: Ack) {
   const me = sessionOf(ctx);
-  const acked = await ctx.server.acks.submit({ user: me.user.id, mids: [...new Set(req.mids)] });
+  const acked = await ctx.server.writes.submit({ ack: { user: me.user.id, mids: [...new Set(req.mids)] } });
   return { acked };
 }
 
