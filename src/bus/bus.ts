@@ -8,7 +8,8 @@ export interface Bus {
   /** "local" for the in-process bus; "up"/"down" for Redis. */
   readonly state: "local" | "up" | "down";
   publish(channel: string, message: string): void;
-  subscribe(channel: string): void;
+  /** Resolves once the subscription is active (or has failed: delivery is best effort). */
+  subscribe(channel: string): Promise<void>;
   unsubscribe(channel: string): void;
   /** Where messages from other nodes go. One handler per bus. */
   onMessage(handler: (channel: string, message: string) => void): void;
@@ -20,7 +21,7 @@ export function createLocalBus(): Bus {
   return {
     state: "local",
     publish() {},
-    subscribe() {},
+    subscribe: async () => {},
     unsubscribe() {},
     onMessage() {},
     async close() {},

@@ -27,6 +27,8 @@ export const ALIVE_MS = 9000;
 const HEARTBEAT_MS = 2000;
 /** How often each node looks for dead ones. */
 const SCAN_MS = 2000;
+/** How long a login waits for its user's channel subscription before it goes on without it. */
+const LISTEN_WAIT_MS = 2000;
 
 const alive = (node: string) => `chat:alive:${node}`;
 const nodeUsers = (node: string) => `chat:node:${node}:users`;
@@ -163,9 +165,18 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
         if (!firstLocal) return false;
         if (bus.state !== "up") return true;
         try {
+          // Whether this node may skip publishing a user's own messages to their
+          // other sessions ("only here") rests on two orders. This node listens
+          // on the user's channel before it registers; every node announces
+          // itself there only after registering. Of two nodes logging the user
+          // in at once, the one that registers second sees the first, and the
+          // first hears the second's announcement.
+          // (A subscription that does not complete soon leaves the user "maybe elsewhere".)
+          const listening = await Promise.race([hub.listening(user).then(() => true), Bun.sleep(LISTEN_WAIT_MS).then(() => false)]);
           const others = await run(CHANGE, [node, user, "up"]);
+          hub.announce(user);
           if (others !== 0) return false;
-          hub.onlyHere(user);
+          if (listening) hub.onlyHere(user);
           return true;
         } catch (e) {
           log.warn("presence_up_failed", { error: e });

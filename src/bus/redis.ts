@@ -52,7 +52,7 @@ export async function createRedisBus(url: string, log: Logger, metrics: Metrics)
     c.on("reconnecting", transition);
   }
   const listener = (message: string, channel: string) => handler(channel, message);
-  const subscribed = new Set<string>();
+  const subscribed = new Map<string, Promise<void>>();
 
   // The first connect is retried by the strategy too; wait for it, but not forever.
   await Promise.all([client.connect(), sub.connect()]).catch((e) => log.warn("redis_connect_failed", { error: e }));
@@ -74,9 +74,12 @@ export async function createRedisBus(url: string, log: Logger, metrics: Metrics)
       });
     },
     subscribe(channel) {
-      if (subscribed.has(channel)) return;
-      subscribed.add(channel);
-      sub.subscribe(channel, listener).catch((e) => log.warn("redis_subscribe_failed", { channel, error: e }));
+      let done = subscribed.get(channel);
+      if (!done) {
+        done = sub.subscribe(channel, listener).catch((e) => log.warn("redis_subscribe_failed", { channel, error: e }));
+        subscribed.set(channel, done);
+      }
+      return done;
     },
     unsubscribe(channel) {
       if (!subscribed.delete(channel)) return;

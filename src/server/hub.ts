@@ -99,10 +99,7 @@ export class Hub {
     if (!set) {
       this.#byUser.set(s.user.id, (set = new Set()));
       this.#elsewhere.add(s.user.id);
-      this.bus.subscribe(userChannel(s.user.id));
-      // Nodes that already have this user's sessions learn that this one has some too.
-      if (this.bus.state !== "local")
-        this.bus.publish(userChannel(s.user.id), JSON.stringify({ o: this.node, e: { here: true } } satisfies Envelope));
+      void this.bus.subscribe(userChannel(s.user.id));
     }
     set.add(s);
     for (const g of s.groups) this.#addToGroup(g, s);
@@ -119,6 +116,16 @@ export class Hub {
     this.#elsewhere.delete(s.user.id);
     this.bus.unsubscribe(userChannel(s.user.id));
     return true;
+  }
+
+  /** Resolves once pushes for `user` from other nodes reach this one (its channel is subscribed). */
+  listening(user: number): Promise<void> {
+    return this.bus.subscribe(userChannel(user));
+  }
+
+  /** Tells the nodes that already have sessions of `user` that this one has some too. */
+  announce(user: number) {
+    if (this.bus.state !== "local") this.bus.publish(userChannel(user), JSON.stringify({ o: this.node, e: { here: true } } satisfies Envelope));
   }
 
   /** Presence found no other node with sessions of `user`. */
@@ -244,7 +251,7 @@ export class Hub {
     let set = this.#byGroup.get(group);
     if (!set) {
       this.#byGroup.set(group, (set = new Set()));
-      this.bus.subscribe(groupChannel(group));
+      void this.bus.subscribe(groupChannel(group));
     }
     set.add(s);
   }

@@ -112,6 +112,32 @@ describe("a two-node cluster", () => {
     for (const x of [friend, multi1, multi2]) x.w.close();
   });
 
+  it("gives a user's other session on the other node its own messages, also when both logged in at the same moment", async () => {
+    // Each node skips the publish of a user's own message when it knows all of
+    // the user's sessions are local; two logins racing on two nodes must still
+    // leave each node knowing about the other.
+    const TRIALS = 20;
+    let missed = 0;
+    for (let t = 0; t < TRIALS; t++) {
+      const name = `race_${t}`;
+      const friend = await login(n1, `${name}_f`);
+      const reg = await n1.connect();
+      await reg.ok({ type: "register", name, password: "password-1" });
+      reg.close();
+      const [a, b] = await Promise.all([login(n1, name, false), login(n2, name, false)]);
+      await a.w.ok({ type: "add_friend", user: friend.id });
+      const fromA = await a.w.ok({ type: "send", to: friend.id, text: "from n1" });
+      const fromB = await b.w.ok({ type: "send", to: friend.id, text: "from n2" });
+      await friend.w.push("msg", (f) => f.mid === fromB.mid);
+      const gotA = await b.w.push("msg", (f) => f.mid === fromA.mid, 0, 2000).then(() => true, () => false);
+      const gotB = await a.w.push("msg", (f) => f.mid === fromB.mid, 0, 2000).then(() => true, () => false);
+      missed += Number(!gotA) + Number(!gotB);
+      for (const x of [friend, a, b]) x.w.close();
+    }
+    console.log(`  ${TRIALS} simultaneous logins on both nodes: ${missed} of ${TRIALS * 2} own-message copies missing on the other node`);
+    expect(missed).toBe(0);
+  });
+
   it("never pushes a smaller mid after a larger one of the same conversation on a connection, with senders on both nodes", async () => {
     // A group with a sender and a reader on each node, and a one-to-one
     // conversation whose two sides send from different nodes while a second
