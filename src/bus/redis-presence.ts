@@ -160,8 +160,22 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
     bus.onReady(onUp);
     if (bus.state === "up") onUp();
 
+    // A user's ups and downs on this node reach Redis in the order they happened:
+    // a login whose connection closes while its "up" waits must not register
+    // the user after the "down" of that same session.
+    const chains = new Map<number, Promise<unknown>>();
+    const inTurn = <X>(user: number, fn: () => Promise<X>): Promise<X> => {
+      const next = (chains.get(user) ?? Promise.resolve()).then(fn, fn);
+      chains.set(user, next);
+      const forget = () => {
+        if (chains.get(user) === next) chains.delete(user);
+      };
+      next.then(forget, forget);
+      return next;
+    };
+
     return {
-      async up(user, firstLocal) {
+      up: (user, firstLocal) => inTurn(user, async () => {
         if (!firstLocal) return false;
         if (bus.state !== "up") return true;
         try {
@@ -182,8 +196,8 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
           log.warn("presence_up_failed", { error: e });
           return true;
         }
-      },
-      async down(user, lastLocal) {
+      }),
+      down: (user, lastLocal) => inTurn(user, async () => {
         if (!lastLocal) return false;
         if (bus.state !== "up") return true;
         try {
@@ -192,7 +206,7 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
           log.warn("presence_down_failed", { error: e });
           return true;
         }
-      },
+      }),
       async online(users) {
         const local = new Set(users.filter((u) => hub.sessionsOf(u)?.size));
         if (users.length === 0 || bus.state !== "up") return local;
