@@ -235,7 +235,13 @@ export class Hub {
     this.#timer = undefined;
     const now = performance.now();
     for (const o of this.#waiting) {
-      while (o.held.length > 0 && (o.held[0] as { at: number }).at + this.orderWindowMs <= now) (o.held.shift() as { run: () => void }).run();
+      while (o.held.length > 0 && (o.held[0] as { at: number }).at + this.orderWindowMs <= now) {
+        try {
+          (o.held.shift() as { run: () => void }).run();
+        } catch (e) {
+          this.log.error("push_failed", { error: e }); // one message's push, not the others behind it
+        }
+      }
       if (o.held.length === 0) this.#waiting.delete(o);
     }
     if (this.#waiting.size > 0) this.#timer = setTimeout(() => this.#release(), Math.max(1, this.orderWindowMs / 4));
