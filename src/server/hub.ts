@@ -7,18 +7,17 @@ import type { Bus } from "../bus/bus.ts";
 import type { Logger } from "../log.ts";
 import type { MsgRef, Session } from "./session.ts";
 
-/** How long a conversation counts as fed by several nodes after its last change of origin. */
+/** How long a node still counts as feeding a conversation after its last message there. */
 const MIXED_FOR_MS = 10_000;
 
 /**
- * Per conversation: the node its last message came from and, while messages
- * come from more than one node, the pushes waiting for the reorder window.
+ * Per conversation: the nodes its messages came from lately (with when) and,
+ * while there is more than one, the pushes waiting to go out in mid order.
  */
 interface Order {
-  origin: string;
-  mixedUntil: number;
+  origins: Map<string, number>;
   seen: number;
-  held: { mid: number; at: number; run: () => void }[];
+  held: { mid: number; origin: string; at: number; run: () => void }[];
 }
 
 /** Side effects a push carries to the target user's sessions on every node. */
@@ -57,16 +56,22 @@ export class Hub {
    */
   readonly #elsewhere = new Set<number>();
   /**
-   * Message order. Each node pushes its own messages in mid order, but two
-   * nodes committing messages of one conversation at once may have their
-   * pushes cross on the way to a session. While a conversation's messages here
-   * come from more than one node, its pushes wait `orderWindowMs` and go out
-   * in mid order; one that still comes too late is not pushed (Session) and
-   * waits for the next login.
+   * Message order. Each node pushes its own messages in mid order (one group
+   * commit after another), and Redis hands one publisher's messages to a
+   * subscriber in the order they were published: from each node, mids reach
+   * this hub in increasing order. But two nodes committing messages of one
+   * conversation at once may have their pushes cross on the way here. While a
+   * conversation's messages come from more than one node, a push waits until
+   * every other node feeding it has shown a larger mid (so nothing smaller can
+   * still come from there), at most `orderWindowMs`. One that still comes too
+   * late is not pushed (Session) and waits for the next login.
    */
   readonly #order = new Map<string, Order>();
   readonly #waiting = new Set<Order>();
+  /** Per node, the largest mid seen from it. */
+  readonly #highest = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #releaseQueued = false;
   #swept = performance.now();
 
   constructor(
@@ -183,6 +188,7 @@ export class Hub {
   }
 
   #deliverUser(origin: string, user: number, line: string | undefined, except: string | undefined, msg: MsgRef | undefined, effects: Effects | undefined) {
+    if (msg) this.#progress(origin, msg.mid);
     const set = this.#byUser.get(user);
     if (!set) return;
     if (msg && line !== undefined) {
@@ -198,6 +204,7 @@ export class Hub {
   }
 
   #deliverGroup(origin: string, group: number, line: string, except: string | undefined, mid: number | undefined) {
+    if (mid !== undefined) this.#progress(origin, mid);
     const set = this.#byGroup.get(group);
     if (!set) return;
     if (mid === undefined) return this.#pushTo(set, line, except, undefined);
@@ -209,42 +216,66 @@ export class Hub {
     if (set) for (const s of set) if (s.key !== except) s.push(line, msg);
   }
 
-  /** Runs `run` (the pushes of one message) now, or after the reorder window when the conversation is fed by several nodes. */
+  /** A message from `origin` with this mid: held pushes that waited for it may go. */
+  #progress(origin: string, mid: number) {
+    if (mid <= (this.#highest.get(origin) ?? 0)) return;
+    this.#highest.set(origin, mid);
+    if (this.#waiting.size > 0 && !this.#releaseQueued) {
+      this.#releaseQueued = true;
+      queueMicrotask(() => {
+        this.#releaseQueued = false;
+        this.#release();
+      });
+    }
+  }
+
+  /** Runs `run` (the pushes of one message) now, or, while the conversation is fed by several nodes, once it is its turn. */
   #inOrder(msg: MsgRef, origin: string, run: () => void) {
     // With one node (the in-process bus) every message comes from here, in order.
     if (!(this.orderWindowMs > 0) || this.bus.state === "local") return run();
     const now = performance.now();
     let o = this.#order.get(msg.conv);
-    if (!o) this.#order.set(msg.conv, (o = { origin, mixedUntil: 0, seen: now, held: [] }));
-    else if (o.origin !== origin) {
-      o.origin = origin;
-      o.mixedUntil = now + MIXED_FOR_MS;
-    }
+    if (!o) this.#order.set(msg.conv, (o = { origins: new Map(), seen: now, held: [] }));
+    o.origins.set(origin, now);
     o.seen = now;
+    if (o.origins.size > 1) for (const [n, at] of o.origins) if (now - at > MIXED_FOR_MS) o.origins.delete(n);
     if (now - this.#swept > MIXED_FOR_MS) this.#sweep(now);
-    if (now >= o.mixedUntil && o.held.length === 0) return run();
+    if (o.origins.size === 1 && o.held.length === 0) return run();
     let i = o.held.length;
     while (i > 0 && (o.held[i - 1] as { mid: number }).mid > msg.mid) i--;
-    o.held.splice(i, 0, { mid: msg.mid, at: now, run });
+    o.held.splice(i, 0, { mid: msg.mid, origin, at: now, run });
     this.#waiting.add(o);
-    this.#timer ??= setTimeout(() => this.#release(), Math.max(1, this.orderWindowMs / 4));
+    this.#release();
   }
 
-  /** Pushes, in mid order, every held message that has waited the window (and those behind it only once they have too). */
+  /** Whether every other node feeding the conversation has shown a mid above `mid`. */
+  #nothingSmallerToCome(o: Order, mid: number, origin: string): boolean {
+    for (const n of o.origins.keys()) if (n !== origin && (this.#highest.get(n) ?? 0) < mid) return false;
+    return true;
+  }
+
+  /** Pushes, in mid order, every held message whose turn has come or whose wait is over. */
   #release() {
-    this.#timer = undefined;
     const now = performance.now();
     for (const o of this.#waiting) {
-      while (o.held.length > 0 && (o.held[0] as { at: number }).at + this.orderWindowMs <= now) {
+      for (let h = o.held[0]; h && (h.at + this.orderWindowMs <= now || this.#nothingSmallerToCome(o, h.mid, h.origin)); h = o.held[0]) {
+        o.held.shift();
         try {
-          (o.held.shift() as { run: () => void }).run();
+          h.run();
         } catch (e) {
           this.log.error("push_failed", { error: e }); // one message's push, not the others behind it
         }
       }
       if (o.held.length === 0) this.#waiting.delete(o);
     }
-    if (this.#waiting.size > 0) this.#timer = setTimeout(() => this.#release(), Math.max(1, this.orderWindowMs / 4));
+    if (this.#waiting.size === 0) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    } else
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        this.#release();
+      }, Math.max(1, this.orderWindowMs / 4));
   }
 
   /** Forgets conversations with no message here for a while. */
