@@ -37,7 +37,7 @@ const SERVER_FLAGS: Flag[] = [
   { name: "idle-timeout", env: "CHAT_IDLE_TIMEOUT", arg: "S", help: "close connections silent this long", default: String(DEFAULTS.idleTimeoutMs / 1000) },
   { name: "rate-limit", env: "CHAT_RATE_LIMIT", arg: "N", help: "requests per second per connection; 0 = off", default: String(DEFAULTS.rateLimit) },
   { name: "rate-burst", env: "CHAT_RATE_BURST", arg: "N", help: "burst above the rate", default: String(DEFAULTS.rateBurst) },
-  { name: "order-window", env: "CHAT_ORDER_WINDOW", arg: "MS", help: "cluster: how long pushes of a conversation fed by several nodes wait to go out in mid order; 0 = off", default: String(DEFAULTS.orderWindowMs) },
+  { name: "order-window", env: "CHAT_ORDER_WINDOW", arg: "MS", help: "cluster: longest wait of a push in a conversation fed by several nodes, to go out in mid order; 0 = no wait", default: String(DEFAULTS.orderWindowMs) },
   { name: "max-conns-per-ip", env: "CHAT_MAX_CONNS_PER_IP", arg: "N", help: "connections per remote address; 0 = no limit", default: "0" },
   { name: "token-ttl", env: "CHAT_TOKEN_TTL", arg: "S", help: "login token lifetime in seconds", default: String(DEFAULTS.tokenTtlMs / 1000) },
   { name: "hash-memory", env: "CHAT_HASH_MEMORY", arg: "KIB", help: "argon2id memory cost", default: String(DEFAULTS.hash.memoryCost) },

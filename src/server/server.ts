@@ -53,8 +53,8 @@ export interface ServerOptions {
   maxGroupMembers?: number;
   /**
    * In a cluster, while a conversation's messages come from more than one
-   * node, their pushes wait this long (ms) to go out in mid order; 0 turns
-   * the wait off. Default 50.
+   * node, a push waits until the other nodes have shown a larger mid, this
+   * long (ms) at most, to go out in mid order; 0 turns the wait off. Default 50.
    */
   orderWindowMs?: number;
 }
