@@ -41,8 +41,7 @@ export class Session {
   /** Messages not written because a larger mid of their conversation had been (cluster-wide count). */
   static outOfOrder = 0;
   #held: { line: string; msg?: MsgRef }[] | null = [];
-  #replayed: Set<number> | null = new Set();
-  /** Highest mid written per conversation. */
+  /** Highest mid written per conversation (a message replayed and then pushed live goes out once). */
   readonly #lastMid = new Map<string, number>();
   #ended = false;
 
@@ -65,7 +64,7 @@ export class Session {
     return true;
   }
 
-  /** A live push; `msg` marks a message (order, and no second copy after a replay). */
+  /** A live push; `msg` marks a message, for order. */
   push(line: string, msg?: MsgRef) {
     if (this.ended) return;
     if (this.#held) {
@@ -79,18 +78,15 @@ export class Session {
   /** A message replayed from the pending table, written before any held live push. */
   replay(line: string, msg: MsgRef) {
     if (this.ended) return;
-    this.#replayed?.add(msg.mid);
     this.#write(line, msg);
   }
 
   /** Ends the replay: held pushes go out, minus messages the replay already sent. */
   live() {
     const held = this.#held;
-    const replayed = this.#replayed;
     this.#held = null;
-    this.#replayed = null;
     if (!held || this.ended) return;
-    for (const h of held) if (!h.msg || !replayed?.has(h.msg.mid)) this.#write(h.line, h.msg);
+    for (const h of held) this.#write(h.line, h.msg);
   }
 
   #write(line: string, msg: MsgRef | undefined) {
