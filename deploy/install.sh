@@ -155,7 +155,8 @@ if [ -n "$root" ]; then
 fi
 
 nginx -t -q
-keepalived --config-test -f /etc/keepalived/keepalived.conf
+# The keepalived config is checked by the operator (deploy/README.md, step 4):
+# this script never runs keepalived itself, only systemd does, at start.
 systemctl daemon-reload
 systemctl enable chat nginx keepalived
 if [ "$start" = 1 ]; then

@@ -178,6 +178,8 @@ export class Stack {
     const root = this.root(vm);
     // Never outside the lab: the namespace must be ours and hold the lab
     // interface (which the host does not have, checked before anything ran).
+    // launcher.spawn runs `ip netns exec <that namespace> keepalived ...` and
+    // kills the process if it is found in any other network namespace.
     this.launcher.ns(vm);
     await this.launcher.run(vm, ["ip", "link", "show", "dev", this.topo.iface]);
     const conf = join(root, "etc/keepalived/keepalived.conf");
