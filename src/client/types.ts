@@ -2,6 +2,7 @@
  * Shapes of the frames the client exchanges with the server (PROTOCOL.md,
  * version 1). Only what the client reads is typed; unknown fields pass through.
  */
+import type { ChatMessage } from "../protocol/schema.ts";
 
 /** A user as the server names one: `{id, name}`. */
 export interface UserRef {
@@ -34,21 +35,8 @@ export interface Group extends GroupInfo {
   members: GroupMember[];
 }
 
-/** A stored message: the body of a `msg` push and of `history` entries. */
-export interface ChatMessage {
-  mid: number;
-  /** the sender's id */
-  from: number;
-  /** the sender's name */
-  name: string;
-  /** the recipient, for a one-to-one message */
-  to?: number;
-  /** the group, for a group message */
-  group?: number;
-  text: string;
-  /** milliseconds since the Unix epoch */
-  ts: number;
-}
+/** A stored message: the body of a `msg` push and of `history` entries (defined with the protocol). */
+export type { ChatMessage };
 
 export interface HelloPush {
   type: "hello";

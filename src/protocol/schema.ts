@@ -111,6 +111,22 @@ export const History = Type.Object({
 });
 export type History = Static<typeof History>;
 
+/** A stored message: the body of a `msg` push and of `history` entries. */
+export interface ChatMessage {
+  mid: number;
+  /** the sender's id */
+  from: number;
+  /** the sender's name */
+  name: string;
+  /** the recipient, for a one-to-one message */
+  to?: number;
+  /** the group, for a group message */
+  group?: number;
+  text: string;
+  /** milliseconds since the Unix epoch */
+  ts: number;
+}
+
 /** The request schema of every operation; a `type` not listed is `unknown_type`. */
 export const REQUESTS = {
   register: Register,

@@ -1,23 +1,8 @@
+import type { ChatMessage } from "../protocol/schema.ts";
 import { type Connection, type Db, exec, queryExec, queryRows, rows } from "./db.ts";
 
-/** A message as the protocol shows it (the `msg` push body). */
-export interface Message {
-  mid: number;
-  from: number;
-  name: string;
-  to?: number;
-  group?: number;
-  text: string;
-  ts: number;
-}
-
-export interface NewMessage {
-  from: number;
-  to?: number;
-  group?: number;
-  text: string;
-  ts: number;
-}
+/** A message to store: the protocol's message body before it has a mid. */
+export type NewMessage = Omit<ChatMessage, "mid" | "name">;
 
 const COLUMNS = "m.mid, m.sender_id, u.name, m.recipient_id, m.group_id, m.body, m.ts";
 interface Row {
@@ -30,7 +15,7 @@ interface Row {
   ts: number;
 }
 
-function toMessage(r: Row): Message {
+function toMessage(r: Row): ChatMessage {
   return r.group_id != null
     ? { mid: r.mid, from: r.sender_id, name: r.name, group: r.group_id, text: r.body, ts: Number(r.ts) }
     : { mid: r.mid, from: r.sender_id, name: r.name, to: r.recipient_id as number, text: r.body, ts: Number(r.ts) };
@@ -84,7 +69,7 @@ export async function storeMessages(conn: Connection, batch: NewMessage[], conse
 }
 
 /** The `limit` most recent messages before `before`, ascending by mid. */
-export async function directHistory(db: Db, a: number, b: number, before: number | undefined, limit: number): Promise<Message[]> {
+export async function directHistory(db: Db, a: number, b: number, before: number | undefined, limit: number): Promise<ChatMessage[]> {
   const r = await rows<Row>(
     db,
     `SELECT ${COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.peer_lo = ? AND m.peer_hi = ? AND m.mid < ? ORDER BY m.mid DESC LIMIT ?`,
@@ -93,7 +78,7 @@ export async function directHistory(db: Db, a: number, b: number, before: number
   return r.reverse().map(toMessage);
 }
 
-export async function groupHistory(db: Db, group: number, before: number | undefined, limit: number): Promise<Message[]> {
+export async function groupHistory(db: Db, group: number, before: number | undefined, limit: number): Promise<ChatMessage[]> {
   const r = await rows<Row>(
     db,
     `SELECT ${COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.group_id = ? AND m.mid < ? ORDER BY m.mid DESC LIMIT ?`,
@@ -107,7 +92,7 @@ export async function pendingCount(db: Db, user: number): Promise<number> {
 }
 
 /** Pending messages of `user` with mid above `after`, oldest first. */
-export async function pendingPage(db: Db, user: number, after: number, limit: number): Promise<Message[]> {
+export async function pendingPage(db: Db, user: number, after: number, limit: number): Promise<ChatMessage[]> {
   const r = await rows<Row>(
     db,
     `SELECT ${COLUMNS} FROM pending p JOIN messages m ON m.mid = p.mid JOIN users u ON u.id = m.sender_id WHERE p.user_id = ? AND p.mid > ? ORDER BY p.mid LIMIT ?`,

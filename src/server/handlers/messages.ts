@@ -1,9 +1,9 @@
 /** send, group_send, ack, history: messages. */
 import { fail } from "../../protocol/errors.ts";
-import type { Ack, GroupSend, History, Send } from "../../protocol/schema.ts";
+import type { Ack, ChatMessage, GroupSend, History, Send } from "../../protocol/schema.ts";
 import { friendship } from "../../store/friends.ts";
 import { groupById, roleIn } from "../../store/groups.ts";
-import { directHistory, groupHistory, type Message } from "../../store/messages.ts";
+import { directHistory, groupHistory } from "../../store/messages.ts";
 import { type Ctx, line, sessionOf } from "../context.ts";
 import { conversationOf, type Session } from "../session.ts";
 
@@ -31,7 +31,7 @@ export async function send(ctx: Ctx, req: Send) {
   await checkFriend(ctx, me, req.to);
   const ts = Date.now();
   const mid = await writes.submit({ message: { from: me.user.id, to: req.to, text: req.text, ts } });
-  const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, to: req.to, text: req.text, ts } satisfies { type: "msg" } & Message);
+  const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, to: req.to, text: req.text, ts } satisfies { type: "msg" } & ChatMessage);
   const msg = { mid, conv: conversationOf({ from: me.user.id, to: req.to }) };
   hub.toUser(req.to, frame, { msg });
   hub.toUser(me.user.id, frame, { except: me, msg });
@@ -44,7 +44,7 @@ export async function groupSend(ctx: Ctx, req: GroupSend) {
   await checkMember(ctx, me, req.group);
   const ts = Date.now();
   const mid = await writes.submit({ message: { from: me.user.id, group: req.group, text: req.text, ts } });
-  const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts } satisfies { type: "msg" } & Message);
+  const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts } satisfies { type: "msg" } & ChatMessage);
   // Every member's sessions, the sender's other sessions among them.
   hub.toGroup(req.group, frame, { except: me, mid });
   return { mid, ts };
