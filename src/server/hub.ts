@@ -16,7 +16,6 @@ const MIXED_FOR_MS = 10_000;
  */
 interface Order {
   origins: Map<string, number>;
-  seen: number;
   held: { mid: number; origin: string; at: number; run: () => void }[];
 }
 
@@ -169,10 +168,10 @@ export class Hub {
   }
 
   /** A push to the sessions of every member of `group` on every node, except `except`. */
-  toGroup(group: number, line: string, opts: { except?: Session; mid?: number } = {}) {
-    this.#deliverGroup(this.node, group, line, opts.except?.key, opts.mid);
+  toGroup(group: number, line: string, opts: { except?: Session; msg?: MsgRef } = {}) {
+    this.#deliverGroup(this.node, group, line, opts.except?.key, opts.msg);
     if (this.bus.state !== "local")
-      this.bus.publish(groupChannel(group), JSON.stringify({ o: this.node, x: opts.except?.key, f: line, m: opts.mid } satisfies Envelope));
+      this.bus.publish(groupChannel(group), JSON.stringify({ o: this.node, x: opts.except?.key, f: line, m: opts.msg?.mid, c: opts.msg?.conv } satisfies Envelope));
   }
 
   /** Adds or removes a group in one session's cache and the group index. */
@@ -188,13 +187,9 @@ export class Hub {
   }
 
   #deliverUser(origin: string, user: number, line: string | undefined, except: string | undefined, msg: MsgRef | undefined, effects: Effects | undefined) {
-    if (msg) this.#progress(origin, msg.mid);
+    if (msg && line !== undefined) return this.#deliverMessage(origin, msg, line, except, this.#byUser, user);
     const set = this.#byUser.get(user);
     if (!set) return;
-    if (msg && line !== undefined) {
-      if (reaches(set, except)) this.#inOrder(msg, origin, () => this.#pushTo(this.#byUser.get(user), line, except, msg));
-      return;
-    }
     if (effects?.here) this.#elsewhere.add(user);
     for (const s of set) {
       if (effects?.friend) s.friends.add(effects.friend);
@@ -203,17 +198,19 @@ export class Hub {
     }
   }
 
-  #deliverGroup(origin: string, group: number, line: string, except: string | undefined, mid: number | undefined) {
-    if (mid !== undefined) this.#progress(origin, mid);
+  #deliverGroup(origin: string, group: number, line: string, except: string | undefined, msg: MsgRef | undefined) {
+    if (msg) return this.#deliverMessage(origin, msg, line, except, this.#byGroup, group);
     const set = this.#byGroup.get(group);
-    if (!set) return;
-    if (mid === undefined) return this.#pushTo(set, line, except, undefined);
-    const msg = { mid, conv: `g${group}` };
-    if (reaches(set, except)) this.#inOrder(msg, origin, () => this.#pushTo(this.#byGroup.get(group), line, except, msg));
+    if (set) for (const s of set) if (s.key !== except) s.push(line);
   }
 
-  #pushTo(set: ReadonlySet<Session> | undefined, line: string, except: string | undefined, msg: MsgRef | undefined) {
-    if (set) for (const s of set) if (s.key !== except) s.push(line, msg);
+  /** A message for the sessions of `index.get(key)` (a user's or a group's; looked up again when a held push goes). */
+  #deliverMessage(origin: string, msg: MsgRef, line: string, except: string | undefined, index: Map<number, Set<Session>>, key: number) {
+    this.#progress(origin, msg.mid);
+    const set = index.get(key);
+    if (!set || !reaches(set, except)) return;
+    if (!this.#mustWait(msg, origin)) return pushAll(set, line, except, msg);
+    this.#hold(msg, origin, () => pushAll(index.get(key), line, except, msg));
   }
 
   /** A message from `origin` with this mid: held pushes that waited for it may go. */
@@ -229,18 +226,23 @@ export class Hub {
     }
   }
 
-  /** Runs `run` (the pushes of one message) now, or, while the conversation is fed by several nodes, once it is its turn. */
-  #inOrder(msg: MsgRef, origin: string, run: () => void) {
+  /** Notes where a message came from; true when its pushes must wait their turn (the conversation is fed by several nodes). */
+  #mustWait(msg: MsgRef, origin: string): boolean {
     // With one node (the in-process bus) every message comes from here, in order.
-    if (!(this.orderWindowMs > 0) || this.bus.state === "local") return run();
+    if (!(this.orderWindowMs > 0) || this.bus.state === "local") return false;
     const now = performance.now();
     let o = this.#order.get(msg.conv);
-    if (!o) this.#order.set(msg.conv, (o = { origins: new Map(), seen: now, held: [] }));
+    if (!o) this.#order.set(msg.conv, (o = { origins: new Map(), held: [] }));
     o.origins.set(origin, now);
-    o.seen = now;
     if (o.origins.size > 1) for (const [n, at] of o.origins) if (now - at > MIXED_FOR_MS) o.origins.delete(n);
     if (now - this.#swept > MIXED_FOR_MS) this.#sweep(now);
-    if (o.origins.size === 1 && o.held.length === 0) return run();
+    return o.origins.size > 1 || o.held.length > 0;
+  }
+
+  /** Holds `run` (the pushes of one message) until its turn: in mid order, once nothing smaller can come, or after the window. */
+  #hold(msg: MsgRef, origin: string, run: () => void) {
+    const o = this.#order.get(msg.conv) as Order;
+    const now = performance.now();
     let i = o.held.length;
     while (i > 0 && (o.held[i - 1] as { mid: number }).mid > msg.mid) i--;
     o.held.splice(i, 0, { mid: msg.mid, origin, at: now, run });
@@ -281,7 +283,7 @@ export class Hub {
   /** Forgets conversations with no message here for a while. */
   #sweep(now: number) {
     this.#swept = now;
-    for (const [conv, o] of this.#order) if (o.held.length === 0 && now - o.seen > MIXED_FOR_MS) this.#order.delete(conv);
+    for (const [conv, o] of this.#order) if (o.held.length === 0 && now - Math.max(...o.origins.values()) > MIXED_FOR_MS) this.#order.delete(conv);
   }
 
   #addToGroup(group: number, s: Session) {
@@ -312,8 +314,12 @@ export class Hub {
     const id = Number(channel.slice(channel.lastIndexOf(":") + 1));
     const msg = env.m !== undefined && env.c !== undefined ? { mid: env.m, conv: env.c } : undefined;
     if (channel.startsWith("chat:u:")) this.#deliverUser(env.o, id, env.f, env.x, msg, env.e);
-    else if (channel.startsWith("chat:g:") && env.f !== undefined) this.#deliverGroup(env.o, id, env.f, env.x, env.m);
+    else if (channel.startsWith("chat:g:") && env.f !== undefined) this.#deliverGroup(env.o, id, env.f, env.x, msg);
   }
+}
+
+function pushAll(sessions: Set<Session> | undefined, line: string, except: string | undefined, msg: MsgRef) {
+  if (sessions) for (const s of sessions) if (s.key !== except) s.push(line, msg);
 }
 
 /** Whether a push to `set` reaches any session but `except`. */

@@ -46,7 +46,7 @@ export async function groupSend(ctx: Ctx, req: GroupSend) {
   const mid = await writes.submit({ message: { from: me.user.id, group: req.group, text: req.text, ts } });
   const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts } satisfies { type: "msg" } & ChatMessage);
   // Every member's sessions, the sender's other sessions among them.
-  hub.toGroup(req.group, frame, { except: me, mid });
+  hub.toGroup(req.group, frame, { except: me, msg: { mid, conv: conversationOf({ from: me.user.id, group: req.group }) } });
   return { mid, ts };
 }
 
