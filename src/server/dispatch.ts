@@ -32,23 +32,25 @@ function failureLine(server: ServerParts, type: string, re: Id, e: unknown): str
   return errorLine(server, re, "internal", "internal error");
 }
 
+/** Error codes of a backing service that failed (or was busy): the client may try again. */
+const UNAVAILABLE = new Set([
+  "pool_timeout",
+  "pool_closed",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "PROTOCOL_CONNECTION_LOST",
+  "ER_LOCK_WAIT_TIMEOUT",
+  "ER_LOCK_DEADLOCK",
+  "ER_CON_COUNT_ERROR",
+]);
+
 /** Failures of a backing service: the client may try again. */
 export function isUnavailable(e: unknown): boolean {
-  const err = e as { code?: string; fatal?: boolean; errno?: number } | undefined;
+  const err = e as { code?: string; fatal?: boolean } | undefined;
   if (!err) return false;
-  if (err.fatal) return true;
-  return [
-    "pool_timeout",
-    "pool_closed",
-    "ECONNREFUSED",
-    "ECONNRESET",
-    "ETIMEDOUT",
-    "EPIPE",
-    "PROTOCOL_CONNECTION_LOST",
-    "ER_LOCK_WAIT_TIMEOUT",
-    "ER_LOCK_DEADLOCK",
-    "ER_CON_COUNT_ERROR",
-  ].includes(err.code ?? "");
+  return err.fatal === true || UNAVAILABLE.has(err.code ?? "");
 }
 
 /** Handles one frame from `conn`; resolves once its reply (and any after-reply work) is written. */
