@@ -147,7 +147,7 @@ async function serverCommand(raw: Parsed) {
     },
     log,
     // Loaded only when needed: the Redis client is large, and a single node does without it.
-    async (...args) => (await import("./bus/redis.ts")).createRedisCluster(...args),
+    async (...args) => (await import("./cluster/redis.ts")).createRedisCluster(...args),
   );
   let signals = 0;
   const onSignal = (sig: string) => {

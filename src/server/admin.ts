@@ -4,7 +4,7 @@
  * on) and GET /metrics (Prometheus text).
  */
 import type { Server } from "bun";
-import type { Bus } from "../bus/bus.ts";
+import type { Bus } from "../cluster/bus.ts";
 import type { Db } from "../store/db.ts";
 import { ping } from "../store/server-info.ts";
 import type { Metrics } from "./metrics.ts";

@@ -4,32 +4,32 @@
  * "which error wins".
  */
 import { ChatError, type ErrorCode, isChatError } from "../protocol/errors.ts";
-import { BAD_UTF8, type Frame } from "../protocol/frame-reader.ts";
+import { BAD_UTF8, type Frame, TOO_LARGE } from "../protocol/frame-reader.ts";
 import { isRequestType, type RequestType, validateRequest, validRequestId } from "../protocol/schema.ts";
-import type { Conn } from "./connection.ts";
-import type { Ctx, ServerParts } from "./context.ts";
+import type { Conn } from "./conn.ts";
 import { HANDLERS, type Handler } from "./handlers/index.ts";
+import type { Ctx, Services } from "./services.ts";
 
 type Id = number | string | undefined;
 
-function error(server: ServerParts, conn: Conn, re: Id, code: ErrorCode, message: string) {
-  conn.reply(errorLine(server, re, code, message));
+function error(services: Services, conn: Conn, re: Id, code: ErrorCode, message: string) {
+  conn.reply(errorLine(services, re, code, message));
 }
 
-function errorLine(server: ServerParts, re: Id, code: ErrorCode, message: string): string {
-  server.count.error(code);
+function errorLine(services: Services, re: Id, code: ErrorCode, message: string): string {
+  services.count.error(code);
   return JSON.stringify({ type: "error", re, code, message }) + "\n";
 }
 
 /** The reply to a request whose handler threw. */
-function failureLine(server: ServerParts, type: string, re: Id, e: unknown): string {
-  if (isChatError(e)) return errorLine(server, re, e.code, e.message);
+function failureLine(services: Services, type: string, re: Id, e: unknown): string {
+  if (isChatError(e)) return errorLine(services, re, e.code, e.message);
   if (isUnavailable(e)) {
-    server.mysql.failed(e);
-    return errorLine(server, re, "unavailable", "a backing service is unavailable; try again");
+    services.mysql.failed(e);
+    return errorLine(services, re, "unavailable", "a backing service is unavailable; try again");
   }
-  server.log.error("request_failed", { type, error: e, stack: (e as Error)?.stack?.split("\n").slice(0, 4).join(" | ") });
-  return errorLine(server, re, "internal", "internal error");
+  services.log.error("request_failed", { type, error: e, stack: (e as Error)?.stack?.split("\n").slice(0, 4).join(" | ") });
+  return errorLine(services, re, "internal", "internal error");
 }
 
 /** Error codes of a backing service that failed (or was busy): the client may try again. */
@@ -54,27 +54,35 @@ export function isUnavailable(e: unknown): boolean {
 }
 
 /** Handles one frame from `conn`; resolves once its reply (and any after-reply work) is written. */
-export async function dispatch(server: ServerParts, conn: Conn, frame: Exclude<Frame, symbol> | typeof BAD_UTF8): Promise<void> {
-  if (frame === BAD_UTF8) return error(server, conn, undefined, "bad_frame", "the frame is not valid UTF-8");
+export async function dispatch(services: Services, conn: Conn, frame: Frame): Promise<void> {
+  if (frame === TOO_LARGE) {
+    services.count.error("frame_too_large");
+    // Replies to earlier requests go first (detached ones too); then the error, then the close.
+    await conn.settled();
+    conn.write(JSON.stringify({ type: "error", code: "frame_too_large", message: `a frame may be at most ${conn.maxFrame} bytes` }) + "\n");
+    conn.end();
+    return;
+  }
+  if (frame === BAD_UTF8) return error(services, conn, undefined, "bad_frame", "the frame is not valid UTF-8");
   let req: unknown;
   try {
     req = JSON.parse(frame);
   } catch {
-    return error(server, conn, undefined, "bad_frame", "the frame is not valid JSON");
+    return error(services, conn, undefined, "bad_frame", "the frame is not valid JSON");
   }
-  if (typeof req !== "object" || req === null || Array.isArray(req)) return error(server, conn, undefined, "bad_frame", "the frame is not a JSON object");
+  if (typeof req !== "object" || req === null || Array.isArray(req)) return error(services, conn, undefined, "bad_frame", "the frame is not a JSON object");
   const fields = req as Record<string, unknown>;
   const id = fields.id;
   if (id !== undefined && !validRequestId(id))
-    return error(server, conn, undefined, "bad_frame", "id: must be a non-negative integer or a string of at most 64 characters");
+    return error(services, conn, undefined, "bad_frame", "id: must be a non-negative integer or a string of at most 64 characters");
   const re = id as Id;
   const type = fields.type;
-  if (typeof type !== "string") return error(server, conn, re, "bad_frame", "type: must be a string");
-  if (!isRequestType(type)) return error(server, conn, re, "unknown_type", `unknown request type ${JSON.stringify(type.slice(0, 64))}`);
-  server.count.request(type);
-  if (!conn.take()) return error(server, conn, re, "rate_limited", "too many requests on this connection; slow down");
+  if (typeof type !== "string") return error(services, conn, re, "bad_frame", "type: must be a string");
+  if (!isRequestType(type)) return error(services, conn, re, "unknown_type", `unknown request type ${JSON.stringify(type.slice(0, 64))}`);
+  services.count.request(type);
+  if (!conn.take()) return error(services, conn, re, "rate_limited", "too many requests on this connection; slow down");
 
-  const ctx: Ctx = { server, conn, session: conn.session };
+  const ctx: Ctx = { services, conn, session: conn.session };
   let written: Promise<void> | undefined;
   try {
     const typed = validateRequest(type, fields);
@@ -85,14 +93,14 @@ export async function dispatch(server: ServerParts, conn: Conn, frame: Exclude<F
       const slot = conn.reserve();
       Promise.resolve(handler.handle(ctx, typed)).then(
         (result) => conn.fill(slot, JSON.stringify({ type: "ok", re, ...result }) + "\n"),
-        (e) => conn.fill(slot, failureLine(server, type, re, e)),
+        (e) => conn.fill(slot, failureLine(services, type, re, e)),
       );
       return;
     }
     const result = await handler.handle(ctx, typed);
     written = conn.reply(JSON.stringify({ type: "ok", re, ...result }) + "\n");
   } catch (e) {
-    written = conn.reply(failureLine(server, type, re, e));
+    written = conn.reply(failureLine(services, type, re, e));
   }
   if (ctx.after) {
     await written;

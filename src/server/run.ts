@@ -7,15 +7,13 @@
 import type { Pool, PoolOptions } from "../../pool/index.ts";
 import { createServerPool } from "../store/server-pool.ts";
 import { migrate } from "../../sql/migrate.ts";
-import { type Bus, createLocalBus } from "../bus/bus.ts";
+import { type Bus, createLocalBus } from "../cluster/bus.ts";
+import type { PresenceFactory } from "../cluster/presence.ts";
 import type { Logger } from "../log.ts";
+import { consecutiveInsertIds } from "../store/server-info.ts";
 import { startAdmin } from "./admin.ts";
 import { Metrics } from "./metrics.ts";
 import { type ChatServer, type ServerOptions, startServer } from "./server.ts";
-import type { Presence } from "./presence.ts";
-import type { Hub } from "./hub.ts";
-import type { Db } from "../store/db.ts";
-import { consecutiveInsertIds } from "../store/server-info.ts";
 
 export interface RunOptions extends ServerOptions {
   /** mysql://user:pass@host:port/db, pool settings allowed in the query. */
@@ -37,13 +35,13 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** Cluster parts over Redis, when configured (src/bus/redis.ts). */
+/** The cluster over Redis, when configured (src/cluster/redis.ts). */
 export type ClusterFactory = (
   url: string,
   node: string,
   log: Logger,
-  metrics: Metrics,
-) => Promise<{ bus: Bus; presence: (hub: Hub, db: Db) => Presence }>;
+  onPublishDropped: () => void,
+) => Promise<{ bus: Bus; presence: PresenceFactory }>;
 
 async function untilUp<T>(what: string, log: Logger, attempt: () => Promise<T>, signal: { stopped: boolean }): Promise<T> {
   for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
@@ -69,10 +67,11 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
   if (!consecutiveIds) log.warn("autoinc_interleaved", { hint: "innodb_autoinc_lock_mode=2: messages are inserted one row at a time" });
 
   let bus: Bus = createLocalBus();
-  let presence: ((hub: Hub, db: Db) => Presence) | undefined;
+  let presence: PresenceFactory | undefined;
   if (o.redisUrl) {
-    if (!cluster) throw new TypeError("a Redis URL needs the cluster parts");
-    ({ bus, presence } = await cluster(o.redisUrl, o.node, log, metrics));
+    if (!cluster) throw new TypeError("a Redis URL needs the cluster factory");
+    const dropped = () => metrics.inc("chat_bus_publish_dropped_total", "Publishes skipped while Redis was down");
+    ({ bus, presence } = await cluster(o.redisUrl, o.node, log, dropped));
   }
 
   const server = await startServer(o, { db: pool, bus, log, metrics, presence, consecutiveIds });
@@ -91,7 +90,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
           db: pool,
           bus,
           metrics,
-          details: () => ({ connections: server.connections, sessions: server.parts.hub.sessionCount }),
+          details: () => ({ connections: server.connections, sessions: server.services.roster.sessionCount }),
         })
       : undefined;
   if (admin) log.info("admin_listen", { host: o.adminHost, port: admin.port });

@@ -1,26 +1,26 @@
 /**
- * The chat server: accepts connections with Bun.listen, turns bytes into
- * frames, runs each connection's requests in order, and owns the parts the
- * handlers share. `startServer` makes one; tests make many.
+ * The chat server: accepts connections with Bun.listen and hands their bytes
+ * to a Conn each, which feeds dispatch; it makes the services the handlers
+ * share, sweeps idle connections and shuts down in order. `startServer` makes
+ * one; tests make many.
  */
 import type { Socket, TCPSocketListener } from "bun";
-import type { Bus } from "../bus/bus.ts";
+import type { Bus } from "../cluster/bus.ts";
+import { createLocalPresence, type PresenceFactory } from "../cluster/presence.ts";
 import type { Logger } from "../log.ts";
-import { BAD_UTF8, DEFAULT_MAX_FRAME, TOO_LARGE } from "../protocol/frame-reader.ts";
+import { DEFAULT_MAX_FRAME } from "../protocol/frame-reader.ts";
 import type { Db } from "../store/db.ts";
-import { ackPending, type NewMessage, storeMessages } from "../store/messages.ts";
 import { ping } from "../store/server-info.ts";
-import { withRetry } from "../store/server-pool.ts";
-import { Conn, Flusher } from "./connection.ts";
-import type { Policy, ServerParts, Write } from "./context.ts";
-import { Dependency } from "./dependency.ts";
+import { purgeExpiredTokens } from "../store/tokens.ts";
+import { Conn, Flusher } from "./conn.ts";
 import { dispatch } from "./dispatch.ts";
-import { GroupCommit } from "./group-commit.ts";
-import { endSession } from "./handlers/account.ts";
 import { Hub } from "./hub.ts";
+import { MessageWriter } from "./message-writer.ts";
 import { Metrics } from "./metrics.ts";
-import { createLocalPresence, type Presence } from "./presence.ts";
-import { Session } from "./session.ts";
+import { OutageLatch } from "./outage-latch.ts";
+import { Roster } from "./roster.ts";
+import type { Services } from "./services.ts";
+import { Sessions } from "./sessions.ts";
 
 export interface ServerOptions {
   /** Listen address. Default "0.0.0.0". */
@@ -57,6 +57,8 @@ export interface ServerOptions {
    * long (ms) at most, to go out in mid order; 0 turns the wait off. Default 50.
    */
   orderWindowMs?: number;
+  /** How often expired login tokens are deleted, ms; 0 never. Default 10 min. */
+  tokenPurgeIntervalMs?: number;
 }
 
 export interface ServerDeps {
@@ -65,7 +67,7 @@ export interface ServerDeps {
   log: Logger;
   metrics?: Metrics;
   /** Cluster presence; single-node presence when absent. */
-  presence?: (hub: Hub, db: Db) => Presence;
+  presence?: PresenceFactory;
   /** Whether a multi-row INSERT gets consecutive ids (InnoDB autoinc lock mode 0/1). Default true. */
   consecutiveIds?: boolean;
 }
@@ -73,7 +75,7 @@ export interface ServerDeps {
 export interface ChatServer {
   readonly port: number;
   readonly node: string;
-  readonly parts: ServerParts;
+  readonly services: Services;
   /** Connections open now. */
   readonly connections: number;
   /** Stops accepting, answers what is in flight, ends sessions, flushes. Leaves db and bus to their owner. */
@@ -95,7 +97,11 @@ export const DEFAULTS = {
   maxGroupsPerUser: 500,
   maxGroupMembers: 5000,
   orderWindowMs: 50,
+  tokenPurgeIntervalMs: 10 * 60_000,
 } satisfies Omit<ServerOptions, "node" | "tls">;
+
+/** One error frame as a line, for the frames that answer no request. */
+const notice = (code: string, message: string) => JSON.stringify({ type: "error", code, message }) + "\n";
 
 export async function startServer(options: ServerOptions, deps: ServerDeps): Promise<ChatServer> {
   const o = { ...DEFAULTS, ...options };
@@ -103,61 +109,54 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   if (o.rateLimit > 0 && o.rateBurst < 1) throw new TypeError("rateBurst must be at least 1 when rate limiting is on");
   const { db, log } = deps;
   const metrics = deps.metrics ?? new Metrics();
-  const hub = new Hub(o.node, deps.bus, log, o.orderWindowMs);
-  const presence = deps.presence?.(hub, db) ?? createLocalPresence(hub);
-  const consecutive = deps.consecutiveIds ?? true;
-  const policy: Policy = {
-    tokenTtlMs: o.tokenTtlMs,
-    hash: o.hash,
-    maxFriends: o.maxFriends,
-    maxGroupsPerUser: o.maxGroupsPerUser,
-    maxGroupMembers: o.maxGroupMembers,
-  };
 
-  const batchSize = metrics.histogram("chat_message_batch_size", "Messages per group commit", [1, 2, 5, 10, 20, 50, 100, 200, 500]);
-  const batchMs = metrics.histogram("chat_message_batch_ms", "Time to write one group commit, ms", [1, 2, 5, 10, 25, 50, 100, 250, 1000]);
-  // Messages and acks share one transaction (one fsync), and their replies and
-  // pushes go out in the same event-loop turn: one socket write per connection
-  // where two commits made two.
-  const writes = new GroupCommit<Write, number>(
-    async (batch) => {
-      const stored: NewMessage[] = [];
-      const acked: { user: number; mids: number[] }[] = [];
-      for (const w of batch) {
-        if (w.message) stored.push(w.message);
-        else acked.push(w.ack);
-      }
-      const { mids, pending, removed } = await withRetry(() =>
-        db.transaction(async (conn) => ({
-          ...(stored.length > 0 ? await storeMessages(conn, stored, consecutive) : { mids: [], pending: 0 }),
-          removed: acked.length > 0 ? await ackPending(conn, acked) : [],
-        })),
-      );
-      metrics.inc("chat_messages_stored_total", "Messages durably stored", undefined, stored.length);
-      metrics.inc("chat_pending_added_total", "Pending deliveries created (one per recipient of each message)", undefined, pending);
-      metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, removed.reduce((x, y) => x + y, 0));
-      if (stored.length > 0) batchSize(stored.length);
-      let m = 0;
-      let a = 0;
-      return batch.map((w) => (w.message ? (mids[m++] as number) : (removed[a++] as number)));
-    },
-    { maxBatch: 500, onBatch: (_n, ms) => batchMs(ms) },
-  );
-
-  const parts: ServerParts = {
+  const roster = new Roster();
+  const hub = new Hub({ node: o.node, bus: deps.bus, roster, log, orderWindowMs: o.orderWindowMs });
+  // Presence asks the node about its sessions, and tells it of users whose node died.
+  const presence = (deps.presence ?? createLocalPresence)({
+    localUsers: () => roster.users(),
+    isLocal: (user) => roster.isLocal(user),
+    listening: (user) => hub.listening(user),
+    announce: (user) => hub.announce(user),
+    onlyHere: (user) => hub.onlyHere(user),
+    forgetWhereabouts: () => hub.forgetWhereabouts(),
+    wentOffline: (user) => sessions.wentOffline(user),
+  });
+  metrics.inc("chat_pushes_out_of_order_total", "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login", undefined, 0);
+  const sessions = new Sessions({
     node: o.node,
     db,
+    roster,
     hub,
     presence,
-    writes,
+    hooks: {
+      outOfOrder: () =>
+        metrics.inc("chat_pushes_out_of_order_total", "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login"),
+    },
+  });
+
+  const services: Services = {
+    node: o.node,
+    db,
+    writer: new MessageWriter(db, metrics, { consecutiveIds: deps.consecutiveIds }),
+    roster,
+    sessions,
+    hub,
+    presence,
     log,
     metrics,
     count: {
       request: metrics.counter("chat_requests_total", "Requests by type", "type"),
       error: metrics.counter("chat_errors_total", "Error replies by code", "code"),
     },
-    policy,
-    mysql: new Dependency("mysql", log, () => ping(db)),
+    policy: {
+      tokenTtlMs: o.tokenTtlMs,
+      hash: o.hash,
+      maxFriends: o.maxFriends,
+      maxGroupsPerUser: o.maxGroupsPerUser,
+      maxGroupMembers: o.maxGroupMembers,
+    },
+    mysql: new OutageLatch("mysql", log, () => ping(db)),
     dummyHash: await Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", ...o.hash }),
   };
 
@@ -166,23 +165,25 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   let nextId = 1;
   let stopping = false;
   const hello = JSON.stringify({ type: "hello", version: 1, node: o.node }) + "\n";
-  const limits = {
+  const connOptions = {
     maxFrame: o.maxFrame,
     maxOutput: o.maxOutput,
     rate: o.rateLimit,
     burst: o.rateBurst,
     countOut: metrics.counter("chat_frames_out_total", "Frames sent, by type", "type"),
     flusher: new Flusher(),
+    handle: (conn: Conn, frame: Parameters<typeof dispatch>[2]) => dispatch(services, conn, frame),
+    onError: (e: unknown) => log.error("dispatch_failed", { error: e }),
   };
 
-  const closeConn = (conn: Conn) => {
+  /** The connection is gone (or going): forget it, and end its session. */
+  const forget = (conn: Conn) => {
     if (!conns.delete(conn)) return;
     const n = (perAddress.get(conn.remote) ?? 1) - 1;
     if (n > 0) perAddress.set(conn.remote, n);
     else perAddress.delete(conn.remote);
-    const session = conn.session;
-    conn.session = undefined;
-    if (session) void endSession(parts, session).catch((e) => log.warn("session_end_failed", { user: session.user.id, error: e }));
+    const session = conn.detach();
+    if (session) void sessions.end(session).catch((e) => log.warn("session_end_failed", { user: session.user.id, error: e }));
   };
 
   const listener: TCPSocketListener<{ conn: Conn }> = Bun.listen<{ conn: Conn }>({
@@ -193,16 +194,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       open(socket: Socket<{ conn: Conn }>) {
         const remote = socket.remoteAddress;
         const count = (perAddress.get(remote) ?? 0) + 1;
-        const conn = new Conn(nextId++, socket, remote, limits);
+        const conn = new Conn(nextId++, socket, remote, connOptions);
         socket.data = { conn };
         if (stopping || (o.maxConnsPerAddress > 0 && count > o.maxConnsPerAddress)) {
-          conn.write(
-            JSON.stringify({
-              type: "error",
-              code: stopping ? "shutting_down" : "rate_limited",
-              message: stopping ? "the server is shutting down" : "too many connections from your address",
-            }) + "\n",
-          );
+          conn.write(stopping ? notice("shutting_down", "the server is shutting down") : notice("rate_limited", "too many connections from your address"));
           conn.end();
           return;
         }
@@ -213,34 +208,14 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       },
       data(socket, chunk) {
         const conn = socket.data.conn;
-        if (!conns.has(conn)) return;
-        conn.lastSeen = Date.now();
-        for (const frame of conn.reader.push(chunk)) {
-          if (frame === TOO_LARGE) {
-            parts.count.error("frame_too_large");
-            // Replies to earlier requests go first; then the error, then the close.
-            conn.queue = conn.queue.then(() => conn.settled()).then(() => {
-              conn.write(JSON.stringify({ type: "error", code: "frame_too_large", message: `a frame may be at most ${o.maxFrame} bytes` }) + "\n");
-              conn.end();
-            });
-            return;
-          }
-          // Blank lines (CRLF keep-alives, stray spaces) are no requests: ignored like empty ones.
-          if (frame !== BAD_UTF8 && frame.charCodeAt(0) <= 32 && frame.trim() === "") continue;
-          conn.busy++;
-          conn.queue = conn.queue.then(() =>
-            dispatch(parts, conn, frame)
-              .catch((e) => log.error("dispatch_failed", { error: e }))
-              .finally(() => conn.busy--),
-          );
-        }
+        if (conns.has(conn)) conn.receive(chunk);
       },
       drain(socket) {
         socket.data.conn.drain();
       },
       close(socket) {
         socket.data.conn.closedBySocket();
-        closeConn(socket.data.conn);
+        forget(socket.data.conn);
       },
       error(socket, err) {
         log.debug("socket_error", { conn: socket.data?.conn.id, error: err });
@@ -252,28 +227,31 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const idleSweep = setInterval(() => {
     const cutoff = Date.now() - o.idleTimeoutMs;
     for (const conn of conns)
-      if (conn.lastSeen < cutoff && conn.busy === 0) {
-        conn.write(JSON.stringify({ type: "error", code: "idle_timeout", message: `nothing received for ${o.idleTimeoutMs / 1000} s` }) + "\n");
+      if (conn.idleSince(cutoff)) {
+        conn.write(notice("idle_timeout", `nothing received for ${o.idleTimeoutMs / 1000} s`));
         conn.end();
-        closeConn(conn);
+        forget(conn);
       }
   }, Math.min(5000, Math.max(100, o.idleTimeoutMs / 4)));
   idleSweep.unref();
 
-  let outOfOrderSeen = Session.outOfOrder;
+  // Expired tokens can no longer log anyone in; deleting them keeps the table small.
+  const purge = async () => {
+    let total = 0;
+    // Bounded: at most 100 rounds of 1000 per sweep, the rest next time.
+    for (let round = 0, n = 1000; round < 100 && n === 1000; round++) total += n = await purgeExpiredTokens(db, 1000);
+    if (total > 0) log.info("tokens_purged", { expired: total });
+  };
+  const purgeSweep =
+    o.tokenPurgeIntervalMs > 0
+      ? setInterval(() => void purge().catch((e) => log.warn("token_purge_failed", { error: e })), o.tokenPurgeIntervalMs)
+      : undefined;
+  purgeSweep?.unref();
+
   metrics.collect(() => {
-    metrics.inc(
-      "chat_pushes_out_of_order_total",
-      "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login",
-      undefined,
-      Session.outOfOrder - outOfOrderSeen,
-    );
-    outOfOrderSeen = Session.outOfOrder;
     metrics.gauge("chat_connections", "Open connections", conns.size);
-    metrics.gauge("chat_sessions", "Logged-in sessions on this node", hub.sessionCount);
-    metrics.gauge("chat_users_online_here", "Users with a session on this node", hub.userCount);
-    const b = writes.backlog;
-    metrics.gauge("chat_message_queue", "Messages waiting for a group commit", b.queued);
+    metrics.gauge("chat_sessions", "Logged-in sessions on this node", roster.sessionCount);
+    metrics.gauge("chat_users_online_here", "Users with a session on this node", roster.userCount);
   });
 
   log.info("listen", { node: o.node, host: o.host, port: listener.port, tls: !!o.tls });
@@ -281,7 +259,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   return {
     port: listener.port,
     node: o.node,
-    parts,
+    services,
     get connections() {
       return conns.size;
     },
@@ -290,21 +268,22 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       stopping = true;
       listener.stop(false);
       clearInterval(idleSweep);
+      clearInterval(purgeSweep);
       // Answer what each connection has in flight, then say goodbye and end its session.
       await Promise.all(
         [...conns].map(async (conn) => {
-          await Promise.race([conn.queue.then(() => conn.settled()), Bun.sleep(10_000)]);
-          conn.write(JSON.stringify({ type: "error", code: "shutting_down", message: "the server is shutting down; reconnect" }) + "\n");
-          const session = conn.session;
-          conn.session = undefined;
-          if (session) await endSession(parts, session).catch((e) => log.warn("session_end_failed", { error: e }));
+          await Promise.race([conn.answered(), Bun.sleep(10_000)]);
+          conn.write(notice("shutting_down", "the server is shutting down; reconnect"));
+          const session = conn.detach();
+          if (session) await sessions.end(session).catch((e) => log.warn("session_end_failed", { error: e }));
           conn.end();
           conns.delete(conn);
         }),
       );
-      await writes.drained();
+      await services.writer.drained();
+      hub.close();
       await presence.close();
-      parts.mysql.close();
+      services.mysql.close();
       listener.stop(true);
       log.info("stopped", { node: o.node });
     },

@@ -9,10 +9,22 @@
  * their pushes crossed) is not written; it stays pending and arrives at the
  * user's next login. The hub's reorder window makes that rare.
  */
+import type { MsgRef } from "../cluster/envelope.ts";
+
+export type { MsgRef };
+
 export interface PushTarget {
   /** Queues one frame (a JSON line with its newline) for the socket. */
   write(line: string): void;
+  /** Gives the connection up: its client is too far behind. Its messages stay pending. */
+  overflow(): void;
   readonly closed: boolean;
+}
+
+/** What a session reports to its server. */
+export interface SessionHooks {
+  /** A message was not written because a larger mid of its conversation had been. */
+  outOfOrder(): void;
 }
 
 /** Live pushes held during a replay beyond which the connection is given up. */
@@ -25,21 +37,11 @@ export function conversationOf(m: { from: number; to?: number; group?: number })
   return m.from < to ? `${m.from}:${to}` : `${to}:${m.from}`;
 }
 
-/** A message push: its mid and conversation, for order and for the replay's dedupe. */
-export interface MsgRef {
-  mid: number;
-  conv: string;
-}
-
 export class Session {
-  /** Friends as last seen; a miss is checked against the database. */
-  readonly friends = new Set<number>();
-  /** Groups this user is a member of. */
-  readonly groups = new Set<number>();
-  /** Tokens to revoke at logout: the one issued to this session and the one it logged in with. */
-  readonly tokens: string[] = [];
-  /** Messages not written because a larger mid of their conversation had been (cluster-wide count). */
-  static outOfOrder = 0;
+  /** Friends as last seen; a miss is checked against the database. Only the Roster changes it. */
+  readonly friends: ReadonlySet<number>;
+  /** Groups this user is a member of. Only the Roster changes it. */
+  readonly groups: ReadonlySet<number>;
   #held: { line: string; msg?: MsgRef }[] | null = [];
   /** Highest mid written per conversation (a message replayed and then pushed live goes out once). */
   readonly #lastMid = new Map<string, number>();
@@ -50,8 +52,14 @@ export class Session {
     readonly key: string,
     readonly user: { id: number; name: string },
     readonly out: PushTarget,
-    readonly onOverflow: () => void,
-  ) {}
+    /** Tokens to revoke at logout: the one issued to this session and the one it logged in with. */
+    readonly tokens: readonly string[],
+    readonly hooks: SessionHooks,
+    caches: { friends: ReadonlySet<number>; groups: ReadonlySet<number> } = { friends: new Set(), groups: new Set() },
+  ) {
+    this.friends = caches.friends;
+    this.groups = caches.groups;
+  }
 
   get ended(): boolean {
     return this.#ended || this.out.closed;
@@ -68,7 +76,7 @@ export class Session {
   push(line: string, msg?: MsgRef) {
     if (this.ended) return;
     if (this.#held) {
-      if (this.#held.length >= MAX_HELD) return this.onOverflow();
+      if (this.#held.length >= MAX_HELD) return this.out.overflow();
       this.#held.push({ line, msg });
       return;
     }
@@ -93,7 +101,7 @@ export class Session {
     if (msg) {
       const last = this.#lastMid.get(msg.conv);
       if (last !== undefined && msg.mid <= last) {
-        if (msg.mid < last) Session.outOfOrder++;
+        if (msg.mid < last) this.hooks.outOfOrder();
         return;
       }
       this.#lastMid.set(msg.conv, msg.mid);

@@ -5,8 +5,8 @@
  */
 import type { Pool } from "../../pool/index.ts";
 import { createServerPool } from "../../src/store/server-pool.ts";
-import { type Bus, createLocalBus } from "../../src/bus/bus.ts";
-import { createRedisCluster } from "../../src/bus/redis.ts";
+import { type Bus, createLocalBus } from "../../src/cluster/bus.ts";
+import { createRedisCluster } from "../../src/cluster/redis.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { Metrics } from "../../src/server/metrics.ts";
 import { type ChatServer, type ServerOptions, startServer } from "../../src/server/server.ts";
@@ -39,7 +39,7 @@ export async function startTestServer(
   let presence;
   if (opts.redis) {
     const url = process.env.CHAT_REDIS_URL as string;
-    ({ bus, presence } = await createRedisCluster(url, node, log, metrics));
+    ({ bus, presence } = await createRedisCluster(url, node, log));
   }
   const server = await startServer(
     { host: "127.0.0.1", port: 0, hash: CHEAP_HASH, ...opts, node },

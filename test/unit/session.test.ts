@@ -8,8 +8,10 @@ import { conversationOf, Session } from "../../src/server/session.ts";
 
 function session() {
   const written: string[] = [];
-  const s = new Session("n:1", { id: 7, name: "seven" }, { write: (l) => void written.push(l), closed: false }, () => {});
-  return { s, written };
+  const counts = { outOfOrder: 0 };
+  const out = { write: (l: string) => void written.push(l), overflow() {}, closed: false };
+  const s = new Session("n:1", { id: 7, name: "seven" }, out, [], { outOfOrder: () => void counts.outOfOrder++ });
+  return { s, written, counts };
 }
 
 const msg = (mid: number, conv: string) => ({ mid, conv });
@@ -22,9 +24,8 @@ describe("a session", () => {
   });
 
   it("does not write a message with a smaller mid than one already written in its conversation", () => {
-    const { s, written } = session();
+    const { s, written, counts } = session();
     s.live();
-    const before = Session.outOfOrder;
     s.push("a100", msg(100, "3:7"));
     s.push("b99", msg(99, "3:7")); // crossed on the way: stays pending instead
     s.push("c50", msg(50, "g1")); // another conversation has its own order
@@ -32,7 +33,7 @@ describe("a session", () => {
     s.push("presence"); // not a message: always written
     s.push("d101", msg(101, "3:7")); // the same message twice: once is enough
     expect(written).toEqual(["a100", "c50", "d101", "presence"]);
-    expect(Session.outOfOrder - before).toBe(1);
+    expect(counts.outOfOrder).toBe(1);
   });
 
   it("keeps the order across a login's replay and the live pushes held during it", () => {

@@ -5,12 +5,12 @@ import { friendsOf } from "../../store/friends.ts";
 import { pendingCount, pendingPage } from "../../store/messages.ts";
 import { issueToken, revokeTokens, tokenUser } from "../../store/tokens.ts";
 import { createUser, credentialsById, credentialsByName, userById } from "../../store/users.ts";
-import { type Ctx, line, type ServerParts, sessionOf } from "../context.ts";
-import { conversationOf, Session } from "../session.ts";
+import { type Ctx, line, type Services, sessionOf } from "../services.ts";
+import { conversationOf, type Session } from "../session.ts";
 import { groupList } from "./groups.ts";
 
 export async function register(ctx: Ctx, req: Register) {
-  const { db, policy } = ctx.server;
+  const { db, policy } = ctx.services;
   const hash = await Bun.password.hash(req.password, { algorithm: "argon2id", ...policy.hash });
   const id = await createUser(db, req.name, hash);
   if (id === undefined) fail("name_taken", `the name ${JSON.stringify(req.name)} is taken`);
@@ -18,7 +18,7 @@ export async function register(ctx: Ctx, req: Register) {
 }
 
 async function authenticate(ctx: Ctx, req: Login): Promise<{ id: number; name: string }> {
-  const { db, dummyHash } = ctx.server;
+  const { db, dummyHash } = ctx.services;
   if (req.token !== undefined) {
     const id = await tokenUser(db, req.token);
     const user = id === undefined ? undefined : await userById(db, id);
@@ -33,27 +33,24 @@ async function authenticate(ctx: Ctx, req: Login): Promise<{ id: number; name: s
 }
 
 export async function login(ctx: Ctx, req: Login) {
-  const server = ctx.server;
-  const { db, hub, presence } = server;
+  const services = ctx.services;
+  const { db, presence } = services;
   const user = await authenticate(ctx, req);
   if (ctx.conn.session) fail("already_logged_in", `this connection is logged in as ${ctx.conn.session.user.name}`);
 
-  const [friends, groups] = await Promise.all([friendsOf(db, user.id), groupList(server, user.id)]);
-  const [pending, token] = await Promise.all([pendingCount(db, user.id), issueToken(db, user.id, server.policy.tokenTtlMs)]);
+  const [friends, groups] = await Promise.all([friendsOf(db, user.id), groupList(services, user.id)]);
+  const [pending, token] = await Promise.all([pendingCount(db, user.id), issueToken(db, user.id, services.policy.tokenTtlMs)]);
   if (ctx.conn.closed) fail("unavailable", "the connection closed during login");
 
-  const session = new Session(`${server.node}:${ctx.conn.id}`, user, ctx.conn, () => ctx.conn.overflow());
-  for (const f of friends) session.friends.add(f.id);
-  for (const g of groups) session.groups.add(g.id);
-  session.tokens.push(token);
-  if (req.token !== undefined) session.tokens.push(req.token);
   // From here live pushes reach the session, held until the replay is done.
-  ctx.conn.session = session;
-  const first = hub.add(session);
-  if (await presence.up(user.id, first)) notifyPresence(server, session, true);
-
+  const session = await services.sessions.open(ctx.conn, {
+    user,
+    friends: friends.map((f) => f.id),
+    groups: groups.map((g) => g.id),
+    tokens: req.token !== undefined ? [token, req.token] : [token],
+  });
   const online = await presence.online(friends.map((f) => f.id));
-  ctx.after = () => replayPending(server, session);
+  ctx.after = () => replayPending(services, ctx.conn, session);
   return {
     user,
     friends: friends.map((f) => ({ id: f.id, name: f.name, online: online.has(f.id) })),
@@ -71,13 +68,12 @@ const PAGE = 500;
  * The replay never fills the output past half its limit: it waits for the
  * client to read, so a long backlog reaches a slow reader instead of closing it.
  */
-async function replayPending(server: ServerParts, session: Session) {
-  const conn = session.out as Ctx["conn"];
-  const highWater = Math.min(256 * 1024, conn.limits.maxOutput / 2);
+async function replayPending(services: Services, conn: Ctx["conn"], session: Session) {
+  const highWater = Math.min(256 * 1024, conn.maxOutput / 2);
   try {
     let after = 0;
     for (;;) {
-      const page = await pendingPage(server.db, session.user.id, after, PAGE);
+      const page = await pendingPage(services.db, session.user.id, after, PAGE);
       for (const m of page) {
         if (conn.unsent > highWater) await conn.below(highWater / 2);
         if (session.ended) return;
@@ -88,7 +84,7 @@ async function replayPending(server: ServerParts, session: Session) {
     }
   } catch (e) {
     // The messages stay pending and come at the next login; this session goes on live.
-    server.log.warn("replay_failed", { user: session.user.id, error: e });
+    services.log.warn("replay_failed", { user: session.user.id, error: e });
   } finally {
     session.live();
   }
@@ -96,21 +92,8 @@ async function replayPending(server: ServerParts, session: Session) {
 
 export async function logout(ctx: Ctx) {
   const session = sessionOf(ctx);
-  await revokeTokens(ctx.server.db, session.tokens);
-  ctx.conn.session = undefined;
-  await endSession(ctx.server, session);
+  await revokeTokens(ctx.services.db, [...session.tokens]);
+  ctx.conn.detach();
+  await ctx.services.sessions.end(session);
   return {};
-}
-
-/** Ends a session (logout, disconnect, shutdown): presence goes offline with its user's last session. */
-export async function endSession(server: ServerParts, session: Session) {
-  if (!session.end()) return;
-  const last = server.hub.remove(session);
-  if (await server.presence.down(session.user.id, last)) notifyPresence(server, session, false);
-}
-
-/** Tells the user's friends that the user came online or went offline. */
-function notifyPresence(server: ServerParts, session: Session, online: boolean) {
-  const frame = line({ type: "presence", user: session.user.id, online });
-  for (const f of session.friends) server.hub.toUser(f, frame);
 }

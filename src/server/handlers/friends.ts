@@ -3,16 +3,16 @@ import { fail } from "../../protocol/errors.ts";
 import type { AddFriend } from "../../protocol/schema.ts";
 import { addFriendship, friendCounts, friendship, friendsOf } from "../../store/friends.ts";
 import { userById } from "../../store/users.ts";
-import { type Ctx, line, sessionOf } from "../context.ts";
+import { type Ctx, line, sessionOf } from "../services.ts";
 
 export async function addFriend(ctx: Ctx, req: AddFriend) {
-  const { db, hub, presence, policy } = ctx.server;
+  const { db, hub, roster, presence, policy } = ctx.services;
   const me = sessionOf(ctx);
   if (req.user === me.user.id) fail("invalid", "you cannot add yourself as a friend");
   const other = await userById(db, req.user);
   if (!other) fail("no_such_user", `no user has id ${req.user}`);
   if ((await friendship(db, me.user.id, other.id)).friends) {
-    me.friends.add(other.id);
+    roster.sawFriend(me, other.id);
     fail("already_friends", `${other.name} is already your friend`);
   }
   // The cap holds for both sides: a friendship counts for each of them.
@@ -20,22 +20,22 @@ export async function addFriend(ctx: Ctx, req: AddFriend) {
   if ((counts.get(me.user.id) ?? 0) >= policy.maxFriends) fail("limit_reached", `you have ${policy.maxFriends} friends, the most allowed`);
   if ((counts.get(other.id) ?? 0) >= policy.maxFriends) fail("limit_reached", `${other.name} has ${policy.maxFriends} friends, the most allowed`);
   if (!(await addFriendship(db, me.user.id, other.id))) {
-    me.friends.add(other.id);
+    roster.sawFriend(me, other.id);
     fail("already_friends", `${other.name} is already your friend`);
   }
-  me.friends.add(other.id);
+  roster.sawFriend(me, other.id);
   const online = (await presence.online([other.id])).has(other.id);
-  hub.toUser(other.id, line({ type: "friend_added", friend: { ...me.user, online: true } }), { effects: { friend: me.user.id } });
+  hub.toUser(other.id, line({ type: "friend_added", friend: { ...me.user, online: true } }), { change: { kind: "friend_added", friend: me.user.id } });
   // The adder's other sessions learn of the friend too (their caches; no push is defined for them).
-  hub.toUser(me.user.id, undefined, { except: me, effects: { friend: other.id } });
+  hub.toUser(me.user.id, undefined, { except: me, change: { kind: "friend_added", friend: other.id } });
   return { friend: { id: other.id, name: other.name, online } };
 }
 
 export async function friends(ctx: Ctx) {
-  const { db, presence } = ctx.server;
+  const { db, roster, presence } = ctx.services;
   const me = sessionOf(ctx);
   const list = await friendsOf(db, me.user.id);
-  for (const f of list) me.friends.add(f.id);
+  for (const f of list) roster.sawFriend(me, f.id);
   const online = await presence.online(list.map((f) => f.id));
   return { friends: list.map((f) => ({ id: f.id, name: f.name, online: online.has(f.id) })) };
 }

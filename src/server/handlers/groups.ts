@@ -2,34 +2,34 @@
 import { fail } from "../../protocol/errors.ts";
 import type { CreateGroup, GroupRef } from "../../protocol/schema.ts";
 import { createGroup as insertGroup, groupById, groupsOf, joinGroup as insertMember, leaveGroup as deleteMember, membersOf } from "../../store/groups.ts";
-import { type Ctx, line, type ServerParts, sessionOf } from "../context.ts";
+import { type Ctx, line, type Services, sessionOf } from "../services.ts";
 
 export async function createGroup(ctx: Ctx, req: CreateGroup) {
-  const { db, hub, policy } = ctx.server;
+  const { db, hub, roster, policy } = ctx.services;
   const me = sessionOf(ctx);
   if (me.groups.size >= policy.maxGroupsPerUser) fail("limit_reached", `at most ${policy.maxGroupsPerUser} groups per user`);
   const desc = req.desc ?? "";
   const id = await insertGroup(db, req.name, desc, me.user.id);
   if (id === undefined) fail("group_name_taken", `a group named ${JSON.stringify(req.name)} exists`);
-  hub.setMember(me, id, true);
-  hub.toUser(me.user.id, undefined, { except: me, effects: { group: id } });
+  roster.sawMembership(me, id, true);
+  hub.toUser(me.user.id, undefined, { except: me, change: { kind: "group_joined", group: id } });
   return { group: { id, name: req.name, desc, role: "creator" } };
 }
 
 export async function joinGroup(ctx: Ctx, req: GroupRef) {
-  const { db, hub, presence, policy } = ctx.server;
+  const { db, hub, roster, presence, policy } = ctx.services;
   const me = sessionOf(ctx);
   const group = await groupById(db, req.group);
   if (!group) fail("no_such_group", `no group has id ${req.group}`);
   const before = await membersOf(db, [group.id]);
   if (before.some((m) => m.id === me.user.id)) {
-    hub.setMember(me, group.id, true);
+    roster.sawMembership(me, group.id, true);
     fail("already_member", `you are a member of group ${group.id}`);
   }
   if (me.groups.size >= policy.maxGroupsPerUser) fail("limit_reached", `at most ${policy.maxGroupsPerUser} groups per user`);
   if (before.length >= policy.maxGroupMembers) fail("limit_reached", `group ${group.id} has ${policy.maxGroupMembers} members, the most allowed`);
   if (!(await insertMember(db, group.id, me.user.id))) {
-    hub.setMember(me, group.id, true);
+    roster.sawMembership(me, group.id, true);
     fail("already_member", `you are a member of group ${group.id}`);
   }
   const members = [...before, { group_id: group.id, id: me.user.id, name: me.user.name, role: "normal" as const }];
@@ -38,8 +38,8 @@ export async function joinGroup(ctx: Ctx, req: GroupRef) {
   const frame = line({ type: "member_joined", group: group.id, user: me.user });
   // Existing members first; then this user's other sessions, which join the group as they get it.
   hub.toGroup(group.id, frame, { except: me });
-  hub.setMember(me, group.id, true);
-  hub.toUser(me.user.id, frame, { except: me, effects: { group: group.id } });
+  roster.sawMembership(me, group.id, true);
+  hub.toUser(me.user.id, frame, { except: me, change: { kind: "group_joined", group: group.id } });
   return {
     group: {
       ...group,
@@ -50,36 +50,36 @@ export async function joinGroup(ctx: Ctx, req: GroupRef) {
 }
 
 export async function leaveGroup(ctx: Ctx, req: GroupRef) {
-  const { db, hub } = ctx.server;
+  const { db, hub, roster } = ctx.services;
   const me = sessionOf(ctx);
   const group = await groupById(db, req.group);
   if (!group) fail("no_such_group", `no group has id ${req.group}`);
   if (!(await deleteMember(db, group.id, me.user.id))) {
-    hub.setMember(me, group.id, false);
+    roster.sawMembership(me, group.id, false);
     fail("not_member", `you are not a member of group ${group.id}`);
   }
-  hub.setMember(me, group.id, false);
+  roster.sawMembership(me, group.id, false);
   // The other members, this user's other sessions among them; then those sessions leave.
   hub.toGroup(group.id, line({ type: "member_left", group: group.id, user: me.user }), { except: me });
-  hub.toUser(me.user.id, undefined, { except: me, effects: { group: -group.id } });
+  hub.toUser(me.user.id, undefined, { except: me, change: { kind: "group_left", group: group.id } });
   return {};
 }
 
 export async function groups(ctx: Ctx) {
   const me = sessionOf(ctx);
-  const list = await groupList(ctx.server, me.user.id);
-  for (const g of list) ctx.server.hub.setMember(me, g.id, true);
+  const list = await groupList(ctx.services, me.user.id);
+  for (const g of list) ctx.services.roster.sawMembership(me, g.id, true);
   return { groups: list };
 }
 
 /** The groups of `user` as the protocol shows them: with members and their online state. */
-export async function groupList(server: ServerParts, user: number) {
-  const list = await groupsOf(server.db, user);
+export async function groupList(services: Services, user: number) {
+  const list = await groupsOf(services.db, user);
   const members = await membersOf(
-    server.db,
+    services.db,
     list.map((g) => g.id),
   );
-  const online = await server.presence.online(members.map((m) => m.id));
+  const online = await services.presence.online(members.map((m) => m.id));
   online.add(user);
   return list.map((g) => ({
     id: g.id,

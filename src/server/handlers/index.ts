@@ -4,7 +4,7 @@
  * fields or throws a ChatError.
  */
 import type { RequestOf, RequestType } from "../../protocol/schema.ts";
-import type { Ctx } from "../context.ts";
+import type { Ctx } from "../services.ts";
 import { login, logout, register } from "./account.ts";
 import { addFriend, friends } from "./friends.ts";
 import { createGroup, groups, joinGroup, leaveGroup } from "./groups.ts";

@@ -4,33 +4,33 @@ import type { Ack, ChatMessage, GroupSend, History, Send } from "../../protocol/
 import { friendship } from "../../store/friends.ts";
 import { groupById, roleIn } from "../../store/groups.ts";
 import { directHistory, groupHistory } from "../../store/messages.ts";
-import { type Ctx, line, sessionOf } from "../context.ts";
+import { type Ctx, line, sessionOf } from "../services.ts";
 import { conversationOf, type Session } from "../session.ts";
 
 /** no_such_user / not_friend, from the session's cache or, on a miss, the database. */
 async function checkFriend(ctx: Ctx, me: Session, other: number) {
   if (me.friends.has(other)) return;
-  const f = await friendship(ctx.server.db, me.user.id, other);
+  const f = await friendship(ctx.services.db, me.user.id, other);
   if (!f.exists) fail("no_such_user", `no user has id ${other}`);
   if (!f.friends) fail("not_friend", `user ${other} is not your friend`);
-  me.friends.add(other);
+  ctx.services.roster.sawFriend(me, other);
 }
 
 /** no_such_group / not_member, from the session's cache or, on a miss, the database. */
 async function checkMember(ctx: Ctx, me: Session, group: number) {
   if (me.groups.has(group)) return;
-  if (!(await groupById(ctx.server.db, group))) fail("no_such_group", `no group has id ${group}`);
-  if (!(await roleIn(ctx.server.db, group, me.user.id))) fail("not_member", `you are not a member of group ${group}`);
-  ctx.server.hub.setMember(me, group, true);
+  if (!(await groupById(ctx.services.db, group))) fail("no_such_group", `no group has id ${group}`);
+  if (!(await roleIn(ctx.services.db, group, me.user.id))) fail("not_member", `you are not a member of group ${group}`);
+  ctx.services.roster.sawMembership(me, group, true);
 }
 
 export async function send(ctx: Ctx, req: Send) {
-  const { hub, writes } = ctx.server;
+  const { hub, writer } = ctx.services;
   const me = sessionOf(ctx);
   if (req.to === me.user.id) fail("invalid", "you cannot send a message to yourself");
   await checkFriend(ctx, me, req.to);
   const ts = Date.now();
-  const mid = await writes.submit({ message: { from: me.user.id, to: req.to, text: req.text, ts } });
+  const mid = await writer.store({ from: me.user.id, to: req.to, text: req.text, ts });
   const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, to: req.to, text: req.text, ts } satisfies { type: "msg" } & ChatMessage);
   const msg = { mid, conv: conversationOf({ from: me.user.id, to: req.to }) };
   hub.toUser(req.to, frame, { msg });
@@ -39,11 +39,11 @@ export async function send(ctx: Ctx, req: Send) {
 }
 
 export async function groupSend(ctx: Ctx, req: GroupSend) {
-  const { hub, writes } = ctx.server;
+  const { hub, writer } = ctx.services;
   const me = sessionOf(ctx);
   await checkMember(ctx, me, req.group);
   const ts = Date.now();
-  const mid = await writes.submit({ message: { from: me.user.id, group: req.group, text: req.text, ts } });
+  const mid = await writer.store({ from: me.user.id, group: req.group, text: req.text, ts });
   const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts } satisfies { type: "msg" } & ChatMessage);
   // Every member's sessions, the sender's other sessions among them.
   hub.toGroup(req.group, frame, { except: me, msg: { mid, conv: conversationOf({ from: me.user.id, group: req.group }) } });
@@ -52,12 +52,12 @@ export async function groupSend(ctx: Ctx, req: GroupSend) {
 
 export async function ack(ctx: Ctx, req: Ack) {
   const me = sessionOf(ctx);
-  const acked = await ctx.server.writes.submit({ ack: { user: me.user.id, mids: [...new Set(req.mids)] } });
+  const acked = await ctx.services.writer.ack(me.user.id, [...new Set(req.mids)]);
   return { acked };
 }
 
 export async function history(ctx: Ctx, req: History) {
-  const { db } = ctx.server;
+  const { db } = ctx.services;
   const me = sessionOf(ctx);
   const limit = req.limit ?? 50;
   if (req.with !== undefined) {

@@ -1,11 +1,12 @@
 /**
- * A backing service's up/down state for the logs: one line when it goes down,
- * one when it is back, however many requests fail in between. While down, a
- * probe runs every second (unref'd) to notice the recovery.
+ * An outage latch: a backing service's up/down state for the logs, one line
+ * when it goes down, one when it is back, however many requests fail in
+ * between. While down, a probe runs every second (unref'd) to notice the
+ * recovery.
  */
 import type { Logger } from "../log.ts";
 
-export class Dependency {
+export class OutageLatch {
   #down = false;
   #timer: ReturnType<typeof setInterval> | undefined;
 

@@ -1,13 +1,23 @@
 /**
  * One client connection: the byte reader, the ordered request queue, the
  * rate limiter and the output buffer with its limit. It knows nothing of
- * operations; `Server` feeds it frames and handlers.
+ * operations: each frame goes to the `handle` it was made with, one after
+ * another, and replies leave in request order.
  */
-import type { Socket } from "bun";
-import { FrameReader } from "../protocol/frame-reader.ts";
+import { BAD_UTF8, type Frame, FrameReader, TOO_LARGE } from "../protocol/frame-reader.ts";
 import type { PushTarget, Session } from "./session.ts";
 
-export interface ConnLimits {
+/** What a connection writes to: a TCP socket (or, later, a WebSocket). */
+export interface ConnSocket {
+  /** Writes what it can now; returns the bytes taken (the rest waits for drain). */
+  write(data: Uint8Array): number;
+  /** Ends after what was written. */
+  end(): void;
+  /** Closes at once. */
+  terminate(): void;
+}
+
+export interface ConnOptions {
   maxFrame: number;
   /** Unsent bytes beyond which the connection is closed. */
   maxOutput: number;
@@ -19,6 +29,14 @@ export interface ConnLimits {
   countOut?: (type: string) => void;
   /** Batches writes across the server's connections (one per server). */
   flusher: Flusher;
+  /**
+   * Handles one frame (a line, BAD_UTF8 or TOO_LARGE); resolves once its reply
+   * is written. Frames of a connection are handled one after another; after
+   * TOO_LARGE nothing more is read.
+   */
+  handle: (conn: Conn, frame: Frame) => Promise<void>;
+  /** `handle` threw: the next frame still runs. */
+  onError: (e: unknown) => void;
 }
 
 /**
@@ -57,13 +75,16 @@ function typeOf(line: string): string {
 }
 
 export class Conn implements PushTarget {
-  readonly reader: FrameReader;
-  session: Session | undefined;
+  readonly #o: ConnOptions;
+  readonly #reader: FrameReader;
+  #session: Session | undefined;
   /** The tail of this connection's request queue: requests run one after another, replies leave in order. */
-  queue: Promise<void> = Promise.resolve();
+  #queue: Promise<void> = Promise.resolve();
   /** Requests queued or running. */
-  busy = 0;
-  lastSeen = Date.now();
+  #busy = 0;
+  #lastSeen = Date.now();
+  /** A frame was too large: the connection is closing and reads nothing more. */
+  #stopped = false;
   #closed = false;
   #pending = ""; // text written this tick, sent in one write
   #scheduled = false;
@@ -78,16 +99,75 @@ export class Conn implements PushTarget {
 
   constructor(
     readonly id: number,
-    readonly socket: Socket<{ conn: Conn }>,
+    readonly socket: ConnSocket,
     readonly remote: string,
-    readonly limits: ConnLimits,
+    options: ConnOptions,
   ) {
-    this.reader = new FrameReader(limits.maxFrame);
-    this.#tokens = limits.burst;
+    this.#o = options;
+    this.#reader = new FrameReader(options.maxFrame);
+    this.#tokens = options.burst;
+  }
+
+  /** Longest frame in bytes, newline included. */
+  get maxFrame(): number {
+    return this.#o.maxFrame;
+  }
+
+  /** Unsent bytes beyond which the connection is closed. */
+  get maxOutput(): number {
+    return this.#o.maxOutput;
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The session logged in on this connection, if any. */
+  get session(): Session | undefined {
+    return this.#session;
+  }
+
+  /** A login on this connection succeeded. */
+  attach(session: Session) {
+    this.#session = session;
+  }
+
+  /** Logout or close: the connection has no session any more; returns the one it had. */
+  detach(): Session | undefined {
+    const s = this.#session;
+    this.#session = undefined;
+    return s;
+  }
+
+  /** Whether the client has sent nothing since `cutoff` (ms since the epoch) and no request of its is running. */
+  idleSince(cutoff: number): boolean {
+    return this.#lastSeen < cutoff && this.#busy === 0;
+  }
+
+  /** Bytes from the socket: every complete frame joins the request queue. */
+  receive(chunk: Uint8Array) {
+    if (this.#stopped || this.#closed) return;
+    this.#lastSeen = Date.now();
+    for (const frame of this.#reader.push(chunk)) {
+      // Blank lines (CRLF keep-alives, stray spaces) are no requests: ignored like empty ones.
+      if (frame !== BAD_UTF8 && frame !== TOO_LARGE && frame.charCodeAt(0) <= 32 && frame.trim() === "") continue;
+      this.#busy++;
+      this.#queue = this.#queue.then(() =>
+        this.#o
+          .handle(this, frame)
+          .catch(this.#o.onError)
+          .finally(() => this.#busy--),
+      );
+      if (frame === TOO_LARGE) {
+        this.#stopped = true;
+        return;
+      }
+    }
+  }
+
+  /** Resolves once every request received so far is answered (shutdown). */
+  answered(): Promise<void> {
+    return this.#queue.then(() => this.settled());
   }
 
   /** Bytes waiting to be sent. */
@@ -98,12 +178,12 @@ export class Conn implements PushTarget {
   /** Queues a frame line; all lines of one tick go out in one write. */
   write(line: string) {
     if (this.#closed) return;
-    this.limits.countOut?.(typeOf(line));
+    this.#o.countOut?.(typeOf(line));
     this.#pending += line;
-    if (this.unsent > this.limits.maxOutput) return this.overflow();
+    if (this.unsent > this.#o.maxOutput) return this.overflow();
     if (!this.#scheduled && !this.#backlog) {
       this.#scheduled = true;
-      this.limits.flusher.add(this);
+      this.#o.flusher.add(this);
     }
   }
 
@@ -168,9 +248,9 @@ export class Conn implements PushTarget {
 
   /** Takes one request token; false when the client is over its rate. */
   take(): boolean {
-    if (this.limits.rate <= 0) return true;
+    if (this.#o.rate <= 0) return true;
     const now = performance.now();
-    this.#tokens = Math.min(this.limits.burst, this.#tokens + ((now - this.#refilled) * this.limits.rate) / 1000);
+    this.#tokens = Math.min(this.#o.burst, this.#tokens + ((now - this.#refilled) * this.#o.rate) / 1000);
     this.#refilled = now;
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;

@@ -1,15 +1,13 @@
 /**
- * The cluster over Redis: the bus (pub/sub on per-user and per-group channels,
- * the subscriber on its own connection) and presence (src/bus/redis-presence.ts).
- * Redis is the fast path only; when it is down the node keeps serving its own
- * sessions, publishes fail fast (the messages are pending in MySQL anyway), and
- * node-redis reconnects and resubscribes by itself.
+ * The bus over Redis: pub/sub on per-user and per-group channels, the
+ * subscriber on its own connection. Redis is the fast path only; when it is
+ * down the node keeps serving its own sessions, publishes fail fast (the
+ * messages are pending in MySQL anyway), and node-redis reconnects and
+ * resubscribes by itself.
  */
 import { createClient, type RedisClientType } from "redis";
 import type { Logger } from "../log.ts";
-import type { Metrics } from "../server/metrics.ts";
 import type { Bus } from "./bus.ts";
-import { createRedisPresence } from "./redis-presence.ts";
 
 export type Redis = RedisClientType;
 
@@ -26,7 +24,13 @@ function reconnectStrategy(retries: number): number {
   return Math.round(base / 2 + Math.random() * (base / 2));
 }
 
-export async function createRedisBus(url: string, log: Logger, metrics: Metrics): Promise<RedisBus> {
+export interface RedisBusOptions {
+  log: Logger;
+  /** Called for each publish skipped or failed while Redis was down (a metric). */
+  onPublishDropped?: () => void;
+}
+
+export async function createRedisBus(url: string, { log, onPublishDropped = () => {} }: RedisBusOptions): Promise<RedisBus> {
   // Publishes while Redis is down fail at once instead of piling up in memory.
   const client = createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy, connectTimeout: 2000 }, pingInterval: 5000 }) as Redis;
   const sub = client.duplicate({ disableOfflineQueue: false }) as Redis;
@@ -65,11 +69,11 @@ export async function createRedisBus(url: string, log: Logger, metrics: Metrics)
     },
     publish(channel, message) {
       if (!client.isReady) {
-        metrics.inc("chat_bus_publish_dropped_total", "Publishes skipped while Redis was down");
+        onPublishDropped();
         return;
       }
       client.publish(channel, message).catch((e) => {
-        metrics.inc("chat_bus_publish_dropped_total", "Publishes skipped while Redis was down");
+        onPublishDropped();
         log.debug("redis_publish_failed", { error: e });
       });
     },
@@ -96,10 +100,4 @@ export async function createRedisBus(url: string, log: Logger, metrics: Metrics)
       await Promise.allSettled([client.close(), sub.close()]);
     },
   };
-}
-
-/** What `chat server --redis` uses: the Redis bus and presence over the same connection. */
-export async function createRedisCluster(url: string, node: string, log: Logger, metrics: Metrics) {
-  const bus = await createRedisBus(url, log, metrics);
-  return { bus, presence: createRedisPresence(bus, node, log) };
 }

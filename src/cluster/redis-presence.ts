@@ -14,13 +14,9 @@
  * (it was cut off from Redis too long) or Redis emptied (restart) writes them
  * again.
  */
-import { line } from "../server/context.ts";
-import type { Hub } from "../server/hub.ts";
-import type { Presence } from "../server/presence.ts";
-import type { Db } from "../store/db.ts";
-import { friendIds } from "../store/friends.ts";
 import type { Logger } from "../log.ts";
-import type { RedisBus } from "./redis.ts";
+import type { Presence, PresenceFactory } from "./presence.ts";
+import type { RedisBus } from "./redis-bus.ts";
 
 /** A node counts as dead this long after its last heartbeat. */
 export const ALIVE_MS = 9000;
@@ -79,31 +75,24 @@ redis.call('DEL', 'chat:node:' .. dead .. ':users')
 redis.call('SREM', 'chat:nodes', dead)
 return gone`;
 
-export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
-  return (hub: Hub, db: Db): Presence => {
+export function createRedisPresence(bus: RedisBus, node: string, log: Logger): PresenceFactory {
+  return (host): Presence => {
     const redis = bus.client;
     let closed = false;
 
     const run = async (script: string, args: (string | number)[]) =>
       redis.eval(script, { keys: [], arguments: args.map(String) }) as Promise<unknown>;
 
-    /** Tells the friends of `user` that they went offline (the user's node is gone). */
-    const announceOffline = async (user: number) => {
-      const frame = line({ type: "presence", user, online: false });
-      for (const f of await friendIds(db, user)) hub.toUser(f, frame);
-    };
-
     const heartbeat = async () => {
       await redis.set(alive(node), String(Date.now()), { PX: ALIVE_MS } as never);
       // Reaped while cut off, or Redis restarted empty: write this node's sessions again.
       const registered = await redis.sIsMember("chat:nodes", node);
-      const local = hub.all().map((s) => s.user.id);
-      if (!registered && local.length > 0) await resync("re-registered");
+      if (!registered && !isEmpty(host.localUsers())) await resync("re-registered");
     };
 
     /** Writes every local session's user to Redis (after a reconnect, a reap or a Redis restart). */
     const resync = async (why: string) => {
-      const users = [...new Set(hub.all().map((s) => s.user.id))];
+      const users = [...host.localUsers()];
       await redis.set(alive(node), String(Date.now()), { PX: ALIVE_MS } as never);
       const m = redis.multi();
       m.sAdd("chat:nodes", node);
@@ -124,7 +113,7 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
         if (got !== "OK") continue;
         const gone = ((await run(REAP, [n])) as string[]).map(Number);
         log.warn("node_dead", { dead: n, offline_users: gone.length, reaped_by: node });
-        for (const u of gone) if (!hub.sessionsOf(u)?.size) await announceOffline(u);
+        for (const u of gone) if (!host.isLocal(u)) await host.wentOffline(u);
       }
     };
 
@@ -132,7 +121,7 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
     const reapOwnPast = async () => {
       const gone = ((await run(REAP, [node])) as string[]).map(Number);
       if (gone.length) log.info("previous_run_reaped", { node, offline_users: gone.length });
-      for (const u of gone) await announceOffline(u);
+      for (const u of gone) await host.wentOffline(u);
     };
 
     const safely = (what: string, fn: () => Promise<unknown>) => () => {
@@ -153,7 +142,7 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
         })();
       } else {
         // Announcements of other nodes' logins may have been lost meanwhile.
-        hub.forgetWhereabouts();
+        host.forgetWhereabouts();
         safely("resync", () => resync("redis reconnected"))();
       }
     };
@@ -186,11 +175,11 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
           // in at once, the one that registers second sees the first, and the
           // first hears the second's announcement.
           // (A subscription that does not complete soon leaves the user "maybe elsewhere".)
-          const listening = await Promise.race([hub.listening(user).then(() => true), Bun.sleep(LISTEN_WAIT_MS).then(() => false)]);
+          const listening = await Promise.race([host.listening(user).then(() => true), Bun.sleep(LISTEN_WAIT_MS).then(() => false)]);
           const others = await run(CHANGE, [node, user, "up"]);
-          hub.announce(user);
+          host.announce(user);
           if (others !== 0) return false;
-          if (listening) hub.onlyHere(user);
+          if (listening) host.onlyHere(user);
           return true;
         } catch (e) {
           log.warn("presence_up_failed", { error: e });
@@ -208,7 +197,7 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
         }
       }),
       async online(users) {
-        const local = new Set(users.filter((u) => hub.sessionsOf(u)?.size));
+        const local = new Set(users.filter((u) => host.isLocal(u)));
         if (users.length === 0 || bus.state !== "up") return local;
         try {
           for (const u of (await run(ONLINE, users)) as string[]) local.add(Number(u));
@@ -230,4 +219,9 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger) {
       },
     };
   };
+}
+
+function isEmpty(it: Iterable<unknown>): boolean {
+  for (const _ of it) return false;
+  return true;
 }

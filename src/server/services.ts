@@ -1,14 +1,15 @@
-/** What handlers get: the server's parts, the connection, the session. */
+/** What handlers get: the server's services, the connection, the session. */
+import type { Presence } from "../cluster/presence.ts";
 import type { Logger } from "../log.ts";
 import type { Db } from "../store/db.ts";
-import type { NewMessage } from "../store/messages.ts";
-import type { Conn } from "./connection.ts";
-import type { Dependency } from "./dependency.ts";
-import type { GroupCommit } from "./group-commit.ts";
+import type { Conn } from "./conn.ts";
 import type { Hub } from "./hub.ts";
+import type { MessageWriter } from "./message-writer.ts";
 import type { Metrics } from "./metrics.ts";
-import type { Presence } from "./presence.ts";
+import type { OutageLatch } from "./outage-latch.ts";
+import type { Roster } from "./roster.ts";
 import type { Session } from "./session.ts";
+import type { Sessions } from "./sessions.ts";
 
 export interface Policy {
   /** Login token lifetime, ms. */
@@ -21,32 +22,32 @@ export interface Policy {
   maxGroupMembers: number;
 }
 
-/** One item of a group commit: a message to store or an ack to apply. */
-export type Write = { message: NewMessage; ack?: undefined } | { ack: { user: number; mids: number[] }; message?: undefined };
-
-export interface ServerParts {
+/** The services of one server, shared by its handlers. */
+export interface Services {
   node: string;
   db: Db;
+  /** The one writer of messages and acks (group commit). */
+  writer: MessageWriter;
+  /** This node's sessions and their caches of friends and groups. */
+  roster: Roster;
+  /** Starting and ending sessions, and the presence notices that go with them. */
+  sessions: Sessions;
+  /** Delivery to sessions here and, through the bus, on other nodes. */
   hub: Hub;
   presence: Presence;
-  /**
-   * Group commits of messages and acks, together in one transaction: a
-   * message resolves to its mid, an ack to how many of its mids were pending.
-   */
-  writes: GroupCommit<Write, number>;
   log: Logger;
   metrics: Metrics;
   /** Hot-path counters: requests by type, error replies by code. */
   count: { request(type: string): void; error(code: string): void };
   policy: Policy;
   /** MySQL's state, for one log line per outage. */
-  mysql: Dependency;
+  mysql: OutageLatch;
   /** A hash of nothing, verified against when a login names no user, so both cost the same. */
   dummyHash: string;
 }
 
 export interface Ctx {
-  server: ServerParts;
+  services: Services;
   conn: Conn;
   session: Session | undefined;
   /** Runs after the reply is written, before the connection's next request (login's replay). */

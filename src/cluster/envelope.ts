@@ -1,0 +1,82 @@
+/**
+ * What travels on the bus between nodes, and on which channel. Every
+ * envelope names the node it came from; a node ignores its own, which it
+ * delivered locally when it sent them.
+ *
+ *   chat:u:<id>  pushes for the sessions of user <id>, and changes to what
+ *                those sessions may do (their friends, their groups)
+ *   chat:g:<id>  pushes for the sessions of the members of group <id>
+ */
+
+export const userChannel = (id: number) => `chat:u:${id}`;
+export const groupChannel = (id: number) => `chat:g:${id}`;
+
+/** A message's place in the order promise: its mid and its conversation (see conversationOf). */
+export interface MsgRef {
+  mid: number;
+  conv: string;
+}
+
+/**
+ * A change to what a user's sessions may do, applied to every one of them on
+ * every node (each session caches its friends and groups for the hot path).
+ */
+export type RosterChange =
+  | { kind: "friend_added"; friend: number }
+  | { kind: "group_joined"; group: number }
+  | { kind: "group_left"; group: number };
+
+/**
+ * A push to the sessions of a user or of a group's members. `frame` is the
+ * JSON line to write (absent when only `change` is carried); `except` is the
+ * session key that must not get it (the requesting session); `msg` marks a
+ * chat message, for order; `change` is applied before the frame is written.
+ */
+export interface PushEnvelope {
+  kind: "push";
+  origin: string;
+  frame?: string;
+  except?: string;
+  msg?: MsgRef;
+  change?: RosterChange;
+}
+
+/** The origin node now has sessions of this channel's user too. */
+export interface HereEnvelope {
+  kind: "here";
+  origin: string;
+}
+
+export type Envelope = PushEnvelope | HereEnvelope;
+
+export function encodeEnvelope(e: Envelope): string {
+  return JSON.stringify(e);
+}
+
+/** The envelope in a bus message; undefined for anything that is not one (a newer or broken node). */
+export function decodeEnvelope(text: string): Envelope | undefined {
+  let e: unknown;
+  try {
+    e = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof e !== "object" || e === null) return undefined;
+  const env = e as Partial<Envelope>;
+  if (typeof env.origin !== "string") return undefined;
+  if (env.kind === "here") return env as HereEnvelope;
+  if (env.kind !== "push") return undefined;
+  const p = env as PushEnvelope;
+  if (p.frame !== undefined && typeof p.frame !== "string") return undefined;
+  if (p.msg !== undefined && (typeof p.msg?.mid !== "number" || typeof p.msg?.conv !== "string")) return undefined;
+  return p;
+}
+
+/** The target of a channel: a user's or a group's id. */
+export function channelTarget(channel: string): { user: number } | { group: number } | undefined {
+  const id = Number(channel.slice(channel.lastIndexOf(":") + 1));
+  if (!Number.isSafeInteger(id)) return undefined;
+  if (channel.startsWith("chat:u:")) return { user: id };
+  if (channel.startsWith("chat:g:")) return { group: id };
+  return undefined;
+}

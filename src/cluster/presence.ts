@@ -1,0 +1,43 @@
+/**
+ * Online state. A user is online while at least one session is alive on a
+ * live node. The single-node version counts local sessions; the cluster
+ * version (redis-presence.ts) keeps them in Redis with node heartbeats.
+ */
+
+export interface Presence {
+  /** A session of `user` started here (`firstLocal`: the first on this node). True when the user just came online. */
+  up(user: number, firstLocal: boolean): Promise<boolean>;
+  /** A session of `user` ended here (`lastLocal`: it was the last on this node). True when the user just went offline. */
+  down(user: number, lastLocal: boolean): Promise<boolean>;
+  /** Which of `users` are online. */
+  online(users: number[]): Promise<Set<number>>;
+  close(): Promise<void>;
+}
+
+/** What presence needs to know of, and tell, the node it runs on. */
+export interface PresenceHost {
+  /** Users with a session on this node now. */
+  localUsers(): Iterable<number>;
+  /** Whether `user` has a session on this node now. */
+  isLocal(user: number): boolean;
+  /** Resolves once pushes for `user` from other nodes reach this one. */
+  listening(user: number): Promise<void>;
+  /** Tells the nodes that already have sessions of `user` that this one has some too. */
+  announce(user: number): void;
+  /** No other node has sessions of `user`. */
+  onlyHere(user: number): void;
+  /** What this node knew of other nodes' sessions may be stale (Redis was away). */
+  forgetWhereabouts(): void;
+  /** `user`'s last session was on a node that died: their friends must hear they are offline. */
+  wentOffline(user: number): Promise<void>;
+}
+
+/** Builds a node's presence once the node can answer for itself. */
+export type PresenceFactory = (host: PresenceHost) => Presence;
+
+export const createLocalPresence: PresenceFactory = (host) => ({
+  up: async (_user, firstLocal) => firstLocal,
+  down: async (_user, lastLocal) => lastLocal,
+  online: async (users) => new Set(users.filter((u) => host.isLocal(u))),
+  async close() {},
+});

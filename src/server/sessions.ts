@@ -1,0 +1,69 @@
+/**
+ * Sessions begin and end here, whatever ends them (logout, a closed socket,
+ * shutdown): the roster learns of them, presence counts them, and the user's
+ * friends hear when the user comes online or goes offline, including when
+ * the node the user was on died.
+ */
+import type { Presence } from "../cluster/presence.ts";
+import type { Db } from "../store/db.ts";
+import { friendIds } from "../store/friends.ts";
+import type { Conn } from "./conn.ts";
+import type { Hub } from "./hub.ts";
+import type { Roster } from "./roster.ts";
+import { Session, type SessionHooks } from "./session.ts";
+
+export interface SessionsDeps {
+  node: string;
+  db: Db;
+  roster: Roster;
+  hub: Hub;
+  presence: Presence;
+  hooks: SessionHooks;
+}
+
+/** What a login found: the user, their friends and groups (the session's caches), and its tokens. */
+export interface Opening {
+  user: { id: number; name: string };
+  friends: Iterable<number>;
+  groups: Iterable<number>;
+  tokens: string[];
+}
+
+export class Sessions {
+  readonly #d: SessionsDeps;
+
+  constructor(deps: SessionsDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Logs `conn` in. From here live pushes reach the session, held until
+   * `session.live()` (after the login's replay).
+   */
+  async open(conn: Conn, o: Opening): Promise<Session> {
+    const friends = new Set(o.friends);
+    const groups = new Set(o.groups);
+    const session = new Session(`${this.#d.node}:${conn.id}`, o.user, conn, o.tokens, this.#d.hooks, { friends, groups });
+    conn.attach(session);
+    const first = this.#d.roster.add(session, { friends, groups });
+    if (await this.#d.presence.up(o.user.id, first)) this.#tellFriends(o.user.id, session.friends, true);
+    return session;
+  }
+
+  /** Ends a session; presence goes offline with its user's last session. Ending twice is harmless. */
+  async end(session: Session) {
+    if (!session.end()) return;
+    const last = this.#d.roster.remove(session);
+    if (await this.#d.presence.down(session.user.id, last)) this.#tellFriends(session.user.id, session.friends, false);
+  }
+
+  /** `user`'s last session was on a node that died (presence reaped it). */
+  async wentOffline(user: number) {
+    this.#tellFriends(user, await friendIds(this.#d.db, user), false);
+  }
+
+  #tellFriends(user: number, friends: Iterable<number>, online: boolean) {
+    const frame = JSON.stringify({ type: "presence", user, online }) + "\n";
+    for (const f of friends) this.#d.hub.toUser(f, frame);
+  }
+}
