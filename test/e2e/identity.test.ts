@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { befriend, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../helpers/conformance.ts";
+import { until } from "../helpers/raw-client.ts";
 import { startTestServer, uniq } from "../helpers/server.ts";
 import type { Wire } from "../helpers/wire.ts";
 
@@ -196,6 +197,22 @@ describe("token login", () => {
       expect(await w2.req({ type: "login", token })).toEqual(err("bad_credentials"));
       w.close();
       w2.close();
+    } finally {
+      await short.stop();
+    }
+  });
+
+  test("expired tokens are deleted from the database, live ones kept", async () => {
+    const short = await startTestServer({ tokenTtlMs: 1, tokenPurgeIntervalMs: 50 });
+    try {
+      const name = uniq("purge");
+      await register(short.port, name);
+      const w = await short.connect();
+      await w.ok({ type: "login", name, password: PASSWORD });
+      const count = async () => ((await short.pool.query("SELECT COUNT(*) AS n FROM tokens")) as [{ n: number }[], unknown])[0][0]?.n;
+      expect(await count()).toBe(1);
+      await until("the expired token to be purged", async () => ((await count()) === 0 ? true : undefined), 5000);
+      w.close();
     } finally {
       await short.stop();
     }
