@@ -44,7 +44,7 @@ export function formatMessage(msg: ChatMessage, me: number | undefined, nameOf: 
 const onlineWord = (online: boolean) => (online ? "online" : "offline");
 
 /** `  bob(8) online` */
-export function formatFriend(friend: Friend): string {
+function formatFriend(friend: Friend): string {
   return `  ${formatUser(friend)} ${onlineWord(friend.online)}`;
 }
 
@@ -56,7 +56,7 @@ export function formatFriends(friends: Iterable<Friend>): string[] {
 }
 
 /** A group and its members, one per line. */
-export function formatGroup(group: Group): string[] {
+function formatGroup(group: Group): string[] {
   const desc = group.desc ? ` "${group.desc}"` : "";
   return [
     `  group ${group.id} ${group.name}${desc} (you: ${group.role})`,

@@ -81,8 +81,6 @@ export type Push =
   | MemberLeftPush
   | OtherPush;
 
-/** A request id as the protocol allows it. */
-export type RequestId = number | string;
 
 /** The fields of an `ok` reply, without `type` and `re`. */
 export type Reply = Record<string, unknown>;

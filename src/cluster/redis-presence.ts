@@ -19,7 +19,7 @@ import type { Presence, PresenceFactory } from "./presence.ts";
 import type { RedisBus } from "./redis-bus.ts";
 
 /** A node counts as dead this long after its last heartbeat. */
-export const ALIVE_MS = 9000;
+const ALIVE_MS = 9000;
 const HEARTBEAT_MS = 2000;
 /** How often each node looks for dead ones. */
 const SCAN_MS = 2000;

@@ -47,7 +47,7 @@ const UNAVAILABLE = new Set([
 ]);
 
 /** Failures of a backing service: the client may try again. */
-export function isUnavailable(e: unknown): boolean {
+function isUnavailable(e: unknown): boolean {
   const err = e as { code?: string; fatal?: boolean } | undefined;
   if (!err) return false;
   return err.fatal === true || UNAVAILABLE.has(err.code ?? "");

@@ -60,10 +60,6 @@ export async function roleIn(db: Db, group: number, user: number): Promise<Role 
   return (await rows<{ role: Role }>(db, "SELECT role FROM group_members WHERE group_id = ? AND user_id = ?", [group, user]))[0]?.role;
 }
 
-export async function groupIdsOf(db: Db, user: number): Promise<number[]> {
-  return (await rows<{ group_id: number }>(db, "SELECT group_id FROM group_members WHERE user_id = ?", [user])).map((r) => r.group_id);
-}
-
 /** The groups of `user` with this user's role in each. */
 export async function groupsOf(db: Db, user: number): Promise<(GroupRow & { role: Role })[]> {
   return rows(

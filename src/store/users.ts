@@ -36,7 +36,3 @@ export async function userById(db: Db, id: number): Promise<UserRow | undefined>
   return (await rows<UserRow>(db, "SELECT id, name FROM users WHERE id = ?", [id]))[0];
 }
 
-export async function usersByIds(db: Db, ids: number[]): Promise<UserRow[]> {
-  if (ids.length === 0) return [];
-  return queryRows<UserRow>(db, `SELECT id, name FROM users WHERE id IN (${marks(ids.length)})`, ids);
-}
