@@ -5,6 +5,11 @@
  */
 
 export interface Presence {
+  /**
+   * Joins the cluster's presence: after this the node counts its sessions.
+   * Rejects with NodeIdInUseError when a live node already has this node's id.
+   */
+  start(): Promise<void>;
   /** A session of `user` started here (`firstLocal`: the first on this node). True when the user just came online. */
   up(user: number, firstLocal: boolean): Promise<boolean>;
   /** A session of `user` ended here (`lastLocal`: it was the last on this node). True when the user just went offline. */
@@ -35,7 +40,16 @@ export interface PresenceHost {
 /** Builds a node's presence once the node can answer for itself. */
 export type PresenceFactory = (host: PresenceHost) => Presence;
 
+/** Another node that is alive (its heartbeat is fresh) has this node's id. */
+export class NodeIdInUseError extends Error {
+  readonly code = "node_id_in_use";
+  constructor(readonly node: string) {
+    super(`node id "${node}" is in use by a live node (its heartbeat in Redis is fresh); give this node another id with --node (or CHAT_NODE)`);
+  }
+}
+
 export const createLocalPresence: PresenceFactory = (host) => ({
+  async start() {},
   up: async (_user, firstLocal) => firstLocal,
   down: async (_user, lastLocal) => lastLocal,
   online: async (users) => new Set(users.filter((u) => host.isLocal(u))),

@@ -15,7 +15,7 @@
  * again.
  */
 import type { Logger } from "../log.ts";
-import type { Presence, PresenceFactory } from "./presence.ts";
+import { NodeIdInUseError, type Presence, type PresenceFactory } from "./presence.ts";
 import type { RedisBus } from "./redis-bus.ts";
 
 /** A node counts as dead this long after its last heartbeat. */
@@ -117,29 +117,51 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger): P
       }
     };
 
-    /** A restart with the same node id: the previous run's users are this node's to clean up. */
-    const reapOwnPast = async () => {
+    /**
+     * Takes this node's id in the cluster. A heartbeat key that is still
+     * there is either a previous run of this node (crashed less than ALIVE_MS
+     * ago: its entries are this node's to clean up) or another live node
+     * given the same id by mistake: a key that changes within one heartbeat
+     * interval is a live node's, and this one must not start.
+     */
+    const claim = async () => {
+      const before = await redis.get(alive(node));
+      if (before !== null) {
+        await Bun.sleep(HEARTBEAT_MS + 500);
+        const after = await redis.get(alive(node));
+        if (after !== null && after !== before) throw new NodeIdInUseError(node);
+      }
       const gone = ((await run(REAP, [node])) as string[]).map(Number);
       if (gone.length) log.info("previous_run_reaped", { node, offline_users: gone.length });
       for (const u of gone) await host.wentOffline(u);
+      await redis.set(alive(node), String(Date.now()), { PX: ALIVE_MS } as never);
+      claimed = true;
     };
 
     const safely = (what: string, fn: () => Promise<unknown>) => () => {
       if (closed || bus.state !== "up") return;
       fn().catch((e) => log.warn(`presence_${what}_failed`, { error: e }));
     };
-    const hb = setInterval(safely("heartbeat", heartbeat), HEARTBEAT_MS);
-    const sc = setInterval(safely("scan", scan), SCAN_MS);
+    // Nothing is written to Redis before this node has claimed its id.
+    let claimed = false;
+    const whenClaimed = (what: string, fn: () => Promise<unknown>) => safely(what, async () => claimed && fn());
+    const hb = setInterval(whenClaimed("heartbeat", heartbeat), HEARTBEAT_MS);
+    const sc = setInterval(whenClaimed("scan", scan), SCAN_MS);
     hb.unref();
     sc.unref();
+    let started = false;
     let first = true;
     const onUp = () => {
+      if (!started) return;
       if (first) {
+        // Redis was down when the node started: claim the id now.
         first = false;
-        safely("startup", async () => {
-          await reapOwnPast();
-          await redis.set(alive(node), String(Date.now()), { PX: ALIVE_MS } as never);
-        })();
+        claim().catch((e) => {
+          if (e instanceof NodeIdInUseError) {
+            log.error("node_id_in_use", { node, error: e.message });
+            closed = true; // never touch the other node's entries
+          } else log.warn("presence_startup_failed", { error: e });
+        });
       } else {
         // Announcements of other nodes' logins may have been lost meanwhile.
         host.forgetWhereabouts();
@@ -147,7 +169,6 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger): P
       }
     };
     bus.onReady(onUp);
-    if (bus.state === "up") onUp();
 
     // A user's ups and downs on this node reach Redis in the order they happened:
     // a login whose connection closes while its "up" waits must not register
@@ -164,6 +185,12 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger): P
     };
 
     return {
+      async start() {
+        started = true;
+        if (bus.state !== "up") return; // claimed when Redis is back (onUp)
+        first = false;
+        await claim();
+      },
       up: (user, firstLocal) => inTurn(user, async () => {
         if (!firstLocal) return false;
         if (bus.state !== "up") return true;
@@ -211,7 +238,8 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger): P
         clearInterval(hb);
         clearInterval(sc);
         // A clean stop: this node's sessions have ended; it is no longer alive.
-        if (bus.state !== "up") return;
+        // (A node that never claimed its id has nothing here: the entries may be another live node's.)
+        if (!claimed || bus.state !== "up") return;
         // Best effort: if this fails, the others reap this node once its heartbeat key expires.
         await Promise.all([redis.del([alive(node), nodeUsers(node)]), redis.sRem("chat:nodes", node)]).catch((e) =>
           log.debug("presence_close_failed", { error: e }),

@@ -12,7 +12,8 @@ import type { Metrics } from "./metrics.ts";
 export interface AdminDeps {
   node: string;
   db: Db;
-  bus: Bus;
+  /** The bus's state now ("local" for a single node). */
+  busState: () => Bus["state"];
   metrics: Metrics;
   /** Extra fields for /healthz (connections, sessions). */
   details?: () => Record<string, unknown>;
@@ -35,7 +36,8 @@ async function mysqlUp(db: Db, ms: number): Promise<boolean> {
 
 export async function health(deps: AdminDeps) {
   const mysql = (await mysqlUp(deps.db, 1000)) ? "up" : "down";
-  const redis = deps.bus.state === "local" ? "none" : deps.bus.state;
+  const state = deps.busState();
+  const redis = state === "local" ? "none" : state;
   const status = mysql === "down" ? "down" : redis === "down" ? "degraded" : "ok";
   return { status, node: deps.node, mysql, redis, ...deps.details?.() };
 }

@@ -37,6 +37,8 @@ export interface ConnOptions {
   handle: (conn: Conn, frame: Frame) => Promise<void>;
   /** `handle` threw: the next frame still runs. */
   onError: (e: unknown) => void;
+  /** Requests wait for this before the first one runs (the server is still joining the cluster). */
+  ready?: Promise<void>;
 }
 
 /**
@@ -104,6 +106,7 @@ export class Conn implements PushTarget {
     options: ConnOptions,
   ) {
     this.#o = options;
+    if (options.ready) this.#queue = options.ready;
     this.#reader = new FrameReader(options.maxFrame);
     this.#tokens = options.burst;
   }

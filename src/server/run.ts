@@ -43,12 +43,49 @@ export type ClusterFactory = (
   onPublishDropped: () => void,
 ) => Promise<{ bus: Bus; presence: PresenceFactory }>;
 
-async function untilUp<T>(what: string, log: Logger, attempt: () => Promise<T>, signal: { stopped: boolean }): Promise<T> {
+/** Failures that mean "not reachable yet": worth waiting for. Anything else is the configuration's. */
+const TRANSIENT = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "EPIPE",
+  "PROTOCOL_CONNECTION_LOST",
+  "ER_CON_COUNT_ERROR",
+  "ER_SERVER_SHUTDOWN",
+  "ER_LOCK_WAIT_TIMEOUT",
+  "pool_timeout",
+]);
+
+/** What the operator must fix, for the configuration errors MySQL names. */
+const ADVICE: Record<string, string> = {
+  ER_ACCESS_DENIED_ERROR: "check the user and password in --mysql (or --mysql-password-file)",
+  ER_ACCESS_DENIED_NO_PASSWORD_ERROR: "the user needs a password: add it to --mysql (or --mysql-password-file)",
+  ER_DBACCESS_DENIED_ERROR: "grant the user access to the database (deploy/README.md shows the GRANT)",
+  ER_TABLEACCESS_DENIED_ERROR: "grant the user all privileges on the database (deploy/README.md shows the GRANT)",
+  ER_BAD_DB_ERROR: "create the database first, or fix its name in --mysql",
+  ER_HOST_NOT_PRIVILEGED: "MySQL does not accept this user from this host: grant it for this host",
+  ENOTFOUND: "the host name in --mysql does not resolve",
+};
+
+/** A misconfiguration found at start: the process says so in one line and exits. */
+export class StartupError extends Error {
+  readonly code = "startup_failed";
+}
+
+/** Runs `attempt` until it succeeds, waiting while the database is not reachable; a configuration error ends the wait. */
+async function untilUp<T>(what: string, log: Logger, attempt: () => Promise<T>): Promise<T> {
   for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
     try {
       return await attempt();
     } catch (e) {
-      if (signal.stopped) throw e;
+      const code = (e as { code?: string })?.code ?? "";
+      if (!TRANSIENT.has(code)) {
+        const advice = ADVICE[code];
+        throw new StartupError(`${what}: ${(e as Error)?.message ?? e}${code ? ` (${code})` : ""}${advice ? `; ${advice}` : ""}`);
+      }
       log.warn(`${what}_unavailable`, { error: e, retry_ms: delay });
       await Bun.sleep(delay);
     }
@@ -57,24 +94,42 @@ async function untilUp<T>(what: string, log: Logger, attempt: () => Promise<T>, 
 
 export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory): Promise<Running> {
   const metrics = new Metrics();
-  const starting = { stopped: false };
   log.info("start", { node: o.node, mysql: redact(o.mysqlUrl), redis: o.redisUrl ? redact(o.redisUrl) : "none" });
-  const migrated = await untilUp("mysql", log, () => migrate(o.mysqlUrl), starting);
-  if (migrated.applied.length) log.info("migrated", { applied: migrated.applied.join(",") });
-
   const pool = createServerPool(o.pool, o.statementTimeoutMs);
-  const consecutiveIds = await consecutiveInsertIds(pool);
-  if (!consecutiveIds) log.warn("autoinc_interleaved", { hint: "innodb_autoinc_lock_mode=2: messages are inserted one row at a time" });
-
+  let server: ChatServer | undefined;
   let bus: Bus = createLocalBus();
-  let presence: PresenceFactory | undefined;
-  if (o.redisUrl) {
-    if (!cluster) throw new TypeError("a Redis URL needs the cluster factory");
-    const dropped = () => metrics.inc("chat_bus_publish_dropped_total", "Publishes skipped while Redis was down");
-    ({ bus, presence } = await cluster(o.redisUrl, o.node, log, dropped));
-  }
+  // The admin endpoint first: /healthz answers 503 while the database is not reachable yet.
+  const admin =
+    o.adminPort > 0
+      ? listenAdmin(o.adminHost, o.adminPort, {
+          node: o.node,
+          db: pool,
+          busState: () => bus.state,
+          metrics,
+          details: () => (server ? { connections: server.connections, sessions: server.services.roster.sessionCount } : { starting: true }),
+        })
+      : undefined;
+  if (admin) log.info("admin_listen", { host: o.adminHost, port: admin.port });
+  try {
+    const migrated = await untilUp("mysql", log, () => migrate(o.mysqlUrl));
+    if (migrated.applied.length) log.info("migrated", { applied: migrated.applied.join(",") });
+    const consecutiveIds = await consecutiveInsertIds(pool);
+    if (!consecutiveIds) log.warn("autoinc_interleaved", { hint: "innodb_autoinc_lock_mode=2: messages are inserted one row at a time" });
 
-  const server = await startServer(o, { db: pool, bus, log, metrics, presence, consecutiveIds });
+    let presence: PresenceFactory | undefined;
+    if (o.redisUrl) {
+      if (!cluster) throw new TypeError("a Redis URL needs the cluster factory");
+      const dropped = () => metrics.inc("chat_bus_publish_dropped_total", "Publishes skipped while Redis was down");
+      ({ bus, presence } = await cluster(o.redisUrl, o.node, log, dropped));
+    }
+    server = await startServer(o, { db: pool, bus, log, metrics, presence, consecutiveIds });
+  } catch (e) {
+    admin?.stop(true);
+    await bus.close();
+    await pool.close();
+    throw e;
+  }
+  const started = server;
   metrics.collect(() => {
     const s = pool.stats();
     for (const k of ["size", "idle", "inUse", "waiting"] as const) metrics.gauge(`chat_pool_${snake(k)}`, `Pool connections: ${k}`, s[k]);
@@ -83,28 +138,32 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
     metrics.gauge("chat_pool_lease_wait_ms_total", "Sum of lease waits, ms", s.leaseWaitMsTotal);
     metrics.gauge("chat_pool_lease_wait_ms_max", "Longest lease wait, ms", s.leaseWaitMsMax);
   });
-  const admin =
-    o.adminPort > 0
-      ? startAdmin(o.adminHost, o.adminPort, {
-          node: o.node,
-          db: pool,
-          bus,
-          metrics,
-          details: () => ({ connections: server.connections, sessions: server.services.roster.sessionCount }),
-        })
-      : undefined;
-  if (admin) log.info("admin_listen", { host: o.adminHost, port: admin.port });
+  log.info("ready", { node: o.node, port: started.port });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutdown", { node: o.node });
-      await server.stop();
+      await started.stop();
       admin?.stop(true);
       await bus.close();
       await pool.close();
     })());
-  return { server, pool, adminPort: admin?.port, stop };
+  return { server: started, pool, adminPort: admin?.port, stop };
+}
+
+/** The admin endpoint, or a StartupError that names its port. */
+function listenAdmin(host: string, port: number, deps: Parameters<typeof startAdmin>[2]) {
+  try {
+    return startAdmin(host, port, deps);
+  } catch (e) {
+    const code = (e as { code?: string })?.code;
+    throw new StartupError(
+      code === "EADDRINUSE"
+        ? `admin port ${port} is already in use (EADDRINUSE); choose another with --admin-port (0 for none)`
+        : `cannot listen on ${host}:${port} for the admin endpoint: ${(e as Error)?.message ?? e}`,
+    );
+  }
 }
 
 function snake(s: string) {

@@ -160,6 +160,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     dummyHash: await Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", ...o.hash }),
   };
 
+  let opened!: () => void;
   const conns = new Set<Conn>();
   const perAddress = new Map<string, number>();
   let nextId = 1;
@@ -174,6 +175,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     flusher: new Flusher(),
     handle: (conn: Conn, frame: Parameters<typeof dispatch>[2]) => dispatch(services, conn, frame),
     onError: (e: unknown) => log.error("dispatch_failed", { error: e }),
+    // Connections accepted while presence starts wait for it (a failed start closes them).
+    ready: new Promise<void>((r) => (opened = r)),
   };
 
   /** The connection is gone (or going): forget it, and end its session. */
@@ -186,7 +189,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     if (session) void sessions.end(session).catch((e) => log.warn("session_end_failed", { user: session.user.id, error: e }));
   };
 
-  const listener: TCPSocketListener<{ conn: Conn }> = Bun.listen<{ conn: Conn }>({
+  const listen = () => Bun.listen<{ conn: Conn }>({
     hostname: o.host,
     port: o.port,
     ...(o.tls ? { tls: { cert: o.tls.cert, key: o.tls.key } } : {}),
@@ -222,6 +225,24 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       },
     },
   });
+
+  // The port first: a node that cannot listen must fail before it touches
+  // anything shared with other nodes (presence in Redis).
+  let listener: TCPSocketListener<{ conn: Conn }>;
+  try {
+    listener = listen();
+  } catch (e) {
+    await presence.close();
+    throw listenError(e, o.host, o.port);
+  }
+  try {
+    await presence.start();
+  } catch (e) {
+    listener.stop(true);
+    await presence.close();
+    throw e;
+  }
+  opened();
 
   // One timer for every connection's idle check; it does not keep the process alive.
   const idleSweep = setInterval(() => {
@@ -288,4 +309,13 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       log.info("stopped", { node: o.node });
     },
   };
+}
+
+/** A listen failure as the operator needs it: which address and port, and why. */
+function listenError(e: unknown, host: string, port: number): Error {
+  const code = (e as { code?: string })?.code;
+  if (code === "EADDRINUSE") return Object.assign(new Error(`port ${port} is already in use (EADDRINUSE); choose another with --port`), { code });
+  if (code === "EACCES") return Object.assign(new Error(`port ${port} needs privileges this process lacks (EACCES)`), { code });
+  if (code === "EADDRNOTAVAIL") return Object.assign(new Error(`address ${host} is not on this machine (EADDRNOTAVAIL); check --host`), { code });
+  return Object.assign(new Error(`cannot listen on ${host}:${port}: ${(e as Error)?.message ?? e}`), { code });
 }

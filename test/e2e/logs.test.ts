@@ -22,7 +22,7 @@ describe("the server log", () => {
     const log = node.log();
     for (const secret of ["SECRET-PASSWORD", "WRONG-PASSWORD-MARKER", "MESSAGE-TEXT-MARKER", "MALFORMED-MARKER", la.token, lb.token, ":chat@"])
       expect(log).not.toContain(secret);
-    for (const event of ["INFO start", "INFO listen", "INFO admin_listen", "INFO signal", "INFO shutdown", "INFO stopped"]) expect(log).toContain(event);
+    for (const event of ["INFO start", "INFO listen", "INFO admin_listen", "INFO ready", "INFO signal", "INFO shutdown", "INFO stopped"]) expect(log).toContain(event);
     // One event per line: time, level, event, fields.
     for (const line of log.trim().split("\n")) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z (DEBUG|INFO|WARN|ERROR) [a-z_]+( |$)/);
   });

@@ -18,7 +18,12 @@ export interface NodeProcess {
   kill(signal?: NodeJS.Signals): Promise<number>;
 }
 
-export async function spawnServer(opts: { node: string; dbUrl: string; redisUrl?: string; args?: string[]; port?: number }): Promise<NodeProcess> {
+/**
+ * Starts `chat server` and resolves once its log shows `waitFor` (default the
+ * `ready` line: every port open, the cluster joined); rejects, with the log,
+ * if it exits first or takes longer than 20 s (then it is killed).
+ */
+export async function spawnServer(opts: { node: string; dbUrl: string; redisUrl?: string; args?: string[]; port?: number; waitFor?: string }): Promise<NodeProcess> {
   const port = opts.port ?? (await freePort());
   const adminPort = await freePort();
   const args = [
@@ -43,13 +48,20 @@ export async function spawnServer(opts: { node: string; dbUrl: string; redisUrl?
     const dec = new TextDecoder();
     for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
       text += dec.decode(chunk, { stream: true });
-      if (text.includes("INFO admin_listen")) listening();
+      if (text.includes(opts.waitFor ?? "INFO ready")) listening();
     }
   })();
   const exited = proc.exited.then(() => {
     throw new Error(`server ${opts.node} exited with ${proc.exitCode}:\n${text}`);
   });
-  await Promise.race([ready, exited, Bun.sleep(20_000).then(() => Promise.reject(new Error(`server ${opts.node} did not start:\n${text}`)))]);
+  let timer: Timer | undefined;
+  const slow = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`server ${opts.node} did not start:\n${text}`));
+    }, 20_000);
+  });
+  await Promise.race([ready, exited, slow]).finally(() => clearTimeout(timer));
   exited.catch(() => {}); // after start, an exit is the test's business (kill), not an error here
   return {
     node: opts.node,
