@@ -5,8 +5,9 @@
  * write per connection where two commits made two).
  */
 import type { Db } from "../store/db.ts";
-import { ackPending, type NewMessage, storeMessages } from "../store/messages.ts";
+import type { NewMessage } from "../store/messages.ts";
 import { withRetry } from "../store/server-pool.ts";
+import { isCidRace, type StoredMessage, writeBatch } from "../store/write-batch.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -19,15 +20,16 @@ export interface MessageWriterOptions {
 
 /** One item of a group commit: a message to store or an ack to apply. */
 type Write = { message: NewMessage; ack?: undefined } | { ack: { user: number; mids: number[] }; message?: undefined };
+type Written = StoredMessage | number;
 
 export class MessageWriter {
-  readonly #commits: GroupCommit<Write, number>;
+  readonly #commits: GroupCommit<Write, Written>;
 
   constructor(db: Db, metrics: Metrics, options: MessageWriterOptions = {}) {
     const consecutive = options.consecutiveIds ?? true;
     const batchSize = metrics.histogram("chat_message_batch_size", "Messages per group commit", [1, 2, 5, 10, 20, 50, 100, 200, 500]);
     const batchMs = metrics.histogram("chat_message_batch_ms", "Time to write one group commit, ms", [1, 2, 5, 10, 25, 50, 100, 250, 1000]);
-    this.#commits = new GroupCommit<Write, number>(
+    this.#commits = new GroupCommit<Write, Written>(
       async (batch) => {
         const stored: NewMessage[] = [];
         const acked: { user: number; mids: number[] }[] = [];
@@ -35,37 +37,47 @@ export class MessageWriter {
           if (w.message) stored.push(w.message);
           else acked.push(w.ack);
         }
-        const { mids, pending, removed } = await withRetry(() =>
-          db.transaction(async (conn) => ({
-            ...(stored.length > 0 ? await storeMessages(conn, stored, consecutive) : { mids: [], pending: 0 }),
-            removed: acked.length > 0 ? await ackPending(conn, acked) : [],
-          })),
-        );
-        metrics.inc("chat_messages_stored_total", "Messages durably stored", undefined, stored.length);
-        metrics.inc("chat_pending_added_total", "Pending deliveries created (one per recipient of each message)", undefined, pending);
-        metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, removed.reduce((x, y) => x + y, 0));
+        const result = await writeWithRetry(() => withRetry(() => db.transaction((conn) => writeBatch(conn, stored, acked, consecutive))));
+        const fresh = result.messages.filter((m) => !m.duplicate).length;
+        metrics.inc("chat_messages_stored_total", "Messages durably stored", undefined, fresh);
+        metrics.inc("chat_messages_duplicate_total", "Sends answered with the message their cid already had", undefined, stored.length - fresh);
+        metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, result.acked.reduce((x, y) => x + y, 0));
         if (stored.length > 0) batchSize(stored.length);
         let m = 0;
         let a = 0;
-        return batch.map((w) => (w.message ? (mids[m++] as number) : (removed[a++] as number)));
+        return batch.map((w) => (w.message ? (result.messages[m++] as StoredMessage) : (result.acked[a++] as number)));
       },
       { maxBatch: options.maxBatch ?? 500, onBatch: (_n, ms) => batchMs(ms) },
     );
     metrics.collect(() => metrics.gauge("chat_message_queue", "Messages waiting for a group commit", this.#commits.backlog.queued));
   }
 
-  /** Stores a message with its pending rows; resolves to its mid once committed. */
-  store(message: NewMessage): Promise<number> {
-    return this.#commits.submit({ message });
+  /**
+   * Stores a message; resolves once committed to its mid and ts, or, when
+   * its sender already has a message with its cid, to that one's (duplicate).
+   */
+  store(message: NewMessage): Promise<StoredMessage> {
+    return this.#commits.submit({ message }) as Promise<StoredMessage>;
   }
 
-  /** Removes `user`'s pending rows for `mids`; resolves to how many were pending. */
+  /** Marks `mids` delivered to `user`; resolves to how many were pending. */
   ack(user: number, mids: number[]): Promise<number> {
-    return this.#commits.submit({ ack: { user, mids } });
+    return this.#commits.submit({ ack: { user, mids } }) as Promise<number>;
   }
 
   /** Resolves once everything submitted so far is written (or failed). */
   drained(): Promise<void> {
     return this.#commits.drained();
+  }
+}
+
+/** A batch whose cid another node stored at the same moment runs again: it then finds that message stored. */
+async function writeWithRetry<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      if (attempt >= 3 || !isCidRace(e)) throw e;
+    }
   }
 }

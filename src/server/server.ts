@@ -8,6 +8,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import type { Bus } from "../cluster/bus.ts";
 import { createLocalPresence, type PresenceFactory } from "../cluster/presence.ts";
 import type { Logger } from "../log.ts";
+import { FEATURES } from "../protocol/features.ts";
 import { DEFAULT_MAX_FRAME } from "../protocol/frame-reader.ts";
 import type { Db } from "../store/db.ts";
 import { ping } from "../store/server-info.ts";
@@ -165,7 +166,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const perAddress = new Map<string, number>();
   let nextId = 1;
   let stopping = false;
-  const hello = JSON.stringify({ type: "hello", version: 1, node: o.node }) + "\n";
+  const hello = JSON.stringify({ type: "hello", version: 1, node: o.node, features: FEATURES }) + "\n";
   const connOptions = {
     maxFrame: o.maxFrame,
     maxOutput: o.maxOutput,

@@ -84,7 +84,7 @@ describe("chat", () => {
     try {
       let w: Wire | undefined;
       for (let i = 0; i < 100 && !w; i++) w = await Wire.connect(port).catch(() => Bun.sleep(100).then(() => undefined));
-      expect(w?.frames[0]).toEqual({ type: "hello", version: 1, node: "cfg1" });
+      expect(w?.frames[0]).toEqual({ type: "hello", version: 1, node: "cfg1", features: ["cid"] });
       await w!.ok({ type: "register", name: "cfg_user", password: "password-1" });
       const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
       expect(metrics).toMatch(/chat_pool_size [123]\n/);
