@@ -1,9 +1,12 @@
-/** The `chat` command line: help, version, bad flags, config files, migrate. */
-import { describe, expect, it } from "bun:test";
+/** The `chat` command line: help, version, bad flags, environment, config files, migrate. */
+import { afterAll, describe, expect, it } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { POOL_DEFAULTS } from "../../pool/index.ts";
 import { freePort } from "../../scripts/services.ts";
+import { DEFAULTS } from "../../src/server/server.ts";
 import { freshDatabase } from "../helpers/db.ts";
+import { CHEAP_HASH } from "../helpers/server.ts";
 import { Wire } from "../helpers/wire.ts";
 
 const MAIN = `${import.meta.dir}/../../src/main.ts`;
@@ -11,6 +14,57 @@ const MAIN = `${import.meta.dir}/../../src/main.ts`;
 function chat(...args: string[]) {
   const r = Bun.spawnSync([process.execPath, MAIN, ...args], { env: { ...process.env, CHAT_MYSQL_URL: "", CHAT_REDIS_URL: "" } });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+interface ChatProcess {
+  proc: ReturnType<typeof Bun.spawn>;
+  log(): string;
+  until(pattern: RegExp, ms?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const running: ChatProcess[] = [];
+afterAll(async () => {
+  for (const c of running.splice(0)) await c.stop();
+});
+
+/**
+ * `chat server` as a child process with exactly `env` for its CHAT_* settings
+ * (none inherited). `until` resolves with the log once a line matches, and
+ * rejects with the log if the process exits or stays silent first.
+ */
+function spawnChat(args: string[], env: Record<string, string> = {}): ChatProcess {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CHAT_")));
+  const proc = Bun.spawn([process.execPath, MAIN, "server", ...args], { stdout: "ignore", stderr: "pipe", env: { ...clean, ...env } });
+  let log = "";
+  let wake = () => {};
+  const exited = proc.exited.then(() => wake());
+  void (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
+      log += dec.decode(chunk, { stream: true });
+      wake();
+    }
+  })();
+  const c: ChatProcess = {
+    proc,
+    log: () => log,
+    async until(pattern: RegExp, ms = 20_000): Promise<string> {
+      const deadline = Date.now() + ms;
+      while (!pattern.test(log)) {
+        if (proc.exitCode !== null) throw new Error(`chat server exited with ${proc.exitCode} before ${pattern}:\n${log}`);
+        if (Date.now() > deadline) throw new Error(`no ${pattern} within ${ms} ms:\n${log}`);
+        await Promise.race([new Promise<void>((r) => (wake = r)), exited, Bun.sleep(deadline - Date.now())]);
+      }
+      return log;
+    },
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill();
+      await proc.exited;
+    },
+  };
+  running.push(c);
+  return c;
 }
 
 describe("chat", () => {
@@ -28,6 +82,30 @@ describe("chat", () => {
     expect(r.code).toBe(0);
     for (const flag of ["--port", "--mysql", "--redis", "--admin-port", "--node", "--pool-max-size", "--tls-cert", "--rate-limit"]) expect(r.out).toContain(flag);
     expect(r.out).toContain("CHAT_MYSQL_URL");
+  });
+
+  it("shows in --help the defaults the server runs with, as its DEFAULTS objects hold them", () => {
+    const r = chat("server", "--help");
+    expect(r.code).toBe(0);
+    const line = (flag: string) => r.out.split("\n").find((l) => l.startsWith(`  --${flag} `)) ?? "";
+    expect(line("port")).toContain(`(default ${DEFAULTS.port}) [CHAT_PORT]`);
+    expect(line("host")).toContain(`(default ${DEFAULTS.host}) [CHAT_HOST]`);
+    expect(line("rate-limit")).toContain(`(default ${DEFAULTS.rateLimit})`);
+    expect(line("rate-burst")).toContain(`(default ${DEFAULTS.rateBurst})`);
+    expect(line("max-frame")).toContain(`(default ${DEFAULTS.maxFrame})`);
+    expect(line("max-output")).toContain(`(default ${DEFAULTS.maxOutput})`);
+    expect(line("hash-memory")).toContain(`(default ${DEFAULTS.hash.memoryCost})`);
+    expect(line("hash-time")).toContain(`(default ${DEFAULTS.hash.timeCost})`);
+    expect(line("idle-timeout")).toContain(`(default ${DEFAULTS.idleTimeoutMs / 1000}s)`);
+    expect(line("order-window")).toContain(`(default ${DEFAULTS.orderWindowMs}ms)`);
+    expect(line("pool-max-size")).toContain(`(default ${POOL_DEFAULTS.maxSize})`);
+    expect(line("pool-init-size")).toContain(`(default ${POOL_DEFAULTS.initSize})`);
+  });
+
+  it("answers a bad value with one line naming the option and a pointer to --help, not the whole usage", () => {
+    const r = chat("server", "--mysql", "mysql://x@127.0.0.1/db", "--rate-burst", "0");
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('chat server: --rate-burst must be a whole number 1 or more, got "0"\nsee: chat server --help\n');
   });
 
   it("answers a bad flag or command with a one-line error, the usage and exit code 2", () => {
@@ -51,6 +129,28 @@ describe("chat", () => {
     expect(first.out).not.toContain(":chat@");
     const again = chat("migrate", "--mysql", url);
     expect(again.out).toContain("up to date");
+  });
+
+  it("runs a server configured by CHAT_* environment variables alone", async () => {
+    const port = await freePort();
+    const admin = await freePort();
+    const c = spawnChat([], {
+      CHAT_HOST: "127.0.0.1",
+      CHAT_PORT: String(port),
+      CHAT_ADMIN_PORT: String(admin),
+      CHAT_NODE: "env1",
+      CHAT_MYSQL_URL: await freshDatabase(),
+      CHAT_HASH_MEMORY: String(CHEAP_HASH.memoryCost),
+      CHAT_HASH_TIME: String(CHEAP_HASH.timeCost),
+      CHAT_POOL_MAX_SIZE: "3",
+    });
+    await c.until(/INFO admin_listen /);
+    const w = await Wire.connect(port);
+    expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "env1" });
+    await w.ok({ type: "register", name: "env_user", password: "password-1" });
+    w.close();
+    expect((await fetch(`http://127.0.0.1:${admin}/healthz`)).status).toBe(200);
+    await c.stop();
   });
 
   it("runs a server from a config file with the references' database keys", async () => {
