@@ -1,7 +1,7 @@
 /** `chat migrate`: its option table (the server's database options), and the migration run with them. */
 import { migrate } from "../../sql/migrate.ts";
 import { redact } from "../server/run.ts";
-import { MYSQL_OPTIONS, mysqlUrlOf } from "./mysql.ts";
+import { MYSQL_OPTIONS, mysqlUrlOf, withPassword } from "./mysql.ts";
 import type { Parsed, Table } from "./options.ts";
 import { file } from "./value-types.ts";
 
@@ -13,7 +13,7 @@ export const MIGRATE_OPTIONS = {
 export const MIGRATE_SUMMARY = "Creates or updates the database schema, then exits.";
 
 export async function migrateCommand({ values }: Parsed<typeof MIGRATE_OPTIONS>): Promise<void> {
-  const url = mysqlUrlOf(values.mysql);
+  const url = mysqlUrlOf(withPassword(values.mysql, values.mysqlPasswordFile));
   const r = await migrate(url);
   console.log(r.applied.length ? `applied ${r.applied.join(", ")} to ${redact(url)}` : `${redact(url)} is up to date (schema version ${r.current})`);
 }

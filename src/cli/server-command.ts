@@ -10,7 +10,7 @@ import { createLogger } from "../log.ts";
 import { run } from "../server/run.ts";
 import { DEFAULTS } from "../server/server.ts";
 import { DEFAULT_STATEMENT_TIMEOUT } from "../store/server-pool.ts";
-import { MYSQL_OPTIONS, mysqlUrlOf } from "./mysql.ts";
+import { MYSQL_OPTIONS, mysqlUrlOf, withPassword } from "./mysql.ts";
 import { derived, given, type Parsed, type Table, UsageError } from "./options.ts";
 import { duration, file, int, oneOf, pemFile, text, url } from "./value-types.ts";
 
@@ -73,11 +73,11 @@ const POOL_KEYS = ["initSize", "maxSize", "maxIdleTime", "connectionTimeout"] as
 
 export async function serverCommand(parsed: Parsed<typeof SERVER_OPTIONS>): Promise<void> {
   // What is left after taking out the options that need shaping is the server's own options, by their own names.
-  const { mysql, tlsCert, tlsKey, hashMemory, hashTime, logLevel, config, initSize, maxSize, maxIdleTime, connectionTimeout, ...server } =
+  const { mysql, mysqlPasswordFile, tlsCert, tlsKey, hashMemory, hashTime, logLevel, config, initSize, maxSize, maxIdleTime, connectionTimeout, ...server } =
     parsed.values;
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
   // Pool flags override what the URL query or the config object say, but only when given.
-  const pool: PoolOptions = { ...mysql };
+  const pool: PoolOptions = withPassword({ ...mysql }, mysqlPasswordFile);
   for (const key of POOL_KEYS) if (given(parsed, key)) pool[key] = parsed.values[key];
   const log = createLogger(logLevel);
   const running = await run(

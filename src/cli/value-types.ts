@@ -148,3 +148,17 @@ export const pemFile: ValueType<string> = {
     return pem;
   },
 };
+
+/**
+ * A file holding one secret (a password), read at once: the value is its text
+ * without the trailing newline that editors and `echo` add.
+ */
+export const secretFile: ValueType<string> = {
+  arg: "FILE",
+  parse(path) {
+    const secret = readText(path).replace(/\r?\n$/, "");
+    if (secret === "") throw new TypeError(`names an empty file: ${path}`);
+    if (/[\r\n]/.test(secret)) throw new TypeError(`names ${path}, which has more than one line; it should hold just the secret`);
+    return secret;
+  },
+};

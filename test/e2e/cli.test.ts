@@ -5,14 +5,24 @@ import { tmpdir } from "node:os";
 import { POOL_DEFAULTS } from "../../pool/index.ts";
 import { freePort } from "../../scripts/services.ts";
 import { DEFAULTS } from "../../src/server/server.ts";
-import { freshDatabase } from "../helpers/db.ts";
+import mysql from "mysql2/promise";
+import { freshDatabase, mysqlUrl } from "../helpers/db.ts";
 import { CHEAP_HASH } from "../helpers/server.ts";
 import { Wire } from "../helpers/wire.ts";
 
 const MAIN = `${import.meta.dir}/../../src/main.ts`;
 
+/** The environment without any CHAT_* variable, plus `env`. */
+function only(env: Record<string, string>): Record<string, string | undefined> {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CHAT_"))), ...env };
+}
+
 function chat(...args: string[]) {
-  const r = Bun.spawnSync([process.execPath, MAIN, ...args], { env: { ...process.env, CHAT_MYSQL_URL: "", CHAT_REDIS_URL: "" } });
+  return chatWith({}, ...args);
+}
+
+function chatWith(env: Record<string, string>, ...args: string[]) {
+  const r = Bun.spawnSync([process.execPath, MAIN, ...args], { env: only(env) });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 
@@ -34,27 +44,29 @@ afterAll(async () => {
  * rejects with the log if the process exits or stays silent first.
  */
 function spawnChat(args: string[], env: Record<string, string> = {}): ChatProcess {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CHAT_")));
-  const proc = Bun.spawn([process.execPath, MAIN, "server", ...args], { stdout: "ignore", stderr: "pipe", env: { ...clean, ...env } });
+  const proc = Bun.spawn([process.execPath, MAIN, "server", ...args], { stdout: "ignore", stderr: "pipe", env: only(env) });
   let log = "";
   let wake = () => {};
-  const exited = proc.exited.then(() => wake());
-  void (async () => {
+  // Ends when the process has exited and its last words are read.
+  const drained = (async () => {
     const dec = new TextDecoder();
     for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
       log += dec.decode(chunk, { stream: true });
       wake();
     }
+    await proc.exited;
   })();
   const c: ChatProcess = {
     proc,
     log: () => log,
     async until(pattern: RegExp, ms = 20_000): Promise<string> {
       const deadline = Date.now() + ms;
+      let done = false;
+      void drained.then(() => (done = true));
       while (!pattern.test(log)) {
-        if (proc.exitCode !== null) throw new Error(`chat server exited with ${proc.exitCode} before ${pattern}:\n${log}`);
+        if (done) throw new Error(`chat server exited with ${proc.exitCode} before ${pattern}:\n${log}`);
         if (Date.now() > deadline) throw new Error(`no ${pattern} within ${ms} ms:\n${log}`);
-        await Promise.race([new Promise<void>((r) => (wake = r)), exited, Bun.sleep(deadline - Date.now())]);
+        await Promise.race([new Promise<void>((r) => (wake = r)), drained, Bun.sleep(deadline - Date.now())]);
       }
       return log;
     },
@@ -194,5 +206,117 @@ describe("chat", () => {
       await p.exited;
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe("the database password", () => {
+    const dir = mkdtempSync(`${tmpdir()}/chat-password-`);
+    let files = 0;
+    const passwordFile = (text: string) => {
+      const path = `${dir}/password-${++files}`;
+      writeFileSync(path, text);
+      return path;
+    };
+    /** The test MariaDB's own user and password, and a URL with a wrong password in their place. */
+    const chatUser = () => {
+      const u = new URL(mysqlUrl());
+      return { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+    };
+    const withUrlPassword = (url: string, password: string) => {
+      const u = new URL(url);
+      u.password = encodeURIComponent(password);
+      return u.toString();
+    };
+    const users: string[] = [];
+    afterAll(async () => {
+      rmSync(dir, { recursive: true, force: true });
+      const conn = await mysql.createConnection({ uri: mysqlUrl() });
+      for (const u of users) await conn.query("DROP USER IF EXISTS ?@'%'", [u]);
+      await conn.end();
+    });
+
+    /** Every character that ends the user:password part of a URL, or changes its meaning. */
+    const AWKWARD = "p/a#s?s@%w:rd 1";
+
+    it("explains a mysql:// URL whose password holds an unencoded / or #: which option, why, and to percent-encode it", () => {
+      const slash = chat("server", "--mysql", "mysql://chat:se/cret@127.0.0.1:3306/chat");
+      expect(slash.code).toBe(2);
+      const [first, ...more] = slash.err.trimEnd().split("\n");
+      expect(first).toStartWith("chat server: --mysql is not a valid URL: the password (or user name) holds \"/\"");
+      expect(first).toContain("percent-encode it");
+      expect(first).toContain("/ as %2F");
+      expect(first).toContain("--mysql-password-file");
+      expect(first).not.toContain("se/cret");
+      expect(more).toEqual(["see: chat server --help"]);
+      // A "#" after a numeric-looking password even parses, as another host and port: still caught.
+      const hash = chatWith({ CHAT_MYSQL_URL: "mysql://chat:12#34@127.0.0.1:3306/chat" }, "server");
+      expect(hash.code).toBe(2);
+      expect(hash.err).toContain('--mysql (from CHAT_MYSQL_URL) is not a valid URL: the password (or user name) holds "#"');
+      const migrate = chat("migrate", "--mysql", "mysql://chat:a?b@127.0.0.1:3306/chat");
+      expect(migrate.code).toBe(2);
+      expect(migrate.err).toContain('chat migrate: --mysql is not a valid URL: the password (or user name) holds "?"');
+    });
+
+    it("takes the password from --mysql-password-file over the one in the URL", async () => {
+      const { password } = chatUser();
+      const url = await freshDatabase();
+      const port = await freePort();
+      const right = spawnChat(
+        ["--host", "127.0.0.1", "--port", String(port), "--admin-port", "0", "--node", "pwfile1",
+          "--mysql", withUrlPassword(url, "not-the-password"), "--mysql-password-file", passwordFile(`${password}\n`),
+          "--hash-memory", String(CHEAP_HASH.memoryCost), "--hash-time", String(CHEAP_HASH.timeCost)],
+      );
+      await right.until(/INFO listen /);
+      const w = await Wire.connect(port);
+      await w.ok({ type: "register", name: "pwfile_user", password: "password-1" });
+      w.close();
+      await right.stop();
+
+      const wrong = spawnChat(["--host", "127.0.0.1", "--port", "0", "--admin-port", "0", "--node", "pwfile2"], {
+        CHAT_MYSQL_URL: url,
+        CHAT_MYSQL_PASSWORD_FILE: passwordFile("not-the-password\n"),
+      });
+      await wrong.until(new RegExp(`Access denied for user '${chatUser().user}'@'[^']*' \\(using password: YES\\)`));
+      await wrong.stop();
+    });
+
+    it("passes a password holding / # ? @ % : and a space intact, from the file or percent-encoded in the URL", async () => {
+      // A user the tests may create but not grant anything to: once it is past
+      // the password, MariaDB refuses it the database, with a different error.
+      const user = `pw_${process.pid}`;
+      const admin = await mysql.createConnection({ uri: mysqlUrl() });
+      await admin.query("CREATE USER ?@'%' IDENTIFIED BY ?", [user, AWKWARD]);
+      users.push(user);
+      await admin.end();
+      const base = new URL(await freshDatabase());
+      base.username = user;
+      base.password = "";
+      const pastPassword = new RegExp(`Access denied for user '${user}'@'[^']*' to database`);
+
+      const fromFile = spawnChat(["--host", "127.0.0.1", "--port", "0", "--admin-port", "0", "--node", "pwfile3"], {
+        CHAT_MYSQL_URL: base.toString(),
+        CHAT_MYSQL_PASSWORD_FILE: passwordFile(`${AWKWARD}\n`),
+      });
+      await fromFile.until(pastPassword);
+      await fromFile.stop();
+      const fromUrl = spawnChat(["--host", "127.0.0.1", "--port", "0", "--admin-port", "0", "--node", "pwfile4"], {
+        CHAT_MYSQL_URL: withUrlPassword(base.toString(), AWKWARD),
+      });
+      await fromUrl.until(pastPassword);
+      await fromUrl.stop();
+      const migrate = chat("migrate", "--mysql", base.toString(), "--mysql-password-file", passwordFile(AWKWARD));
+      expect(migrate.code).toBe(1);
+      expect(migrate.err).toMatch(pastPassword);
+    });
+
+    it("lets chat migrate read the password file too, from CHAT_MYSQL_PASSWORD_FILE", async () => {
+      const url = await freshDatabase({ migrated: false });
+      const r = chatWith(
+        { CHAT_MYSQL_URL: withUrlPassword(url, "not-the-password"), CHAT_MYSQL_PASSWORD_FILE: passwordFile(`${chatUser().password}\r\n`) },
+        "migrate",
+      );
+      expect(r.err).toBe("");
+      expect(r.out).toContain("applied 001_init");
+      expect(r.out).not.toContain(`:${chatUser().password}@`);
+    });
   });
 });

@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { POOL_DEFAULTS } from "../../pool/index.ts";
 import { CLIENT_OPTIONS } from "../../src/cli/client-command.ts";
+import { mysqlUrlOf, mysqlUrlProblem, withPassword } from "../../src/cli/mysql.ts";
 import { derived, given, readArgs, resolveOptions, type Table, UsageError, usage } from "../../src/cli/options.ts";
 import { SERVER_OPTIONS } from "../../src/cli/server-command.ts";
-import { duration, file, formatDuration, int, oneOf, text, toggle } from "../../src/cli/value-types.ts";
+import { duration, file, formatDuration, int, oneOf, secretFile, text, toggle } from "../../src/cli/value-types.ts";
 import { DEFAULTS as CLIENT_DEFAULTS } from "../../src/client/options.ts";
 import { DEFAULTS } from "../../src/server/server.ts";
 
@@ -154,5 +155,70 @@ describe("option tables", () => {
     const client = usage("chat client [options]", "The console client.", CLIENT_OPTIONS);
     expect(client).toContain(`(default ${CLIENT_DEFAULTS.port}) [CHAT_CLIENT_PORT]`);
     expect(client).toMatch(/--tls +connect with TLS\n/);
+  });
+});
+
+describe("the database options", () => {
+  const PROBLEMS: [string, RegExp][] = [
+    ["mysql://chat:se/cret@db:3306/chat", /holds "\/", which ends that part of a URL; percent-encode it.*--mysql-password-file/],
+    ["mysql://chat:se#cret@db/chat", /holds "#"/],
+    ["mysql://chat:12#34@db/chat", /holds "#"/],
+    ["mysql://chat:12/34@db/chat", /holds "\/"/],
+    ["mysql://chat:a?b/c@db/chat", /holds "\?" and "\/", which end that part/],
+    ["mysql://chat:50%off@db/chat", /"%" not followed by two hex digits/],
+    ["http://chat:x@db/chat", /must be a mysql:\/\/ URL, not http:\/\//],
+    ["db:3306", /must be a URL such as mysql:\/\//],
+    ["mysql://[db/chat", /is not a valid URL/],
+  ];
+  for (const [url, problem] of PROBLEMS)
+    it(`explains what is wrong with ${url} without repeating the password`, () => {
+      const message = mysqlUrlProblem(url);
+      expect(message).toMatch(problem);
+      const password = /^[a-z]+:\/\/[^:]*:(.*)@/.exec(url)?.[1];
+      if (password) expect(message).not.toContain(password);
+    });
+
+  it("accepts the URLs that parse as written: an encoded password, a bare @ or : in it, pool settings in the query", () => {
+    for (const url of [
+      `mysql://chat:${encodeURIComponent("p/a#s?s@%w:rd")}@db:3306/chat`,
+      "mysql://chat:p@ss:word@db/chat",
+      "mariadb://chat@db/chat?maxSize=20&maxIdleTime=60",
+      "mysql://db/chat",
+    ])
+      expect(mysqlUrlProblem(url)).toBeUndefined();
+  });
+
+  it("puts a password into the URL encoded so that it decodes to itself, or into the config object as it is", () => {
+    const password = "p/a#s?s@%w:rd 1";
+    const uri = withPassword({ uri: "mysql://chat:old@db:3306/chat", maxSize: 3 }, password).uri as string;
+    expect(mysqlUrlProblem(uri)).toBeUndefined();
+    const u = new URL(uri);
+    expect([u.username, decodeURIComponent(u.password), u.host, u.pathname]).toEqual(["chat", password, "db:3306", "/chat"]);
+    expect(withPassword({ host: "db", user: "chat", password: "old" }, password)).toEqual({ host: "db", user: "chat", password });
+    expect(decodeURIComponent(new URL(mysqlUrlOf({ host: "db", user: "chat", password })).password)).toBe(password);
+    expect(withPassword({ uri: "mysql://chat:old@db/chat" }, undefined).uri).toBe("mysql://chat:old@db/chat");
+  });
+
+  it("reads a password file without its trailing newline, and refuses an empty or a many-line one", () => {
+    const path = `${dir}/password`;
+    writeFileSync(path, "s3cret/#\n");
+    expect(secretFile.parse(path)).toBe("s3cret/#");
+    writeFileSync(path, "s3cret\r\n");
+    expect(secretFile.parse(path)).toBe("s3cret");
+    writeFileSync(path, "\n");
+    expect(() => secretFile.parse(path)).toThrow(/names an empty file/);
+    writeFileSync(path, "one\ntwo\n");
+    expect(() => secretFile.parse(path)).toThrow(/more than one line/);
+    expect(() => secretFile.parse(`${dir}/absent`)).toThrow(/cannot be read: .*absent \(ENOENT\)/);
+  });
+
+  it("takes the config file's mysql as an object with the references' keys, and names the option when it is neither URL nor object", () => {
+    const config = json({ mysql: { ip: "db", port: 3307, username: "chat", password: "a/b", dbname: "c", maxSize: 4 } });
+    const { values } = resolveOptions(SERVER_OPTIONS, readArgs(SERVER_OPTIONS, ["--config", config]).flags, {});
+    expect(values.mysql).toEqual({ host: "db", port: 3307, user: "chat", password: "a/b", database: "c", maxSize: 4 });
+    const bad = json({ mysql: 5 });
+    expect(usageError(() => resolveOptions(SERVER_OPTIONS, readArgs(SERVER_OPTIONS, ["--config", bad]).flags, {})).message).toBe(
+      `--mysql (from "mysql" in ${bad}) must be a mysql:// URL or an object (ip, port, username, password, dbname, ...)`,
+    );
   });
 });
