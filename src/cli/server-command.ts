@@ -14,6 +14,14 @@ import { MYSQL_OPTIONS, mysqlUrlOf, withPassword } from "./mysql.ts";
 import { derived, given, type Parsed, type Table, UsageError } from "./options.ts";
 import { duration, file, int, oneOf, pemFile, text, url } from "./value-types.ts";
 
+/**
+ * The admin HTTP endpoint answers /healthz and /metrics without
+ * authentication: by default only this machine reaches it, whatever address
+ * the chat port listens on. Open it on purpose (`--admin-host 0.0.0.0`) for a
+ * Prometheus elsewhere.
+ */
+export const DEFAULT_ADMIN_HOST = "127.0.0.1";
+
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
 /** Longest timer delay accepted: under 2^31 ms (24.8 days), beyond which Node and Bun fire after 1 ms. */
@@ -35,7 +43,7 @@ export const SERVER_OPTIONS = {
       return port === 0 ? 0 : port + 1;
     }),
   },
-  adminHost: { type: text("ADDR"), env: "CHAT_ADMIN_HOST", help: "admin listen address", default: derived("the listen address", (v) => v.host as string) },
+  adminHost: { type: text("ADDR"), env: "CHAT_ADMIN_HOST", help: "admin listen address; it has no authentication, so open it with care", default: DEFAULT_ADMIN_HOST },
   config: {
     type: file,
     env: "CHAT_CONFIG",

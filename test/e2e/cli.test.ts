@@ -165,6 +165,25 @@ describe("chat", () => {
     await c.stop();
   });
 
+  it("binds the admin port to 127.0.0.1 by default, whatever address the chat port listens on", async () => {
+    // 127.0.0.2 is loopback too, but not the admin port's address.
+    const port = await freePort();
+    const admin = await freePort();
+    const url = await freshDatabase();
+    const c = spawnChat(["--host", "127.0.0.2", "--port", String(port), "--admin-port", String(admin), "--node", "adm1", "--mysql", url]);
+    const log = await c.until(/INFO admin_listen /);
+    expect(log).toContain(`admin_listen host=127.0.0.1 port=${admin}`);
+    const w = await Wire.connect(port, "127.0.0.2");
+    expect(w.frames[0]).toMatchObject({ type: "hello", node: "adm1" });
+    w.close();
+    expect((await fetch(`http://127.0.0.1:${admin}/healthz`)).status).toBe(200);
+    expect(await fetch(`http://127.0.0.2:${admin}/healthz`).then(() => "answered", (e) => e.code)).toBe("ECONNREFUSED");
+    await c.stop();
+    const open = spawnChat(["--host", "127.0.0.1", "--port", "0", "--node", "adm2", "--mysql", url], { CHAT_ADMIN_HOST: "127.0.0.2", CHAT_ADMIN_PORT: String(admin) });
+    expect(await open.until(/INFO admin_listen /)).toContain(`admin_listen host=127.0.0.2 port=${admin}`);
+    await open.stop();
+  });
+
   it("runs a server from a config file with the references' database keys", async () => {
     const url = new URL(await freshDatabase({ migrated: false }));
     const dir = mkdtempSync(`${tmpdir()}/chat-config-`);
