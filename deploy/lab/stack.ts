@@ -95,6 +95,8 @@ export class Stack {
           "--iface", this.topo.iface, "--vip", `${this.topo.addr.vip}/24`, "--nodes", nodes,
           "--mysql", this.mysqlUrl, "--redis", this.redisUrl, "--binary", this.opts.binary,
           "--listen-port", String(VIP_PORT), "--chat-port", String(CHAT_PORT), "--admin-port", String(ADMIN_PORT),
+          // Loopback: only the VM's own keepalived check reads /healthz.
+          "--admin-host", "127.0.0.1",
           "--root", this.root(vm)],
         { encoding: "utf8", timeout: 30_000 },
       );

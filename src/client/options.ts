@@ -1,4 +1,5 @@
 /** The client library's options: what each means, its default, and the checks made once at construction. */
+import { DEFAULT_PORT } from "../protocol/port.ts";
 import type { AckBatcherOptions } from "./ack-batcher.ts";
 import { BACKOFF_DEFAULTS, type BackoffOptions, checkBackoff } from "./backoff.ts";
 import type { ClientTlsOptions } from "./link.ts";
@@ -11,7 +12,7 @@ export interface ReconnectOptions extends BackoffOptions {
 export interface ChatClientOptions {
   /** server host (default "127.0.0.1") */
   host?: string;
-  /** server port (default 6000) */
+  /** server port (default DEFAULT_PORT, 6000) */
   port?: number;
   /** `true` for TLS with the system's CAs, or TLS settings (default false: plain TCP) */
   tls?: boolean | ClientTlsOptions;
@@ -52,7 +53,7 @@ export interface ChatClientOptions {
 
 export const DEFAULTS = {
   host: "127.0.0.1",
-  port: 6000,
+  port: DEFAULT_PORT,
   tls: false,
   reconnect: false,
   autoAck: false,

@@ -10,6 +10,7 @@ import { createLocalPresence, type PresenceFactory } from "../cluster/presence.t
 import type { Logger } from "../log.ts";
 import { FEATURES } from "../protocol/features.ts";
 import { DEFAULT_MAX_FRAME } from "../protocol/frame-reader.ts";
+import { DEFAULT_PORT } from "../protocol/port.ts";
 import type { Db } from "../store/db.ts";
 import { ping } from "../store/server-info.ts";
 import { purgeExpiredTokens } from "../store/tokens.ts";
@@ -85,7 +86,7 @@ export interface ChatServer {
 
 export const DEFAULTS = {
   host: "0.0.0.0",
-  port: 6000,
+  port: DEFAULT_PORT,
   maxFrame: DEFAULT_MAX_FRAME,
   maxOutput: 1024 * 1024,
   idleTimeoutMs: 90_000,
