@@ -3,8 +3,8 @@ import { describe, expect, it } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { freePort } from "../../scripts/services.ts";
-import { freshDatabase } from "../helpers/db.ts";
-import { Wire } from "../helpers/wire.ts";
+import { freshDatabase } from "../support/db.ts";
+import { Wire } from "../support/wire.ts";
 
 const MAIN = `${import.meta.dir}/../../src/main.ts`;
 

@@ -8,7 +8,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import type { Subprocess } from "bun";
-import { freshDatabase } from "../helpers/db.ts";
+import { freshDatabase } from "../support/db.ts";
 
 const ROOT = `${import.meta.dir}/../..`;
 const MAIN = `${ROOT}/src/main.ts`;

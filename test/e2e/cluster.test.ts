@@ -4,9 +4,9 @@
  * within 15 s while their messages wait for them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnServer } from "../support/process.ts";
+import type { Wire } from "../support/wire.ts";
 
 let dbUrl: string;
 let n1: NodeProcess;

@@ -14,8 +14,8 @@ import mysql from "mysql2/promise";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { resumeService, type Services, startServices, stopService, stopServices } from "../../scripts/services.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
-import { fmt, RawClient, until } from "../helpers/raw-client.ts";
+import { type NodeProcess, spawnServer } from "../support/process.ts";
+import { fmt, RawClient, until } from "../support/raw-client.ts";
 
 const DIR = resolve(`${import.meta.dir}/../../.data/faults-${process.pid}`);
 const CONNECTION_TIMEOUT = 2000;

@@ -4,9 +4,9 @@
  * 65536-byte limit, and replies in request order when requests are pipelined.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { closed, framesUntilPing, PASSWORD, rawReply, repliesFrom, sharedServer } from "../helpers/conformance.ts";
-import { uniq } from "../helpers/server.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { closed, framesUntilPing, PASSWORD, rawReply, repliesFrom, sharedServer } from "../support/conformance.ts";
+import { uniq } from "../support/server.ts";
+import type { Wire } from "../support/wire.ts";
 
 const LIMIT = 65_536;
 const enc = new TextEncoder();

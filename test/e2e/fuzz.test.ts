@@ -14,9 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ERROR_CODES } from "../../src/protocol/errors.ts";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
-import { fmt, RawClient, rssMiB } from "../helpers/raw-client.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnServer } from "../support/process.ts";
+import { fmt, RawClient, rssMiB } from "../support/raw-client.ts";
 
 const LONG = !!process.env.CHAT_FUZZ_LONG;
 const SEED = Number(process.env.CHAT_FUZZ_SEED ?? 20_240_601);

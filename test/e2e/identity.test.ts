@@ -4,9 +4,9 @@
  * only its own session and revokes its tokens; token login.
  */
 import { describe, expect, test } from "bun:test";
-import { befriend, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../helpers/conformance.ts";
-import { startTestServer, uniq } from "../helpers/server.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { befriend, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../support/conformance.ts";
+import { startTestServer, uniq } from "../support/server.ts";
+import type { Wire } from "../support/wire.ts";
 
 const srv = sharedServer();
 const fresh = (prefix = "id") => srv.fresh(prefix);

@@ -1,7 +1,7 @@
 /** Operator logs: the events that matter, one line each, and never a secret or a message text. */
 import { describe, expect, it } from "bun:test";
-import { freshDatabase } from "../helpers/db.ts";
-import { spawnServer } from "../helpers/process.ts";
+import { freshDatabase } from "../support/db.ts";
+import { spawnServer } from "../support/process.ts";
 
 describe("the server log", () => {
   it("records start, listen and shutdown, and no password, token or message text even at debug level", async () => {

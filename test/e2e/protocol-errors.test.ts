@@ -4,9 +4,9 @@
  * code-point lengths), and what the server must ignore.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { befriend, framesUntilPing, PASSWORD, type Person, person, rawReply, register, sharedServer } from "../helpers/conformance.ts";
-import { startTestServer, uniq } from "../helpers/server.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { befriend, framesUntilPing, PASSWORD, type Person, person, rawReply, register, sharedServer } from "../support/conformance.ts";
+import { startTestServer, uniq } from "../support/server.ts";
+import type { Wire } from "../support/wire.ts";
 
 const srv = sharedServer();
 const conn = () => srv.conn();

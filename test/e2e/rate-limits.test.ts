@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from "bun:test";
 import net from "node:net";
-import { fmt, RawClient, until } from "../helpers/raw-client.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { fmt, RawClient, until } from "../support/raw-client.ts";
+import { startTestServer, type TestServer } from "../support/server.ts";
 
 const PASSWORD = "password-1";
 let servers: TestServer[] = [];

@@ -8,8 +8,8 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { freePort } from "../../scripts/services.ts";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnServer } from "../support/process.ts";
 
 let redis: Subprocess | undefined;
 let redisPort: number;

@@ -4,9 +4,9 @@
  * bounded; every message stays pending and arrives at the next login.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
-import { fmt, metric, RawClient, rssMiB, until } from "../helpers/raw-client.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnServer } from "../support/process.ts";
+import { fmt, metric, RawClient, rssMiB, until } from "../support/raw-client.ts";
 
 const MAX_OUTPUT = 64 * 1024;
 const TEXT = "slow consumer ".repeat(290); // ~4 KB a push

@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import mysql from "mysql2/promise";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
-import { fmt, metric, RawClient, rssMiB, until } from "../helpers/raw-client.ts";
-import { CHEAP_HASH } from "../helpers/server.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnServer } from "../support/process.ts";
+import { fmt, metric, RawClient, rssMiB, until } from "../support/raw-client.ts";
+import { CHEAP_HASH } from "../support/server.ts";
 
 const CONNECTIONS = 10_000;
 const USERS = 1000;

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connectClient } from "../../src/client/index.ts";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnServer } from "../support/process.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/chat-tls-`);
 let node: NodeProcess;
