@@ -165,7 +165,7 @@ describe("pending messages", () => {
     const m = await a.w.ok({ type: "send", to: b.id, text: "to ack" });
     await b.w.push("msg", (f) => f.mid === m.mid);
     const from = b.w.frames.length;
-    b.w.raw(
+    b.w.write(
       [
         { type: "ack", id: "ack", mids: [m.mid] },
         { type: "send", id: "send", to: a.id, text: "right after the ack" },

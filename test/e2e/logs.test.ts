@@ -15,7 +15,7 @@ describe("the server log", () => {
     await a.ok({ type: "add_friend", user: lb.user.id });
     await a.ok({ type: "send", to: lb.user.id, text: "MESSAGE-TEXT-MARKER" });
     await b.req({ type: "login", name: "log_b", password: "WRONG-PASSWORD-MARKER" });
-    a.raw("not json MALFORMED-MARKER\n");
+    a.write("not json MALFORMED-MARKER\n");
     await a.ok({ type: "ping" });
     expect(await node.kill("SIGTERM")).toBe(0);
 

@@ -5,7 +5,9 @@
  */
 import { afterEach, describe, expect, it } from "bun:test";
 import net from "node:net";
-import { fmt, RawClient, until } from "../support/raw-client.ts";
+import { fmt } from "../support/probes.ts";
+import { waitUntil } from "../support/wait.ts";
+import { Wire } from "../support/wire.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 const PASSWORD = "password-1";
@@ -22,8 +24,8 @@ afterEach(async () => {
   servers = [];
 });
 
-async function login(port: number, name: string): Promise<{ c: RawClient; id: number }> {
-  const c = await RawClient.open(port);
+async function login(port: number, name: string): Promise<{ c: Wire; id: number }> {
+  const c = await Wire.connect(port);
   expect((await c.req({ type: "register", name, password: PASSWORD })).type).toBe("ok");
   const r = await c.req({ type: "login", name, password: PASSWORD });
   expect(r.type).toBe("ok");
@@ -31,10 +33,10 @@ async function login(port: number, name: string): Promise<{ c: RawClient; id: nu
 }
 
 /** Writes `n` requests at once; resolves with their replies, in arrival order. */
-async function burst(c: RawClient, n: number, make: (i: number) => Record<string, unknown>, tag: string) {
+async function burst(c: Wire, n: number, make: (i: number) => Record<string, unknown>, tag: string) {
   const last = `${tag}-${n - 1}`;
   const before = c.frames.length;
-  const done = c.next((f) => f.re === last, 20_000);
+  const done = c.arrival((f) => f.re === last, 20_000);
   c.write(Array.from({ length: n }, (_, i) => JSON.stringify({ ...make(i), id: `${tag}-${i}` }) + "\n").join(""));
   await done;
   return c.frames.slice(before).filter((f) => f.type === "ok" || f.type === "error");
@@ -43,7 +45,7 @@ async function burst(c: RawClient, n: number, make: (i: number) => Record<string
 describe("the per-connection rate limit", () => {
   it("answers rate_limited past the burst, one reply per request, in order", async () => {
     const s = await server({ rateLimit: 100, rateBurst: 20 });
-    const c = await RawClient.open(s.port);
+    const c = await Wire.connect(s.port);
     const t0 = performance.now();
     const replies = await burst(c, 500, () => ({ type: "ping" }), "p");
     const elapsed = (performance.now() - t0) / 1000;
@@ -74,10 +76,10 @@ describe("the per-connection rate limit", () => {
     expect(replies.length).toBe(300);
     const okMids = replies.filter((f) => f.type === "ok").map((f) => f.mid);
     expect(replies.every((f) => f.type === "ok" || f.code === "rate_limited")).toBe(true);
-    const again = await RawClient.open(s.port);
+    const again = await Wire.connect(s.port);
     const relog = await again.req({ type: "login", name: "rl_b", password: PASSWORD });
     expect(relog.pending).toBe(okMids.length);
-    await until("replay", () => (again.frames.filter((f) => f.type === "msg").length >= okMids.length ? true : undefined));
+    await waitUntil("replay", () => (again.frames.filter((f) => f.type === "msg").length >= okMids.length ? true : undefined));
     expect(again.frames.filter((f) => f.type === "msg").map((f) => f.mid)).toEqual(okMids);
     console.log(`Rate limit 50/s, burst 30: 300 sends at once -> ${okMids.length} ok and stored, ${300 - okMids.length} rate_limited and not stored`);
     for (const c of [a.c, again]) c.close();
@@ -85,7 +87,7 @@ describe("the per-connection rate limit", () => {
 
   it("can be turned off", async () => {
     const s = await server({ rateLimit: 0 });
-    const c = await RawClient.open(s.port);
+    const c = await Wire.connect(s.port);
     const replies = await burst(c, 5000, () => ({ type: "ping" }), "z");
     expect(replies.filter((f) => f.type === "ok").length).toBe(5000);
     c.close();
@@ -125,7 +127,7 @@ describe("the per-address connection limit", () => {
     for (const c of other) expect((await c.first).type).toBe("hello");
 
     three[0]?.socket.end();
-    await until("the server saw the close", () => (s.server.connections === 5 ? true : undefined));
+    await waitUntil("the server saw the close", () => (s.server.connections === 5 ? true : undefined));
     const again = await connectFrom(s.port, "127.0.0.1");
     expect((await again.first).type).toBe("hello");
     expect(s.server.connections).toBe(6);
@@ -230,7 +232,7 @@ describe("the idle timeout", () => {
     expect(silent.c.frames.at(-1)).toMatchObject({ type: "error", code: "idle_timeout" });
     expect(friend.c.closed).toBe(false);
     // Its session ended: the friend is told, and sees it offline.
-    await friend.c.find((f) => f.type === "presence" && f.user === silent.id && f.online === false, 2000);
+    await friend.c.next((f) => f.type === "presence" && f.user === silent.id && f.online === false, 2000);
     const listed = await friend.c.req({ type: "friends" });
     expect(listed.friends).toEqual([{ id: silent.id, name: "idle_silent", online: false }]);
     console.log(`Idle timeout 300 ms: silent connection closed after ${fmt(took)} ms, a pinging one kept`);
