@@ -12,7 +12,7 @@
  */
 import { Counter, type LatencySummary, Samples, r2 } from "./stats.ts";
 import { type Frame, LoadWire, type LoadWireHandlers } from "../../test/support/load-wire.ts";
-import { waitUntil, WaitTimeoutError } from "../../test/support/wait.ts";
+import { timedOut, waitUntil } from "../../test/support/wait.ts";
 
 export interface Target {
   host: string;
@@ -123,11 +123,7 @@ async function mapLimit(n: number, limit: number, deadline: number, fn: (i: numb
  * reports what was left (undrained messages, acks still out).
  */
 async function settle(what: string, cond: () => boolean, ms: number, deadline: number): Promise<void> {
-  try {
-    await waitUntil(what, cond, Math.max(0, Math.min(ms, deadline - Date.now())), { everyMs: 20 });
-  } catch (e) {
-    if (!(e instanceof WaitTimeoutError)) throw e;
-  }
+  await waitUntil(what, cond, Math.max(0, Math.min(ms, deadline - Date.now())), { everyMs: 20 }).catch(timedOut);
 }
 
 export async function runStep(cfg: StepConfig): Promise<StepResult> {

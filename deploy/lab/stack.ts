@@ -10,7 +10,8 @@ import { join, resolve } from "node:path";
 import type { Launcher, Started } from "./launch.ts";
 import { addressesIn, type Topology } from "./netns.ts";
 import { alive, type Recorded } from "./procs.ts";
-import { waitUntil, tcpHello, tcpGreets } from "./wait.ts";
+import { tailOf, waitUntil } from "../../test/support/wait.ts";
+import { tcpGreets, tcpHello } from "./probes.ts";
 
 export const CHAT_PORT = 6000;
 export const ADMIN_PORT = 6001;
@@ -134,7 +135,7 @@ export class Stack {
     // cwd: the VM's directory, far from the source tree and node_modules.
     const { argv, env } = this.chatCommand(vm);
     this.chat[vm] = await this.launcher.spawn(vm, argv, `chat-${vm}`, { cwd: this.root(vm), env });
-    await waitUntil(`chat node ${vm}`, () => tcpHello(this.topo.addr[vm], CHAT_PORT).then((n) => n === vm), 20_000, this.chat[vm]!.log);
+    await waitUntil(`chat node ${vm}`, () => tcpHello(this.topo.addr[vm], CHAT_PORT).then((n) => n === vm), 20_000, { detail: () => tailOf(this.chat[vm]!.log) });
   }
 
   nginxPidFile(vm: Vm) {
@@ -161,7 +162,7 @@ export class Stack {
     );
     const startLog = join(root, "var/log/nginx/error.log");
     this.nginx[vm] = await this.launcher.spawn(vm, ["nginx", "-p", `${root}/`, "-e", startLog, "-c", conf], `nginx-${vm}`);
-    await waitUntil(`nginx on ${vm}`, async () => (await tcpHello(this.topo.addr[vm], VIP_PORT)) !== undefined, 10_000, startLog);
+    await waitUntil(`nginx on ${vm}`, async () => (await tcpHello(this.topo.addr[vm], VIP_PORT)) !== undefined, 10_000, { detail: () => tailOf(startLog) });
     this.launcher.reg.recordDescendants([this.nginx[vm]!.rec]);
   }
 

@@ -1,4 +1,5 @@
 /** Bounded waiting for tests, benchmarks and the lab: every wait has a deadline and says what it waited for. */
+import { existsSync, readFileSync } from "node:fs";
 
 export interface WaitOptions {
   /** How often `check` runs, in ms. Default 50. */
@@ -37,4 +38,20 @@ export async function waitUntil<T>(
     }
     await Bun.sleep(Math.min(every, left));
   }
+}
+
+/**
+ * For a wait whose timeout is an outcome to report rather than a failure
+ * (a measurement, a drain): `waitUntil(...).catch(timedOut)` resolves
+ * undefined when time ran out and rethrows anything else.
+ */
+export function timedOut(e: unknown): undefined {
+  if (e instanceof WaitTimeoutError) return undefined;
+  throw e;
+}
+
+/** The last `lines` lines of a log file, headed by its name (for a timeout's `detail`); empty when there is no file. */
+export function tailOf(file: string | undefined, lines = 20): string {
+  if (!file || !existsSync(file)) return "";
+  return `--- ${file}:\n${readFileSync(file, "utf8").split("\n").slice(-lines).join("\n")}`;
 }
