@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { freePort } from "../../scripts/services.ts";
 import { freshDatabase } from "../support/db.ts";
-import { Wire } from "../support/wire.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
 
 const MAIN = `${import.meta.dir}/../../src/main.ts`;
 
@@ -80,18 +80,18 @@ describe("chat", () => {
         },
       }),
     );
-    const p = Bun.spawn([process.execPath, MAIN, "server", "--config", `${dir}/chat.json`], { stderr: "pipe", stdout: "ignore" });
+    let node: NodeProcess | undefined;
     try {
-      let w: Wire | undefined;
-      for (let i = 0; i < 100 && !w; i++) w = await Wire.connect(port).catch(() => Bun.sleep(100).then(() => undefined));
-      expect(w?.frames[0]).toEqual({ type: "hello", version: 1, node: "cfg1" });
-      await w!.ok({ type: "register", name: "cfg_user", password: "password-1" });
+      // Everything from the file: the command line names only the file.
+      node = await spawnNode({ node: "cfg1", port, adminPort: admin, argv: [process.execPath, MAIN, "server", "--config", `${dir}/chat.json`] });
+      const w = await node.connect();
+      expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "cfg1" });
+      await w.ok({ type: "register", name: "cfg_user", password: "password-1" });
       const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
       expect(metrics).toMatch(/chat_pool_size [123]\n/);
-      w!.close();
+      w.close();
     } finally {
-      p.kill();
-      await p.exited;
+      await node?.kill();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -14,7 +14,7 @@ import mysql from "mysql2/promise";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { resumeService, type Services, startServices, stopService, stopServices } from "../../scripts/services.ts";
-import { type NodeProcess, spawnServer } from "../support/process.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
 import { fmt } from "../support/probes.ts";
 import { waitUntil } from "../support/wait.ts";
 import { Wire } from "../support/wire.ts";
@@ -36,9 +36,9 @@ afterAll(async () => {
 }, 60_000);
 
 async function spawn(node: string, redis: boolean): Promise<NodeProcess> {
-  const n = await spawnServer({
+  const n = await spawnNode({
     node,
-    dbUrl: services.mysqlUrl,
+    mysqlUrl: services.mysqlUrl,
     redisUrl: redis ? services.redisUrl : undefined,
     args: ["--pool-connection-timeout", `${CONNECTION_TIMEOUT}ms`, "--mysql-timeout", `${CONNECTION_TIMEOUT}ms`],
   });

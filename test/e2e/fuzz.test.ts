@@ -15,7 +15,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ERROR_CODES } from "../../src/protocol/errors.ts";
 import { freshDatabase } from "../support/db.ts";
-import { type NodeProcess, spawnServer } from "../support/process.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
 import { fmt, rssMiB } from "../support/probes.ts";
 import { Wire } from "../support/wire.ts";
 
@@ -226,7 +226,7 @@ function lines(bytes: Uint8Array): { count: number; longest: number } {
 let node: NodeProcess;
 
 beforeAll(async () => {
-  node = await spawnServer({ node: "fuzz", dbUrl: await freshDatabase(), args: ["--rate-limit", "0"] });
+  node = await spawnNode({ node: "fuzz", mysqlUrl: await freshDatabase(), args: ["--rate-limit", "0"] });
 });
 
 afterAll(async () => {

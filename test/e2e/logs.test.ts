@@ -1,11 +1,11 @@
 /** Operator logs: the events that matter, one line each, and never a secret or a message text. */
 import { describe, expect, it } from "bun:test";
 import { freshDatabase } from "../support/db.ts";
-import { spawnServer } from "../support/process.ts";
+import { spawnNode } from "../support/node.ts";
 
 describe("the server log", () => {
   it("records start, listen and shutdown, and no password, token or message text even at debug level", async () => {
-    const node = await spawnServer({ node: "log1", dbUrl: await freshDatabase(), args: ["--log-level", "debug"] });
+    const node = await spawnNode({ node: "log1", mysqlUrl: await freshDatabase(), args: ["--log-level", "debug"] });
     const a = await node.connect();
     const b = await node.connect();
     await a.ok({ type: "register", name: "log_a", password: "SECRET-PASSWORD-a" });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { freshDatabase } from "../support/db.ts";
-import { type NodeProcess, spawnServer } from "../support/process.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
 import { fmt, metric, rssMiB } from "../support/probes.ts";
 import { waitUntil } from "../support/wait.ts";
 import { Wire } from "../support/wire.ts";
@@ -20,7 +20,7 @@ let node: NodeProcess;
 let state: { acked: number[]; victim: number } | undefined;
 
 beforeAll(async () => {
-  node = await spawnServer({ node: "slow", dbUrl: await freshDatabase(), args: ["--max-output", String(MAX_OUTPUT), "--rate-limit", "0"] });
+  node = await spawnNode({ node: "slow", mysqlUrl: await freshDatabase(), args: ["--max-output", String(MAX_OUTPUT), "--rate-limit", "0"] });
 });
 
 afterAll(async () => {

@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import mysql from "mysql2/promise";
 import { freshDatabase } from "../support/db.ts";
-import { type NodeProcess, spawnServer } from "../support/process.ts";
+import { CHEAP_HASH, type NodeProcess, spawnNode } from "../support/node.ts";
 import { fmt, metric, rssMiB } from "../support/probes.ts";
 import { waitUntil } from "../support/wait.ts";
 import { Wire } from "../support/wire.ts";
-import { CHEAP_HASH } from "../support/server.ts";
 
 const CONNECTIONS = 10_000;
 const USERS = 1000;
@@ -24,9 +23,9 @@ const ids: number[] = [];
 
 beforeAll(async () => {
   dbUrl = await freshDatabase();
-  node = await spawnServer({
+  node = await spawnNode({
     node: `storm${process.pid}`,
-    dbUrl,
+    mysqlUrl: dbUrl,
     redisUrl: process.env.CHAT_REDIS_URL,
     args: ["--rate-limit", "0", "--pool-max-size", "16"],
   });
