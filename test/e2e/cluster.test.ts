@@ -4,14 +4,13 @@
  * within 15 s while their messages wait for them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { freshDatabase } from "../support/db.ts";
+import { freshDatabase, redisUrl } from "../support/db.ts";
 import { type NodeProcess, spawnNode } from "../support/node.ts";
 import type { Wire } from "../support/wire.ts";
 
 let dbUrl: string;
 let n1: NodeProcess;
 let n2: NodeProcess;
-const redisUrl = () => process.env.CHAT_REDIS_URL as string;
 
 async function login(node: NodeProcess, name: string, register = true): Promise<{ w: Wire; id: number; token: string }> {
   const w = await node.connect();

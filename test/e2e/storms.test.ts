@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import mysql from "mysql2/promise";
-import { freshDatabase } from "../support/db.ts";
+import { freshDatabase, redisUrl } from "../support/db.ts";
 import { CHEAP_HASH, type NodeProcess, spawnNode } from "../support/node.ts";
 import { fmt, metric, rssMiB } from "../support/probes.ts";
 import { waitUntil } from "../support/wait.ts";
@@ -26,7 +26,7 @@ beforeAll(async () => {
   node = await spawnNode({
     node: `storm${process.pid}`,
     mysqlUrl: dbUrl,
-    redisUrl: process.env.CHAT_REDIS_URL,
+    redisUrl: redisUrl(),
     args: ["--rate-limit", "0", "--pool-max-size", "16"],
   });
   // 1,000 users and a watcher who is everyone's friend, straight into the database (the API path is tested elsewhere).

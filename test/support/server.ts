@@ -10,7 +10,7 @@ import { createRedisCluster } from "../../src/bus/redis.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { Metrics } from "../../src/server/metrics.ts";
 import { type ChatServer, type ServerOptions, startServer } from "../../src/server/server.ts";
-import { freshDatabase } from "./db.ts";
+import { freshDatabase, redisUrl } from "./db.ts";
 import { CHEAP_HASH } from "./node.ts";
 import { Wire } from "./wire.ts";
 
@@ -36,8 +36,7 @@ export async function startTestServer(
   let bus: Bus = createLocalBus();
   let presence;
   if (opts.redis) {
-    const url = process.env.CHAT_REDIS_URL as string;
-    ({ bus, presence } = await createRedisCluster(url, node, log, metrics));
+    ({ bus, presence } = await createRedisCluster(redisUrl(), node, log, metrics));
   }
   const server = await startServer(
     { host: "127.0.0.1", port: 0, hash: CHEAP_HASH, ...opts, node },
