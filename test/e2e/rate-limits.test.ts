@@ -4,7 +4,6 @@
  * connection limit, caps answered with limit_reached, and an idle timeout.
  */
 import { afterEach, describe, expect, it } from "bun:test";
-import net from "node:net";
 import { fmt } from "../support/probes.ts";
 import { waitUntil } from "../support/wait.ts";
 import { Wire } from "../support/wire.ts";
@@ -94,44 +93,31 @@ describe("the per-connection rate limit", () => {
   });
 });
 
-/** A raw connection from a chosen loopback source address; resolves with its first line and whether it was closed. */
-function connectFrom(port: number, localAddress: string): Promise<{ socket: net.Socket; first: Promise<Record<string, any>>; closed: Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: "127.0.0.1", localAddress });
-    let buf = "";
-    let gotFirst!: (f: Record<string, any>) => void;
-    const first = new Promise<Record<string, any>>((r) => (gotFirst = r));
-    const closed = new Promise<void>((r) => socket.once("close", () => r()));
-    socket.on("data", (d) => {
-      buf += d.toString();
-      const nl = buf.indexOf("\n");
-      if (nl >= 0) gotFirst(JSON.parse(buf.slice(0, nl)));
-    });
-    socket.once("connect", () => resolve({ socket, first, closed }));
-    socket.once("error", reject);
-  });
-}
+/** A connection from a chosen loopback source address, not waiting for a hello (the server may refuse it). */
+const connectFrom = (port: number, localAddress: string) => Wire.connect(port, { localAddress, hello: false });
+/** The first frame the server sent on `c`. */
+const first = (c: Wire) => c.next(() => true);
 
 describe("the per-address connection limit", () => {
   it("refuses the connection over the limit with a code, counts each address apart, and frees a slot on close", async () => {
     const s = await server({ maxConnsPerAddress: 3 });
     const three = await Promise.all([1, 2, 3].map(() => connectFrom(s.port, "127.0.0.1")));
-    for (const c of three) expect((await c.first).type).toBe("hello");
+    for (const c of three) expect((await first(c)).type).toBe("hello");
 
     const fourth = await connectFrom(s.port, "127.0.0.1");
-    expect(await fourth.first).toMatchObject({ type: "error", code: "rate_limited" });
-    await fourth.closed;
+    expect(await first(fourth)).toMatchObject({ type: "error", code: "rate_limited" });
+    await fourth.closedPromise();
 
     // Another address has its own count.
     const other = await Promise.all([1, 2, 3].map(() => connectFrom(s.port, "127.0.0.2")));
-    for (const c of other) expect((await c.first).type).toBe("hello");
+    for (const c of other) expect((await first(c)).type).toBe("hello");
 
-    three[0]?.socket.end();
+    three[0]?.close();
     await waitUntil("the server saw the close", () => (s.server.connections === 5 ? true : undefined));
     const again = await connectFrom(s.port, "127.0.0.1");
-    expect((await again.first).type).toBe("hello");
+    expect((await first(again)).type).toBe("hello");
     expect(s.server.connections).toBe(6);
-    for (const c of [...three, ...other, again]) c.socket.destroy();
+    for (const c of [...three, ...other, again]) c.close();
   });
 });
 
