@@ -2,7 +2,7 @@ import { describe, expect, it } from "bun:test";
 import mysql from "mysql2/promise";
 import { MIGRATIONS, migrate } from "../../sql/migrate.ts";
 import { pendingCount, pendingPage } from "../../src/store/messages.ts";
-import { freshDatabase } from "../helpers/db.ts";
+import { freshDatabase } from "../support/db.ts";
 
 describe("migrate", () => {
   it("creates every table on an empty database and applies nothing the second time", async () => {
