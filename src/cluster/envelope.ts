@@ -23,6 +23,7 @@ export interface MsgRef {
  */
 export type RosterChange =
   | { kind: "friend_added"; friend: number }
+  | { kind: "friend_removed"; friend: number }
   | { kind: "group_joined"; group: number }
   | { kind: "group_left"; group: number };
 
@@ -37,6 +38,8 @@ export interface PushEnvelope {
   origin: string;
   frame?: string;
   except?: string;
+  /** The user whose sessions must not get it (the typer's, for `typing`). */
+  exceptUser?: number;
   msg?: MsgRef;
   change?: RosterChange;
 }

@@ -164,7 +164,7 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger): P
         });
       } else {
         // Announcements of other nodes' logins may have been lost meanwhile.
-        host.forgetWhereabouts();
+        host.busReturned();
         safely("resync", () => resync("redis reconnected"))();
       }
     };

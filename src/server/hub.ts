@@ -102,9 +102,9 @@ export class Hub {
     if (this.#bus.state !== "local" && !onlyHere) this.#bus.publish(userChannel(user), encodeEnvelope(env));
   }
 
-  /** A push to the sessions of every member of `group` on every node, except `except`. */
-  toGroup(group: number, frame: string, opts: { except?: Session; msg?: MsgRef } = {}) {
-    const env: PushEnvelope = { kind: "push", origin: this.node, frame, except: opts.except?.key, msg: opts.msg };
+  /** A push to the sessions of every member of `group` on every node, except `except` (or every session of `exceptUser`). */
+  toGroup(group: number, frame: string, opts: { except?: Session; exceptUser?: number; msg?: MsgRef } = {}) {
+    const env: PushEnvelope = { kind: "push", origin: this.node, frame, except: opts.except?.key, exceptUser: opts.exceptUser, msg: opts.msg };
     this.#deliverGroup(group, env);
     if (this.#bus.state !== "local") this.#bus.publish(groupChannel(group), encodeEnvelope(env));
   }
@@ -129,7 +129,7 @@ export class Hub {
     if (frame === undefined) return;
     const set = targets();
     if (!msg) {
-      if (set) for (const s of set) if (s.key !== except) s.push(frame);
+      if (set) for (const s of set) if (s.key !== except && s.user.id !== env.exceptUser) s.push(frame);
       return;
     }
     const run = set && reaches(set, except) ? () => pushAll(targets(), frame, except, msg) : undefined;

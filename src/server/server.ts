@@ -59,6 +59,8 @@ export interface ServerOptions {
    * long (ms) at most, to go out in mid order; 0 turns the wait off. Default 50.
    */
   orderWindowMs?: number;
+  /** How long after sending a sender may edit or delete a message, ms; 0 for no bound. Default 0. */
+  editWindowMs?: number;
   /** How often expired login tokens are deleted, ms; 0 never. Default 10 min. */
   tokenPurgeIntervalMs?: number;
 }
@@ -100,6 +102,7 @@ export const DEFAULTS = {
   maxGroupMembers: 5000,
   orderWindowMs: 50,
   tokenPurgeIntervalMs: 10 * 60_000,
+  editWindowMs: 0,
 } satisfies Omit<ServerOptions, "node" | "tls">;
 
 /** One error frame as a line, for the frames that answer no request. */
@@ -121,7 +124,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     listening: (user) => hub.listening(user),
     announce: (user) => hub.announce(user),
     onlyHere: (user) => hub.onlyHere(user),
-    forgetWhereabouts: () => hub.forgetWhereabouts(),
+    // Redis is back: what other nodes did meanwhile may not have reached this one.
+    busReturned: () => {
+      hub.forgetWhereabouts();
+      void sessions.refreshCaches().catch((e) => log.warn("cache_refresh_failed", { error: e }));
+    },
     wentOffline: (user) => sessions.wentOffline(user),
   });
   metrics.inc("chat_pushes_out_of_order_total", "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login", undefined, 0);
@@ -157,6 +164,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       maxFriends: o.maxFriends,
       maxGroupsPerUser: o.maxGroupsPerUser,
       maxGroupMembers: o.maxGroupMembers,
+      editWindowMs: o.editWindowMs,
     },
     mysql: new OutageLatch("mysql", log, () => ping(db)),
     dummyHash: await Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", ...o.hash }),

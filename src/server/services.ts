@@ -20,6 +20,8 @@ export interface Policy {
   maxFriends: number;
   maxGroupsPerUser: number;
   maxGroupMembers: number;
+  /** How long after sending a sender may edit or delete a message, ms; 0 for no bound. */
+  editWindowMs: number;
 }
 
 /** The services of one server, shared by its handlers. */

@@ -46,6 +46,8 @@ export class Session {
   /** Highest mid written per conversation (a message replayed and then pushed live goes out once). */
   readonly #lastMid = new Map<string, number>();
   #ended = false;
+  /** When a `typing` of this session was last forwarded, per conversation (ms). */
+  readonly #typedAt = new Map<string, number>();
 
   constructor(
     /** Unique within the cluster: node id and connection number. */
@@ -69,6 +71,19 @@ export class Session {
   end(): boolean {
     if (this.#ended) return false;
     this.#ended = true;
+    return true;
+  }
+
+  /**
+   * Whether a `typing` in `conv` goes on to the others: at most one per
+   * session and conversation every `everyMs` (those in between are dropped,
+   * not delayed).
+   */
+  mayForwardTyping(conv: string, now: number, everyMs = 2000): boolean {
+    const last = this.#typedAt.get(conv);
+    if (last !== undefined && now - last < everyMs) return false;
+    if (this.#typedAt.size >= 1000) this.#typedAt.clear(); // bounded: a fresh start costs one extra forward each
+    this.#typedAt.set(conv, now);
     return true;
   }
 

@@ -6,7 +6,8 @@
  */
 import type { Presence } from "../cluster/presence.ts";
 import type { Db } from "../store/db.ts";
-import { friendIds } from "../store/friends.ts";
+import { friendIds, friendIdsOf } from "../store/friends.ts";
+import { groupIdsOf } from "../store/groups.ts";
 import type { Conn } from "./conn.ts";
 import type { Hub } from "./hub.ts";
 import type { Roster } from "./roster.ts";
@@ -55,6 +56,20 @@ export class Sessions {
     if (!session.end()) return;
     const last = this.#d.roster.remove(session);
     if (await this.#d.presence.down(session.user.id, last)) this.#tellFriends(session.user.id, session.friends, false);
+  }
+
+  /**
+   * Re-reads the friends and groups of every user with a session here. While
+   * the bus was away, other nodes' changes (a friend removed, a kick) did not
+   * reach this node's caches; the database has them.
+   */
+  async refreshCaches() {
+    const users = [...this.#d.roster.users()];
+    for (let i = 0; i < users.length; i += 500) {
+      const chunk = users.slice(i, i + 500);
+      const [friends, groups] = await Promise.all([friendIdsOf(this.#d.db, chunk), groupIdsOf(this.#d.db, chunk)]);
+      for (const u of chunk) this.#d.roster.reset(u, friends.get(u) ?? [], groups.get(u) ?? []);
+    }
   }
 
   /** `user`'s last session was on a node that died (presence reaped it). */

@@ -77,6 +77,15 @@ export async function roleIn(db: Db, group: number, user: number): Promise<Role 
   return (await rows<{ role: Role }>(db, "SELECT role FROM group_members WHERE group_id = ? AND user_id = ?", [group, user]))[0]?.role;
 }
 
+/** The groups of each of `users` (one statement for all of them). */
+export async function groupIdsOf(db: Db, users: number[]): Promise<Map<number, number[]>> {
+  const out = new Map<number, number[]>(users.map((u) => [u, []]));
+  if (users.length === 0) return out;
+  for (const r of await queryRows<{ user_id: number; group_id: number }>(db, `SELECT user_id, group_id FROM group_members WHERE user_id IN (${marks(users.length)})`, users))
+    out.get(r.user_id)?.push(r.group_id);
+  return out;
+}
+
 /** The groups of `user` with this user's role in each. */
 export async function groupsOf(db: Db, user: number): Promise<(GroupRow & { role: Role })[]> {
   return rows(

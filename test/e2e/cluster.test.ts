@@ -4,6 +4,7 @@
  * within 15 s while their messages wait for them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { FEATURES } from "../../src/protocol/features.ts";
 import { freshDatabase, redisUrl } from "../support/db.ts";
 import { type NodeProcess, spawnNode } from "../support/node.ts";
 import type { Wire } from "../support/wire.ts";
@@ -35,8 +36,8 @@ describe("a two-node cluster", () => {
   it("says which node a client reached", async () => {
     const a = await n1.connect();
     const b = await n2.connect();
-    expect(a.frames[0]).toEqual({ type: "hello", version: 1, node: "c1", features: ["cid"] });
-    expect(b.frames[0]).toEqual({ type: "hello", version: 1, node: "c2", features: ["cid"] });
+    expect(a.frames[0]).toEqual({ type: "hello", version: 1, node: "c1", features: [...FEATURES] });
+    expect(b.frames[0]).toEqual({ type: "hello", version: 1, node: "c2", features: [...FEATURES] });
     a.close();
     b.close();
   });

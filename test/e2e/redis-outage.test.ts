@@ -104,4 +104,30 @@ describe("a Redis outage", () => {
     expect(replayed.text).toBe("other node during outage");
     for (const w of [a, b2, c]) w.close();
   }, 60_000);
+
+  it("a friend removed while Redis is down stops counting as one on the other node once Redis is back", async () => {
+    const a = await n1.connect();
+    const b = await n2.connect();
+    for (const [w, name] of [[a, "rx_a"], [b, "rx_b"]] as const) {
+      await w.ok({ type: "register", name, password: "password-1" });
+      await w.ok({ type: "login", name, password: "password-1" });
+    }
+    const idOf = (w: typeof a) => w.frames.find((f) => f.type === "ok" && f.token)!.user.id as number;
+    await a.ok({ type: "add_friend", user: idOf(b) });
+    await b.ok({ type: "send", to: idOf(a), text: "b's session now caches a as a friend" });
+
+    redis!.kill("SIGKILL");
+    await redis!.exited;
+    await until("n2 sees Redis down", async () => ((await n2.health()).body.redis === "down" ? true : undefined));
+    await a.ok({ type: "remove_friend", user: idOf(b) });
+    await startRedis();
+    // On Redis's return n2 re-reads its sessions' friends from the database.
+    const refused = await until("n2's session no longer treats a as a friend", async () => {
+      const r = await b.req({ type: "send", to: idOf(a), text: "are we still friends?" });
+      return r.type === "error" ? r : undefined;
+    });
+    expect(refused.code).toBe("not_friend");
+    a.close();
+    b.close();
+  }, 60_000);
 });

@@ -131,6 +131,8 @@ export async function spawnNode(opts: NodeOptions): Promise<NodeProcess> {
   let logFile = opts.logFile;
   let text = "";
   let sawReadyLine!: () => void;
+  /** Resolves once the whole of stderr has been read (after the process exits): its last words too. */
+  let logRead: Promise<void> = Promise.resolve();
   const readyInLog = new Promise<void>((r) => (sawReadyLine = r));
   if (opts.launch) {
     const launched = await opts.launch(full);
@@ -147,7 +149,7 @@ export async function spawnNode(opts: NodeOptions): Promise<NodeProcess> {
       }
     } else {
       proc = Bun.spawn(full, { cwd: opts.cwd, env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-      void (async () => {
+      logRead = (async () => {
         const dec = new TextDecoder();
         for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
           text += dec.decode(chunk, { stream: true });
@@ -201,7 +203,7 @@ export async function spawnNode(opts: NodeOptions): Promise<NodeProcess> {
       let timer: Timer | undefined;
       await Promise.race([
         readyInLog,
-        proc.exited.then(() => Promise.reject(failure())),
+        proc.exited.then(() => logRead).then(() => Promise.reject(failure())),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new WaitTimeoutError(`chat node ${opts.node}: no "${readyLine}" within ${startMs} ms\n${log()}`)), startMs);
         }),

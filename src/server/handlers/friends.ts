@@ -1,11 +1,11 @@
 /** add_friend, friends. */
 import { fail } from "../../protocol/errors.ts";
-import type { AddFriend } from "../../protocol/schema.ts";
-import { addFriendship, friendCounts, friendship, friendsOf } from "../../store/friends.ts";
+import type { UserRef } from "../../protocol/schema.ts";
+import { addFriendship, friendCounts, friendship, friendsOf, removeFriendship } from "../../store/friends.ts";
 import { userById } from "../../store/users.ts";
 import { type Ctx, line, sessionOf } from "../services.ts";
 
-export async function addFriend(ctx: Ctx, req: AddFriend) {
+export async function addFriend(ctx: Ctx, req: UserRef) {
   const { db, hub, roster, presence, policy } = ctx.services;
   const me = sessionOf(ctx);
   if (req.user === me.user.id) fail("invalid", "you cannot add yourself as a friend");
@@ -29,6 +29,22 @@ export async function addFriend(ctx: Ctx, req: AddFriend) {
   // The adder's other sessions learn of the friend too (their caches; no push is defined for them).
   hub.toUser(me.user.id, undefined, { except: me, change: { kind: "friend_added", friend: other.id } });
   return { friend: { id: other.id, name: other.name, online } };
+}
+
+export async function removeFriend(ctx: Ctx, req: UserRef) {
+  const { db, hub } = ctx.services;
+  const me = sessionOf(ctx);
+  if (req.user === me.user.id) fail("invalid", "you cannot remove yourself as a friend");
+  const other = await userById(db, req.user);
+  if (!other) fail("no_such_user", `no user has id ${req.user}`);
+  if (!(await removeFriendship(db, me.user.id, other.id))) {
+    ctx.services.roster.apply(me.user.id, { kind: "friend_removed", friend: other.id }, me);
+    fail("not_friend", `${other.name} is not your friend`);
+  }
+  // Both users' sessions on every node stop counting the other as a friend before they hear of it.
+  hub.toUser(other.id, line({ type: "friend_removed", user: me.user.id }), { change: { kind: "friend_removed", friend: me.user.id } });
+  hub.toUser(me.user.id, line({ type: "friend_removed", user: other.id }), { except: me, change: { kind: "friend_removed", friend: other.id } });
+  return {};
 }
 
 export async function friends(ctx: Ctx) {

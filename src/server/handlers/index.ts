@@ -6,7 +6,9 @@
 import type { RequestOf, RequestType } from "../../protocol/schema.ts";
 import type { Ctx } from "../services.ts";
 import { login, logout, register } from "./account.ts";
-import { addFriend, friends } from "./friends.ts";
+import { conversations, read, typing } from "./conversations.ts";
+import { deleteOne, edit } from "./edits.ts";
+import { addFriend, friends, removeFriend } from "./friends.ts";
 import { createGroup, groups, joinGroup, leaveGroup } from "./groups.ts";
 import { ack, groupSend, history, send } from "./messages.ts";
 
@@ -37,4 +39,10 @@ export const HANDLERS: { [T in RequestType]: Handler<T> } = {
   ack: { auth: true, detached: true, handle: ack },
   history: { auth: true, handle: history },
   groups: { auth: true, handle: groups },
+  conversations: { auth: true, handle: conversations },
+  read: { auth: true, handle: read },
+  typing: { auth: true, handle: typing },
+  edit: { auth: true, handle: edit },
+  delete: { auth: true, handle: deleteOne },
+  remove_friend: { auth: true, handle: removeFriend },
 };
