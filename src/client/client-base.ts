@@ -13,7 +13,10 @@ import { Link } from "./link.ts";
 import { type ChatClientOptions, type Resolved, resolveOptions } from "./options.ts";
 import { RecentSet } from "./recent-set.ts";
 import type {
+  DeletedPush,
+  EditedPush,
   FriendAddedPush,
+  FriendRemovedPush,
   HelloPush,
   LoginResult,
   MemberJoinedPush,
@@ -21,7 +24,9 @@ import type {
   MessagePush,
   PresencePush,
   Push,
+  ReadPush,
   Reply,
+  TypingPush,
   UserRef,
 } from "./types.ts";
 
@@ -40,6 +45,11 @@ export interface ClientEvents {
   friend_added: FriendAddedPush;
   member_joined: MemberJoinedPush;
   member_left: MemberLeftPush;
+  read: ReadPush;
+  typing: TypingPush;
+  edited: EditedPush;
+  deleted: DeletedPush;
+  friend_removed: FriendRemovedPush;
   /** the connection was lost; `willReconnect` tells whether the client tries again */
   disconnected: { error?: Error; willReconnect: boolean };
   /** a reconnection attempt is scheduled in `delayMs` */
@@ -323,6 +333,11 @@ export class ClientBase extends Emitter<ClientEvents> {
       case "friend_added":
       case "member_joined":
       case "member_left":
+      case "read":
+      case "typing":
+      case "edited":
+      case "deleted":
+      case "friend_removed":
         this.emit(push.type, push as never);
     }
   }
