@@ -45,6 +45,8 @@ export const ERROR_CODES = [
   "forbidden", // the requester's role does not allow it
   "too_late", // past the edit window
   "no_such_message", // no message the requester is a party to has this mid
+  "no_such_request", // no open friend request from that user
+  "blocked", // one of the two users blocks the other
 ] as const;
 
 

@@ -128,6 +128,12 @@ export type Edit = Static<typeof Edit>;
 export const MessageRef = Type.Object({ mid: Id });
 export type MessageRef = Static<typeof MessageRef>;
 
+export const FriendRequest = Type.Object({ user: Id, note: Type.Optional(CodePoints({ min: 0, max: 256 })) });
+export type FriendRequest = Static<typeof FriendRequest>;
+
+export const FindUser = Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) });
+export type FindUser = Static<typeof FindUser>;
+
 export const History = Type.Object({
   with: Type.Optional(Id),
   group: Type.Optional(Id),
@@ -181,6 +187,14 @@ export const REQUESTS = {
   edit: Edit,
   delete: MessageRef,
   remove_friend: UserRef,
+  friend_request: FriendRequest,
+  accept_friend: UserRef,
+  decline_friend: UserRef,
+  friend_requests: Empty,
+  block: UserRef,
+  unblock: UserRef,
+  blocked: Empty,
+  find_user: FindUser,
 } as const satisfies Record<string, TSchema>;
 
 export type RequestType = keyof typeof REQUESTS;

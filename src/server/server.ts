@@ -21,6 +21,7 @@ import { MessageWriter } from "./message-writer.ts";
 import { Metrics } from "./metrics.ts";
 import { OutageLatch } from "./outage-latch.ts";
 import { Roster } from "./roster.ts";
+import { UserRate } from "./user-rate.ts";
 import type { Services } from "./services.ts";
 import { Sessions } from "./sessions.ts";
 
@@ -61,6 +62,14 @@ export interface ServerOptions {
   orderWindowMs?: number;
   /** How long after sending a sender may edit or delete a message, ms; 0 for no bound. Default 0. */
   editWindowMs?: number;
+  /** `open` (add_friend befriends at once, as in version 1) or `consent` (it asks). Default open. */
+  friendPolicy?: "open" | "consent";
+  /** Open outgoing friend requests per user. Default 100. */
+  maxOutgoingRequests?: number;
+  /** Blocks per user. Default 1000. */
+  maxBlocks?: number;
+  /** Friend requests per user per minute (add_friend too under consent); 0 for no limit. Default 10. */
+  requestRatePerMinute?: number;
   /** How often expired login tokens are deleted, ms; 0 never. Default 10 min. */
   tokenPurgeIntervalMs?: number;
 }
@@ -103,6 +112,10 @@ export const DEFAULTS = {
   orderWindowMs: 50,
   tokenPurgeIntervalMs: 10 * 60_000,
   editWindowMs: 0,
+  friendPolicy: "open",
+  maxOutgoingRequests: 100,
+  maxBlocks: 1000,
+  requestRatePerMinute: 10,
 } satisfies Omit<ServerOptions, "node" | "tls">;
 
 /** One error frame as a line, for the frames that answer no request. */
@@ -165,7 +178,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       maxGroupsPerUser: o.maxGroupsPerUser,
       maxGroupMembers: o.maxGroupMembers,
       editWindowMs: o.editWindowMs,
+      friendPolicy: o.friendPolicy,
+      maxOutgoingRequests: o.maxOutgoingRequests,
+      maxBlocks: o.maxBlocks,
     },
+    requestRate: new UserRate(o.requestRatePerMinute),
     mysql: new OutageLatch("mysql", log, () => ping(db)),
     dummyHash: await Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", ...o.hash }),
   };
@@ -175,7 +192,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const perAddress = new Map<string, number>();
   let nextId = 1;
   let stopping = false;
-  const hello = JSON.stringify({ type: "hello", version: 1, node: o.node, features: FEATURES }) + "\n";
+  const features = o.friendPolicy === "consent" ? [...FEATURES, "consent"] : FEATURES;
+  const hello = JSON.stringify({ type: "hello", version: 1, node: o.node, features }) + "\n";
   const connOptions = {
     maxFrame: o.maxFrame,
     maxOutput: o.maxOutput,

@@ -32,6 +32,12 @@ export async function credentialsById(db: Db, id: number): Promise<Credentials |
   return (await rows<Credentials>(db, "SELECT id, name, password_hash FROM users WHERE id = ?", [id]))[0];
 }
 
+/** The user with exactly this name (see credentialsByName on why the name is compared again). */
+export async function userByName(db: Db, name: string): Promise<UserRow | undefined> {
+  const r = (await rows<UserRow>(db, "SELECT id, name FROM users WHERE name = ?", [name]))[0];
+  return r?.name === name ? r : undefined;
+}
+
 export async function userById(db: Db, id: number): Promise<UserRow | undefined> {
   return (await rows<UserRow>(db, "SELECT id, name FROM users WHERE id = ?", [id]))[0];
 }

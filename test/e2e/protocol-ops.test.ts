@@ -52,7 +52,7 @@ describe("login", () => {
     const id = await register(srv.port, name);
     const w = await conn();
     const r = await w.req({ type: "login", id: 7009, name, password: PASSWORD });
-    expect(r).toEqual({ type: "ok", re: 7009, user: { id, name }, friends: [], groups: [], pending: 0, unread: 0, token: expect.any(String) });
+    expect(r).toEqual({ type: "ok", re: 7009, user: { id, name }, friends: [], groups: [], pending: 0, unread: 0, requests: 0, token: expect.any(String) });
     expect(r.token.length).toBeGreaterThan(0);
     expect(r.token.length).toBeLessThanOrEqual(256);
   });
@@ -69,7 +69,7 @@ describe("login", () => {
     const w = await conn();
     const r = await w.ok({ type: "login", token: p.token });
     expect(r.user).toEqual({ id: p.id, name: p.name });
-    expect(Object.keys(r).sort()).toEqual(["friends", "groups", "pending", "re", "token", "type", "unread", "user"]);
+    expect(Object.keys(r).sort()).toEqual(["friends", "groups", "pending", "re", "requests", "token", "type", "unread", "user"]);
   });
 
   test("lists friends with their online state and groups with their members", async () => {

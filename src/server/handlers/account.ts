@@ -4,6 +4,7 @@ import type { Login, Register } from "../../protocol/schema.ts";
 import { friendsOf } from "../../store/friends.ts";
 import { unreadTotal } from "../../store/conversations.ts";
 import { pendingCount, pendingPage } from "../../store/messages.ts";
+import { incomingCount } from "../../store/requests.ts";
 import { issueToken, revokeTokens, tokenUser } from "../../store/tokens.ts";
 import { createUser, credentialsById, credentialsByName, userById } from "../../store/users.ts";
 import { type Ctx, line, type Services, sessionOf } from "../services.ts";
@@ -40,7 +41,12 @@ export async function login(ctx: Ctx, req: Login) {
   if (ctx.conn.session) fail("already_logged_in", `this connection is logged in as ${ctx.conn.session.user.name}`);
 
   const [friends, groups] = await Promise.all([friendsOf(db, user.id), groupList(services, user.id)]);
-  const [pending, unread, token] = await Promise.all([pendingCount(db, user.id), unreadTotal(db, user.id), issueToken(db, user.id, services.policy.tokenTtlMs)]);
+  const [pending, unread, requests, token] = await Promise.all([
+    pendingCount(db, user.id),
+    unreadTotal(db, user.id),
+    incomingCount(db, user.id),
+    issueToken(db, user.id, services.policy.tokenTtlMs),
+  ]);
   if (ctx.conn.closed) fail("unavailable", "the connection closed during login");
 
   // From here live pushes reach the session, held until the replay is done.
@@ -58,6 +64,7 @@ export async function login(ctx: Ctx, req: Login) {
     groups,
     pending,
     unread,
+    requests,
     token,
   };
 }

@@ -8,9 +8,10 @@ import type { Ctx } from "../services.ts";
 import { login, logout, register } from "./account.ts";
 import { conversations, read, typing } from "./conversations.ts";
 import { deleteOne, edit } from "./edits.ts";
-import { addFriend, friends, removeFriend } from "./friends.ts";
+import { addFriend, findUser, friends, removeFriend } from "./friends.ts";
 import { createGroup, groups, joinGroup, leaveGroup } from "./groups.ts";
 import { ack, groupSend, history, send } from "./messages.ts";
+import { acceptFriend, block, blocked, declineFriend, friendRequest, friendRequests, unblock } from "./requests.ts";
 
 export interface Handler<T extends RequestType> {
   auth: boolean;
@@ -45,4 +46,12 @@ export const HANDLERS: { [T in RequestType]: Handler<T> } = {
   edit: { auth: true, handle: edit },
   delete: { auth: true, handle: deleteOne },
   remove_friend: { auth: true, handle: removeFriend },
+  friend_request: { auth: true, handle: friendRequest },
+  accept_friend: { auth: true, handle: acceptFriend },
+  decline_friend: { auth: true, handle: declineFriend },
+  friend_requests: { auth: true, handle: friendRequests },
+  block: { auth: true, handle: block },
+  unblock: { auth: true, handle: unblock },
+  blocked: { auth: true, handle: blocked },
+  find_user: { auth: true, handle: findUser },
 };
