@@ -69,6 +69,13 @@ export const SERVER_OPTIONS = {
     default: DEFAULTS.orderWindowMs,
   },
   maxConnsPerAddress: { flag: "max-conns-per-ip", type: int(0), env: "CHAT_MAX_CONNS_PER_IP", help: "connections per remote address; 0 = no limit", default: DEFAULTS.maxConnsPerAddress },
+  banCheckIntervalMs: {
+    flag: "ban-check",
+    type: duration("s", 0, MAX_TIMER),
+    env: "CHAT_BAN_CHECK",
+    help: "how often the node ends sessions of users banned lately (chat admin ban) that Redis did not reach; 0 never",
+    default: DEFAULTS.banCheckIntervalMs,
+  },
   tokenTtlMs: { flag: "token-ttl", type: duration("s", 1000), env: "CHAT_TOKEN_TTL", help: "login token lifetime", default: DEFAULTS.tokenTtlMs },
   hashMemory: { type: int(8, 4 * 1024 * 1024, "KIB"), env: "CHAT_HASH_MEMORY", help: "argon2id memory cost", default: DEFAULTS.hash.memoryCost },
   hashTime: { type: int(1, 100), env: "CHAT_HASH_TIME", help: "argon2id passes", default: DEFAULTS.hash.timeCost },

@@ -41,6 +41,7 @@ export const ERROR_CODES = [
   "shutting_down", // the server is stopping; reconnect (to another node)
   "output_overflow", // the connection's unsent output passed its limit
   "idle_timeout", // nothing received for too long
+  "banned", // an operator banned the account: its sessions end, its logins fail
 ] as const;
 
 

@@ -6,6 +6,7 @@
  */
 import type { Socket, TCPSocketListener } from "bun";
 import type { Bus } from "../cluster/bus.ts";
+import type { EndReason } from "../cluster/envelope.ts";
 import { createLocalPresence, type PresenceFactory } from "../cluster/presence.ts";
 import type { Logger } from "../log.ts";
 import { FEATURES } from "../protocol/features.ts";
@@ -14,6 +15,7 @@ import { DEFAULT_PORT } from "../protocol/port.ts";
 import type { Db } from "../store/db.ts";
 import { ping } from "../store/server-info.ts";
 import { purgeExpiredTokens } from "../store/tokens.ts";
+import { BanWatch } from "./ban-watch.ts";
 import { Conn, Flusher } from "./conn.ts";
 import { dispatch } from "./dispatch.ts";
 import { Hub } from "./hub.ts";
@@ -61,6 +63,12 @@ export interface ServerOptions {
   orderWindowMs?: number;
   /** How often expired login tokens are deleted, ms; 0 never. Default 10 min. */
   tokenPurgeIntervalMs?: number;
+  /**
+   * How often the node looks in the database for users banned lately and
+   * ends their sessions here, ms; 0 never. A ban reaches every node through
+   * Redis at once; this is for the nodes it did not reach. Default 10 s.
+   */
+  banCheckIntervalMs?: number;
 }
 
 export interface ServerDeps {
@@ -100,6 +108,7 @@ export const DEFAULTS = {
   maxGroupMembers: 5000,
   orderWindowMs: 50,
   tokenPurgeIntervalMs: 10 * 60_000,
+  banCheckIntervalMs: 10_000,
 } satisfies Omit<ServerOptions, "node" | "tls">;
 
 /** One error frame as a line, for the frames that answer no request. */
@@ -113,7 +122,24 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const metrics = deps.metrics ?? new Metrics();
 
   const roster = new Roster();
-  const hub = new Hub({ node: o.node, bus: deps.bus, roster, log, orderWindowMs: o.orderWindowMs });
+  const countError = metrics.counter("chat_errors_total", "Error replies by code", "code");
+  /** Ends the sessions here of a user an operator banned (`chat admin ban`). */
+  const endSessions = async (user: number, reason: EndReason) => {
+    const ended = await sessions.endUser(user, reason);
+    if (ended > 0) {
+      countError(reason, ended);
+      log.info("sessions_ended", { user, reason, sessions: ended });
+    }
+    return ended;
+  };
+  const hub = new Hub({
+    node: o.node,
+    bus: deps.bus,
+    roster,
+    log,
+    orderWindowMs: o.orderWindowMs,
+    endSessions: (user, reason) => void endSessions(user, reason).catch((e) => log.warn("session_end_failed", { user, error: e })),
+  });
   // Presence asks the node about its sessions, and tells it of users whose node died.
   const presence = (deps.presence ?? createLocalPresence)({
     localUsers: () => roster.users(),
@@ -149,7 +175,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     metrics,
     count: {
       request: metrics.counter("chat_requests_total", "Requests by type", "type"),
-      error: metrics.counter("chat_errors_total", "Error replies by code", "code"),
+      error: countError,
     },
     policy: {
       tokenTtlMs: o.tokenTtlMs,
@@ -271,6 +297,9 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       : undefined;
   purgeSweep?.unref();
 
+  const bans = new BanWatch({ db, log, intervalMs: o.banCheckIntervalMs, endUser: (user) => endSessions(user, "banned"), isLocal: (user) => roster.isLocal(user) });
+  bans.start();
+
   metrics.collect(() => {
     metrics.gauge("chat_connections", "Open connections", conns.size);
     metrics.gauge("chat_sessions", "Logged-in sessions on this node", roster.sessionCount);
@@ -292,6 +321,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       listener.stop(false);
       clearInterval(idleSweep);
       clearInterval(purgeSweep);
+      bans.stop();
       // Answer what each connection has in flight, then say goodbye and end its session.
       await Promise.all(
         [...conns].map(async (conn) => {
