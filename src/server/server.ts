@@ -149,6 +149,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     onlyHere: (user) => hub.onlyHere(user),
     forgetWhereabouts: () => hub.forgetWhereabouts(),
     wentOffline: (user) => sessions.wentOffline(user),
+    stats: () => ({ connections: conns.size, sessions: roster.sessionCount, users: roster.userCount }),
   });
   metrics.inc("chat_pushes_out_of_order_total", "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login", undefined, 0);
   const sessions = new Sessions({
