@@ -72,6 +72,13 @@ export const SERVER_OPTIONS = {
   friendPolicy: { type: oneOf(["open", "consent"] as const, "POLICY"), env: "CHAT_FRIEND_POLICY", help: "open: add_friend befriends at once (version 1); consent: it asks, and the other user accepts", default: DEFAULTS.friendPolicy },
   requestRatePerMinute: { flag: "request-rate", type: int(0), env: "CHAT_REQUEST_RATE", help: "friend requests per user per minute (add_friend too under consent); 0 for no limit", default: DEFAULTS.requestRatePerMinute },
   editWindowMs: { flag: "edit-window", type: duration("s"), env: "CHAT_EDIT_WINDOW", help: "how long after sending a sender may edit or delete a message; 0 for no bound (a group's creator and admins are never bound)", default: DEFAULTS.editWindowMs },
+  banCheckIntervalMs: {
+    flag: "ban-check",
+    type: duration("s", 0, MAX_TIMER),
+    env: "CHAT_BAN_CHECK",
+    help: "how often the node ends sessions of users banned lately (chat admin ban) that Redis did not reach; 0 never",
+    default: DEFAULTS.banCheckIntervalMs,
+  },
   tokenTtlMs: { flag: "token-ttl", type: duration("s", 1000), env: "CHAT_TOKEN_TTL", help: "login token lifetime", default: DEFAULTS.tokenTtlMs },
   hashMemory: { type: int(8, 4 * 1024 * 1024, "KIB"), env: "CHAT_HASH_MEMORY", help: "argon2id memory cost", default: DEFAULTS.hash.memoryCost },
   hashTime: { type: int(1, 100), env: "CHAT_HASH_TIME", help: "argon2id passes", default: DEFAULTS.hash.timeCost },

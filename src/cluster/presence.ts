@@ -35,6 +35,8 @@ export interface PresenceHost {
   busReturned(): void;
   /** `user`'s last session was on a node that died: their friends must hear they are offline. */
   wentOffline(user: number): Promise<void>;
+  /** The node's figures now (connections, sessions, users), shown by `chat admin nodes`. */
+  stats?(): Record<string, number>;
 }
 
 /** Builds a node's presence once the node can answer for itself. */

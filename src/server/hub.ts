@@ -5,7 +5,17 @@
  * nodes in one conversation go through the reorder buffer.
  */
 import type { Bus } from "../cluster/bus.ts";
-import { channelTarget, decodeEnvelope, encodeEnvelope, groupChannel, type MsgRef, type PushEnvelope, type RosterChange, userChannel } from "../cluster/envelope.ts";
+import {
+  channelTarget,
+  decodeEnvelope,
+  type EndReason,
+  encodeEnvelope,
+  groupChannel,
+  type MsgRef,
+  type PushEnvelope,
+  type RosterChange,
+  userChannel,
+} from "../cluster/envelope.ts";
 import type { Logger } from "../log.ts";
 import { ReorderBuffer } from "./reorder.ts";
 import type { Roster } from "./roster.ts";
@@ -18,6 +28,8 @@ export interface HubOptions {
   log: Logger;
   /** Longest wait of a push in a conversation fed by several nodes, ms (reorder.ts). Default 50. */
   orderWindowMs?: number;
+  /** Every session of `user` here must end (an operator banned the user); the sessions' owner does it. */
+  endSessions?: (user: number, reason: EndReason) => void;
 }
 
 export interface PushOptions {
@@ -35,6 +47,7 @@ export class Hub {
   readonly #roster: Roster;
   readonly #log: Logger;
   readonly #order: ReorderBuffer;
+  readonly #endSessions: (user: number, reason: EndReason) => void;
   /**
    * Users with sessions here who may also have sessions on other nodes. The
    * copy of a sender's own message for its other sessions needs no publish
@@ -50,6 +63,7 @@ export class Hub {
     this.#bus = o.bus;
     this.#roster = o.roster;
     this.#log = o.log;
+    this.#endSessions = o.endSessions ?? (() => {});
     // With one node (the in-process bus) every message comes from here, in order.
     this.#order = new ReorderBuffer({
       windowMs: o.bus.state === "local" ? 0 : (o.orderWindowMs ?? 50),
@@ -143,6 +157,10 @@ export class Hub {
     if (env.origin === this.node) return; // delivered locally when it was sent
     if (env.kind === "here") {
       if ("user" in target && this.#roster.isLocal(target.user)) this.#elsewhere.add(target.user);
+      return;
+    }
+    if (env.kind === "end_sessions") {
+      if ("user" in target) this.#endSessions(target.user, env.reason);
       return;
     }
     try {

@@ -6,6 +6,7 @@
  */
 import type { Socket, TCPSocketListener } from "bun";
 import type { Bus } from "../cluster/bus.ts";
+import type { EndReason } from "../cluster/envelope.ts";
 import { createLocalPresence, type PresenceFactory } from "../cluster/presence.ts";
 import type { Logger } from "../log.ts";
 import { FEATURES } from "../protocol/features.ts";
@@ -14,6 +15,7 @@ import { DEFAULT_PORT } from "../protocol/port.ts";
 import type { Db } from "../store/db.ts";
 import { ping } from "../store/server-info.ts";
 import { purgeExpiredTokens } from "../store/tokens.ts";
+import { BanWatch } from "./ban-watch.ts";
 import { Conn, Flusher } from "./conn.ts";
 import { dispatch } from "./dispatch.ts";
 import { Hub } from "./hub.ts";
@@ -72,6 +74,12 @@ export interface ServerOptions {
   requestRatePerMinute?: number;
   /** How often expired login tokens are deleted, ms; 0 never. Default 10 min. */
   tokenPurgeIntervalMs?: number;
+  /**
+   * How often the node looks in the database for users banned lately and
+   * ends their sessions here, ms; 0 never. A ban reaches every node through
+   * Redis at once; this is for the nodes it did not reach. Default 10 s.
+   */
+  banCheckIntervalMs?: number;
 }
 
 export interface ServerDeps {
@@ -116,6 +124,7 @@ export const DEFAULTS = {
   maxOutgoingRequests: 100,
   maxBlocks: 1000,
   requestRatePerMinute: 10,
+  banCheckIntervalMs: 10_000,
 } satisfies Omit<ServerOptions, "node" | "tls">;
 
 /** One error frame as a line, for the frames that answer no request. */
@@ -129,7 +138,24 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const metrics = deps.metrics ?? new Metrics();
 
   const roster = new Roster();
-  const hub = new Hub({ node: o.node, bus: deps.bus, roster, log, orderWindowMs: o.orderWindowMs });
+  const countError = metrics.counter("chat_errors_total", "Error replies by code", "code");
+  /** Ends the sessions here of a user an operator banned (`chat admin ban`). */
+  const endSessions = async (user: number, reason: EndReason) => {
+    const ended = await sessions.endUser(user, reason);
+    if (ended > 0) {
+      countError(reason, ended);
+      log.info("sessions_ended", { user, reason, sessions: ended });
+    }
+    return ended;
+  };
+  const hub = new Hub({
+    node: o.node,
+    bus: deps.bus,
+    roster,
+    log,
+    orderWindowMs: o.orderWindowMs,
+    endSessions: (user, reason) => void endSessions(user, reason).catch((e) => log.warn("session_end_failed", { user, error: e })),
+  });
   // Presence asks the node about its sessions, and tells it of users whose node died.
   const presence = (deps.presence ?? createLocalPresence)({
     localUsers: () => roster.users(),
@@ -143,6 +169,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       void sessions.refreshCaches().catch((e) => log.warn("cache_refresh_failed", { error: e }));
     },
     wentOffline: (user) => sessions.wentOffline(user),
+    stats: () => ({ connections: conns.size, sessions: roster.sessionCount, users: roster.userCount }),
   });
   metrics.inc("chat_pushes_out_of_order_total", "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login", undefined, 0);
   const sessions = new Sessions({
@@ -169,7 +196,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     metrics,
     count: {
       request: metrics.counter("chat_requests_total", "Requests by type", "type"),
-      error: metrics.counter("chat_errors_total", "Error replies by code", "code"),
+      error: countError,
     },
     policy: {
       tokenTtlMs: o.tokenTtlMs,
@@ -297,6 +324,9 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       : undefined;
   purgeSweep?.unref();
 
+  const bans = new BanWatch({ db, log, intervalMs: o.banCheckIntervalMs, endUser: (user) => endSessions(user, "banned"), isLocal: (user) => roster.isLocal(user) });
+  bans.start();
+
   metrics.collect(() => {
     metrics.gauge("chat_connections", "Open connections", conns.size);
     metrics.gauge("chat_sessions", "Logged-in sessions on this node", roster.sessionCount);
@@ -318,6 +348,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       listener.stop(false);
       clearInterval(idleSweep);
       clearInterval(purgeSweep);
+      bans.stop();
       // Answer what each connection has in flight, then say goodbye and end its session.
       await Promise.all(
         [...conns].map(async (conn) => {

@@ -18,6 +18,8 @@ export interface PushTarget {
   write(line: string): void;
   /** Gives the connection up: its client is too far behind. Its messages stay pending. */
   overflow(): void;
+  /** Closes the connection once what is queued is sent. */
+  end(): void;
   readonly closed: boolean;
 }
 
@@ -85,6 +87,17 @@ export class Session {
     if (this.#typedAt.size >= 1000) this.#typedAt.clear(); // bounded: a fresh start costs one extra forward each
     this.#typedAt.set(conv, now);
     return true;
+  }
+
+  /**
+   * The server ends this session (its user was banned): `line`, an error
+   * frame that answers no request, goes out at once, ahead of any held push,
+   * then the connection closes. Undelivered messages stay pending.
+   */
+  closeWith(line: string) {
+    if (this.out.closed) return;
+    this.out.write(line);
+    this.out.end();
   }
 
   /** A live push; `msg` marks a message, for order. */

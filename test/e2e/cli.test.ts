@@ -84,7 +84,7 @@ describe("chat", () => {
   it("prints its commands with --help and its version with --version", () => {
     const help = chat("--help");
     expect(help.code).toBe(0);
-    for (const cmd of ["server", "client", "migrate"]) expect(help.out).toContain(cmd);
+    for (const cmd of ["server", "client", "migrate", "admin"]) expect(help.out).toContain(cmd);
     const version = chat("--version");
     expect(version.code).toBe(0);
     expect(version.out).toMatch(/^chat \d+\.\d+\.\d+ \(\w+\)\n$/);

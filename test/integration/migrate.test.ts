@@ -18,6 +18,27 @@ describe("migrate", () => {
     expect(tables).toEqual(["acked_above", "blocks", "chat_groups", "friend_requests", "friends", "group_members", "messages", "positions", "schema_migrations", "tokens", "users"]);
   });
 
+  it("adds the ban column and its index, and applying the bans file again changes nothing", async () => {
+    const url = await freshDatabase({ migrated: false });
+    expect((await migrate(url, { upTo: 2 })).applied).toEqual(["001_init", "002_positions"]);
+    const conn = await mysql.createConnection({ uri: url, multipleStatements: true });
+    try {
+      await conn.query("INSERT INTO users (name, password_hash, created_at) VALUES ('old', 'x', 0)");
+      expect((await migrate(url, { upTo: 4 })).applied).toEqual(["004_bans"]);
+      const bans = MIGRATIONS.find((m) => m.name === "004_bans") as { sql: string };
+      await conn.query(bans.sql);
+      const [cols] = (await conn.query("SHOW COLUMNS FROM users WHERE Field = 'banned_at'")) as unknown as [{ Null: string }[]];
+      expect(cols.map((c) => c.Null)).toEqual(["YES"]);
+      const [idx] = (await conn.query("SHOW INDEX FROM users WHERE Key_name = 'users_banned'")) as unknown as [unknown[]];
+      expect(idx.length).toBe(1);
+      const [[u]] = (await conn.query("SELECT banned_at FROM users WHERE name = 'old'")) as unknown as [[{ banned_at: unknown }]];
+      expect(u.banned_at).toBeNull();
+      expect((await migrate(url, { upTo: 4 })).current).toBe(4);
+    } finally {
+      await conn.end();
+    }
+  });
+
   it("round-trips emoji, Chinese, quotes and NUL in names and texts", async () => {
     const url = await freshDatabase();
     const conn = await mysql.createConnection({ uri: url, charset: "utf8mb4" });
@@ -74,7 +95,7 @@ describe("migrate", () => {
       const before = await snapshot();
       await conn.query((MIGRATIONS[1] as { sql: string }).sql);
       expect(await snapshot()).toBe(before);
-      expect((await migrate(url)).applied).toEqual([]);
+      expect((await migrate(url, { upTo: 2 })).applied).toEqual([]);
     } finally {
       await conn.end();
     }

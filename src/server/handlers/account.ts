@@ -30,7 +30,8 @@ async function authenticate(ctx: Ctx, req: Login): Promise<{ id: number; name: s
   const creds = req.name !== undefined ? await credentialsByName(db, req.name) : await credentialsById(db, req.user as number);
   // Verify even for an unknown user: the answer takes as long either way.
   const ok = await Bun.password.verify(req.password as string, creds?.password_hash ?? dummyHash);
-  if (!creds || !ok) fail("bad_credentials", "wrong name, id or password");
+  // A banned account gets the same answer: a ban tells an attacker nothing either.
+  if (!creds || !ok || creds.banned) fail("bad_credentials", "wrong name, id or password");
   return { id: creds.id, name: creds.name };
 }
 
