@@ -25,8 +25,6 @@ export class MessageWriter {
 
   constructor(db: Db, metrics: Metrics, options: MessageWriterOptions = {}) {
     const consecutive = options.consecutiveIds ?? true;
-    const batchSize = metrics.histogram("chat_message_batch_size", "Messages per group commit", [1, 2, 5, 10, 20, 50, 100, 200, 500]);
-    const batchMs = metrics.histogram("chat_message_batch_ms", "Time to write one group commit, ms", [1, 2, 5, 10, 25, 50, 100, 250, 1000]);
     this.#commits = new GroupCommit<Write, number>(
       async (batch) => {
         const stored: NewMessage[] = [];
@@ -41,17 +39,14 @@ export class MessageWriter {
             removed: acked.length > 0 ? await ackPending(conn, acked) : [],
           })),
         );
-        metrics.inc("chat_messages_stored_total", "Messages durably stored", undefined, stored.length);
-        metrics.inc("chat_pending_added_total", "Pending deliveries created (one per recipient of each message)", undefined, pending);
-        metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, removed.reduce((x, y) => x + y, 0));
-        if (stored.length > 0) batchSize(stored.length);
+        metrics.committed({ stored: stored.length, pending, acked: removed.reduce((x, y) => x + y, 0) });
         let m = 0;
         let a = 0;
         return batch.map((w) => (w.message ? (mids[m++] as number) : (removed[a++] as number)));
       },
-      { maxBatch: options.maxBatch ?? 500, onBatch: (_n, ms) => batchMs(ms) },
+      { maxBatch: options.maxBatch ?? 500, onBatch: (n, ms) => metrics.groupCommit(n, ms / 1000) },
     );
-    metrics.collect(() => metrics.gauge("chat_message_queue", "Messages waiting for a group commit", this.#commits.backlog.queued));
+    metrics.watch({ messageQueue: () => this.#commits.backlog.queued });
   }
 
   /** Stores a message with its pending rows; resolves to its mid once committed. */

@@ -10,7 +10,7 @@ import { createLocalPresence, type PresenceFactory } from "../cluster/presence.t
 import type { Logger } from "../log.ts";
 import { DEFAULT_MAX_FRAME } from "../protocol/frame-reader.ts";
 import type { Db } from "../store/db.ts";
-import { ping } from "../store/server-info.ts";
+import { answersWithin, ping } from "../store/server-info.ts";
 import { purgeExpiredTokens } from "../store/tokens.ts";
 import { Conn, Flusher } from "./conn.ts";
 import { dispatch } from "./dispatch.ts";
@@ -122,17 +122,13 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     forgetWhereabouts: () => hub.forgetWhereabouts(),
     wentOffline: (user) => sessions.wentOffline(user),
   });
-  metrics.inc("chat_pushes_out_of_order_total", "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login", undefined, 0);
   const sessions = new Sessions({
     node: o.node,
     db,
     roster,
     hub,
     presence,
-    hooks: {
-      outOfOrder: () =>
-        metrics.inc("chat_pushes_out_of_order_total", "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login"),
-    },
+    hooks: { outOfOrder: () => metrics.outOfOrder() },
   });
 
   const services: Services = {
@@ -145,10 +141,6 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     presence,
     log,
     metrics,
-    count: {
-      request: metrics.counter("chat_requests_total", "Requests by type", "type"),
-      error: metrics.counter("chat_errors_total", "Error replies by code", "code"),
-    },
     policy: {
       tokenTtlMs: o.tokenTtlMs,
       hash: o.hash,
@@ -171,7 +163,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     maxOutput: o.maxOutput,
     rate: o.rateLimit,
     burst: o.rateBurst,
-    countOut: metrics.counter("chat_frames_out_total", "Frames sent, by type", "type"),
+    countOut: metrics.frameOut,
     flusher: new Flusher(),
     handle: (conn: Conn, frame: Parameters<typeof dispatch>[2]) => dispatch(services, conn, frame),
     onError: (e: unknown) => log.error("dispatch_failed", { error: e }),
@@ -206,7 +198,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
         }
         perAddress.set(remote, count);
         conns.add(conn);
-        metrics.inc("chat_connections_total", "Connections accepted");
+        metrics.connectionAccepted();
         conn.write(hello);
       },
       data(socket, chunk) {
@@ -269,10 +261,13 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       : undefined;
   purgeSweep?.unref();
 
-  metrics.collect(() => {
-    metrics.gauge("chat_connections", "Open connections", conns.size);
-    metrics.gauge("chat_sessions", "Logged-in sessions on this node", roster.sessionCount);
-    metrics.gauge("chat_users_online_here", "Users with a session on this node", roster.userCount);
+  metrics.watch({
+    connections: () => conns.size,
+    sessions: () => roster.sessionCount,
+    usersOnlineHere: () => roster.userCount,
+    mysqlUp: () => answersWithin(db, 1000),
+    // A single node has no Redis, and no chat_redis_up (metrics.ts says why).
+    ...(deps.bus.state === "local" ? {} : { redisUp: () => deps.bus.state === "up" }),
   });
 
   log.info("listen", { node: o.node, host: o.host, port: listener.port, tls: !!o.tls });
