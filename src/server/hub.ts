@@ -18,6 +18,8 @@ export interface HubOptions {
   log: Logger;
   /** Longest wait of a push in a conversation fed by several nodes, ms (reorder.ts). Default 50. */
   orderWindowMs?: number;
+  /** A message sent at `ts` (ms) was written to its recipients' sessions here (the push latency metric). */
+  pushed?: (ts: number) => void;
 }
 
 export interface PushOptions {
@@ -27,6 +29,8 @@ export interface PushOptions {
   msg?: MsgRef;
   /** A change to the target user's sessions, applied before the frame is written. */
   change?: RosterChange;
+  /** The message's `ts`, on the push to its recipients: its send-to-push latency is measured. */
+  sentAt?: number;
 }
 
 export class Hub {
@@ -35,6 +39,7 @@ export class Hub {
   readonly #roster: Roster;
   readonly #log: Logger;
   readonly #order: ReorderBuffer;
+  readonly #pushed: (ts: number) => void;
   /**
    * Users with sessions here who may also have sessions on other nodes. The
    * copy of a sender's own message for its other sessions needs no publish
@@ -50,6 +55,7 @@ export class Hub {
     this.#bus = o.bus;
     this.#roster = o.roster;
     this.#log = o.log;
+    this.#pushed = o.pushed ?? (() => {});
     // With one node (the in-process bus) every message comes from here, in order.
     this.#order = new ReorderBuffer({
       windowMs: o.bus.state === "local" ? 0 : (o.orderWindowMs ?? 50),
@@ -92,7 +98,7 @@ export class Hub {
 
   /** A push (a frame line, a change, or both) to every session of `user` on every node, except `except`. */
   toUser(user: number, frame: string | undefined, opts: PushOptions = {}) {
-    const env: PushEnvelope = { kind: "push", origin: this.node, frame, except: opts.except?.key, msg: opts.msg, change: opts.change };
+    const env: PushEnvelope = { kind: "push", origin: this.node, frame, except: opts.except?.key, msg: opts.msg, change: opts.change, sentAt: opts.sentAt };
     this.#deliverUser(user, env);
     // A push to a user's *other* sessions (`except` given: the sender's copy of its
     // own message, cache updates) needs no publish when this node has all of them.
@@ -103,8 +109,8 @@ export class Hub {
   }
 
   /** A push to the sessions of every member of `group` on every node, except `except`. */
-  toGroup(group: number, frame: string, opts: { except?: Session; msg?: MsgRef } = {}) {
-    const env: PushEnvelope = { kind: "push", origin: this.node, frame, except: opts.except?.key, msg: opts.msg };
+  toGroup(group: number, frame: string, opts: { except?: Session; msg?: MsgRef; sentAt?: number } = {}) {
+    const env: PushEnvelope = { kind: "push", origin: this.node, frame, except: opts.except?.key, msg: opts.msg, sentAt: opts.sentAt };
     this.#deliverGroup(group, env);
     if (this.#bus.state !== "local") this.#bus.publish(groupChannel(group), encodeEnvelope(env));
   }
@@ -125,14 +131,21 @@ export class Hub {
 
   /** Writes `env.frame` to the sessions `targets()` returns (looked up again when a held message goes). */
   #deliver(env: PushEnvelope, targets: () => ReadonlySet<Session> | undefined) {
-    const { frame, except, msg } = env;
+    const { frame, except, msg, sentAt } = env;
     if (frame === undefined) return;
     const set = targets();
     if (!msg) {
       if (set) for (const s of set) if (s.key !== except) s.push(frame);
       return;
     }
-    const run = set && reaches(set, except) ? () => pushAll(targets(), frame, except, msg) : undefined;
+    const run =
+      set && reaches(set, except)
+        ? () => {
+            pushAll(targets(), frame, except, msg);
+            // Once per message and node, however many sessions got it.
+            if (sentAt !== undefined) this.#pushed(sentAt);
+          }
+        : undefined;
     this.#order.deliver(env.origin, msg, run);
   }
 

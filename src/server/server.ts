@@ -111,7 +111,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const metrics = deps.metrics ?? new Metrics();
 
   const roster = new Roster();
-  const hub = new Hub({ node: o.node, bus: deps.bus, roster, log, orderWindowMs: o.orderWindowMs });
+  const hub = new Hub({ node: o.node, bus: deps.bus, roster, log, orderWindowMs: o.orderWindowMs, pushed: (ts) => metrics.pushed(ts) });
   // Presence asks the node about its sessions, and tells it of users whose node died.
   const presence = (deps.presence ?? createLocalPresence)({
     localUsers: () => roster.users(),

@@ -33,7 +33,7 @@ export async function send(ctx: Ctx, req: Send) {
   const mid = await writer.store({ from: me.user.id, to: req.to, text: req.text, ts });
   const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, to: req.to, text: req.text, ts } satisfies { type: "msg" } & ChatMessage);
   const msg = { mid, conv: conversationOf({ from: me.user.id, to: req.to }) };
-  hub.toUser(req.to, frame, { msg });
+  hub.toUser(req.to, frame, { msg, sentAt: ts });
   hub.toUser(me.user.id, frame, { except: me, msg });
   return { mid, ts };
 }
@@ -46,7 +46,7 @@ export async function groupSend(ctx: Ctx, req: GroupSend) {
   const mid = await writer.store({ from: me.user.id, group: req.group, text: req.text, ts });
   const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts } satisfies { type: "msg" } & ChatMessage);
   // Every member's sessions, the sender's other sessions among them.
-  hub.toGroup(req.group, frame, { except: me, msg: { mid, conv: conversationOf({ from: me.user.id, group: req.group }) } });
+  hub.toGroup(req.group, frame, { except: me, msg: { mid, conv: conversationOf({ from: me.user.id, group: req.group }) }, sentAt: ts });
   return { mid, ts };
 }
 
