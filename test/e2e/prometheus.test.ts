@@ -137,3 +137,47 @@ describe("/metrics of a running server", () => {
     expect(sample(after, "process_cpu_seconds_total")).toBeGreaterThan(0);
   });
 });
+
+describe("the dashboard and the alert rules (deploy/)", () => {
+  const dashboard = JSON.parse(readFileSync(`${DEPLOY}/grafana/chat-dashboard.json`, "utf8"));
+  const alerts = Bun.YAML.parse(readFileSync(`${DEPLOY}/prometheus/chat-alerts.yml`, "utf8")) as { groups: { rules: { alert: string; expr: string }[] }[] };
+  const rules = alerts.groups.flatMap((g) => g.rules);
+
+  it("has alert rules that promtool accepts, and that fire on their outages and only then", async () => {
+    const check = await promtool(["check", "rules", `${DEPLOY}/prometheus/chat-alerts.yml`]);
+    expect(check.out).toContain("SUCCESS");
+    expect(check.code).toBe(0);
+    const test = await promtool(["test", "rules", `${DEPLOY}/prometheus/chat-alerts.test.yml`]);
+    expect(test.out).toContain("SUCCESS");
+    expect(test.code).toBe(0);
+    expect(rules.map((r) => r.alert).sort()).toEqual(["ChatErrorRate", "ChatMySQLDown", "ChatNodeNotScraped", "ChatPoolTimeouts", "ChatPublishDrops", "ChatRedisDown"]);
+  });
+
+  it("asks, in every dashboard query and alert, only for series this server exports", () => {
+    const exported = exportedNames(after);
+    const queries = dashboardExprs(dashboard);
+    expect(queries.length).toBeGreaterThan(20);
+    const missing = queries.flatMap(({ panel, expr }) => metricNames(expr).filter((n) => !exported.has(n)).map((n) => `${panel}: ${n}`));
+    expect(missing).toEqual([]);
+    // `up` is Prometheus' own series for each scrape.
+    const unknown = rules.flatMap((r) => metricNames(r.expr).filter((n) => n !== "up" && !exported.has(n)).map((n) => `${r.alert}: ${n}`));
+    expect(unknown).toEqual([]);
+  });
+
+  it("has dashboard queries that are valid PromQL", async () => {
+    // promtool parses recording rules: each query becomes one, with Grafana's variables filled in.
+    const dir = mkdtempSync(`${tmpdir()}/chat-dashboard-`);
+    try {
+      const file = `${dir}/queries.yml`;
+      const ruleLines = dashboardExprs(dashboard).map(
+        ({ expr }, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(expr.replaceAll("$__rate_interval", "5m").replaceAll("$instance", ".*"))}`,
+      );
+      writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${ruleLines.join("\n")}\n`);
+      const r = await promtool(["check", "rules", file]);
+      expect(r.out).toContain(`SUCCESS: ${ruleLines.length} rules found`);
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
