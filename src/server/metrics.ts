@@ -111,7 +111,7 @@ export class Metrics {
     new Gauge({ name: "chat_build_info", help: "Always 1; its labels say which build this node runs", labelNames: ["version", "commit"], registers }).set(build, 1);
 
     this.request = this.#tallied("chat_requests_total", "Requests received, by type (before the rate limit; frames that are not a known request are counted as errors)", "type", Object.keys(REQUESTS));
-    this.error = this.#tallied("chat_errors_total", "Error frames sent, by code (PROTOCOL.md's codes and this server's extensions)", "code", ERROR_CODES);
+    this.error = this.#tallied("chat_errors_total", "Error frames sent, by code: replies to requests, and notices (idle_timeout, shutting_down, too many connections from one address as rate_limited)", "code", ERROR_CODES);
     this.frameOut = this.#tallied("chat_frames_out_total", "Frames queued for clients, by type: ok and error replies, msg pushes (live and replayed), presence and the rest", "type", FRAME_TYPES);
     const dropped = this.#tallied("chat_bus_publish_dropped_total", "Publishes to Redis skipped or failed while it was down (their messages stay pending in MySQL)");
     this.publishDropped = () => dropped("");

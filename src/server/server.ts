@@ -8,6 +8,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import type { Bus } from "../cluster/bus.ts";
 import { createLocalPresence, type PresenceFactory } from "../cluster/presence.ts";
 import type { Logger } from "../log.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
 import { DEFAULT_MAX_FRAME } from "../protocol/frame-reader.ts";
 import type { Db } from "../store/db.ts";
 import { answersWithin, ping } from "../store/server-info.ts";
@@ -100,15 +101,17 @@ export const DEFAULTS = {
   tokenPurgeIntervalMs: 10 * 60_000,
 } satisfies Omit<ServerOptions, "node" | "tls">;
 
-/** One error frame as a line, for the frames that answer no request. */
-const notice = (code: string, message: string) => JSON.stringify({ type: "error", code, message }) + "\n";
-
 export async function startServer(options: ServerOptions, deps: ServerDeps): Promise<ChatServer> {
   const o = { ...DEFAULTS, ...options };
   if (!o.node) throw new TypeError("node id is required");
   if (o.rateLimit > 0 && o.rateBurst < 1) throw new TypeError("rateBurst must be at least 1 when rate limiting is on");
   const { db, log } = deps;
   const metrics = deps.metrics ?? new Metrics();
+  /** One error frame as a line, for the frames that answer no request; counted with the replies. */
+  const notice = (code: ErrorCode, message: string) => {
+    metrics.error(code);
+    return JSON.stringify({ type: "error", code, message }) + "\n";
+  };
 
   const roster = new Roster();
   const hub = new Hub({ node: o.node, bus: deps.bus, roster, log, orderWindowMs: o.orderWindowMs, pushed: (ts) => metrics.pushed(ts) });
