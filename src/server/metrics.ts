@@ -14,6 +14,7 @@ import type { PoolStats } from "../../pool/index.ts";
 import { ERROR_CODES, type ErrorCode } from "../protocol/errors.ts";
 import { REQUESTS, type RequestType } from "../protocol/schema.ts";
 import { commit, VERSION } from "../version.ts";
+import { type Buckets, TallyHistogram, tallyCounter } from "./hot-metrics.ts";
 
 /** What the scrape-time gauges read; each owner hands over its part with `watch()`. */
 export interface Readings {
@@ -69,20 +70,11 @@ const COMMIT_SIZES = [1, 2, 5, 10, 20, 50, 100, 200, 500];
 // Message timestamps are whole milliseconds: the first bucket is "under a millisecond or two".
 const PUSH_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** A count kept as a plain number on the hot path, and handed to its prom-client child at scrape time. */
-interface Tally {
-  n: number;
-  reported: number;
-  child: { inc(n: number): void };
-}
-
 export class Metrics {
   readonly registry = new Registry();
   #readings: Partial<Readings> = {};
 
-  // Hot paths (per request, per frame) count into tallies: prom-client's own
-  // `inc()` hashes and validates its labels on every call, ~15x a property
-  // increment even with the child bound once.
+  // Per request, frame and push: plain numbers that prom-client reads when scraped (hot-metrics.ts).
   /** A request of a known type arrived (before the rate limit). */
   readonly request: (type: RequestType) => void;
   /** An error frame went out. */
@@ -92,8 +84,8 @@ export class Metrics {
   /** A publish was skipped or failed while Redis was down. */
   readonly publishDropped: () => void;
 
-  readonly #duration = new Map<string, { observe(v: number): void }>();
-  readonly #pushLatency: Histogram;
+  readonly #duration = new Map<string, Buckets>();
+  readonly #pushLatency: Buckets;
   readonly #commitSeconds: Histogram;
   readonly #commitSize: Histogram;
   readonly #connectionsAccepted: Counter;
@@ -110,29 +102,45 @@ export class Metrics {
     const build = options.build ?? { version: VERSION, commit: commit() };
     new Gauge({ name: "chat_build_info", help: "Always 1; its labels say which build this node runs", labelNames: ["version", "commit"], registers }).set(build, 1);
 
-    this.request = this.#tallied("chat_requests_total", "Requests received, by type (before the rate limit; frames that are not a known request are counted as errors)", "type", Object.keys(REQUESTS));
-    this.error = this.#tallied("chat_errors_total", "Error frames sent, by code: replies to requests, and notices (idle_timeout, shutting_down, too many connections from one address as rate_limited)", "code", ERROR_CODES);
-    this.frameOut = this.#tallied("chat_frames_out_total", "Frames queued for clients, by type: ok and error replies, msg pushes (live and replayed), presence and the rest", "type", FRAME_TYPES);
-    const dropped = this.#tallied("chat_bus_publish_dropped_total", "Publishes to Redis skipped or failed while it was down (their messages stay pending in MySQL)");
+    const registry = this.registry;
+    this.request = tallyCounter({
+      name: "chat_requests_total",
+      help: "Requests received, by type (before the rate limit; frames that are not a known request are counted as errors)",
+      label: "type",
+      known: Object.keys(REQUESTS),
+      registry,
+    });
+    this.error = tallyCounter({
+      name: "chat_errors_total",
+      help: "Error frames sent, by code: replies to requests, and notices (idle_timeout, shutting_down, too many connections from one address as rate_limited)",
+      label: "code",
+      known: ERROR_CODES,
+      registry,
+    });
+    this.frameOut = tallyCounter({
+      name: "chat_frames_out_total",
+      help: "Frames queued for clients, by type: ok and error replies, msg pushes (live and replayed), presence and the rest",
+      label: "type",
+      known: FRAME_TYPES,
+      registry,
+    });
+    const dropped = tallyCounter({ name: "chat_bus_publish_dropped_total", help: "Publishes to Redis skipped or failed while it was down (their messages stay pending in MySQL)", registry });
     this.publishDropped = () => dropped("");
 
-    const duration = new Histogram({
+    const duration = new TallyHistogram({
       name: "chat_request_duration_seconds",
       help: "Time from a request's validation to its reply, by type (the handler's time, database round trips included)",
-      labelNames: ["type"],
+      label: "type",
       buckets: REQUEST_SECONDS,
-      registers,
+      registry,
     });
-    for (const type of Object.keys(REQUESTS)) {
-      duration.zero({ type });
-      this.#duration.set(type, duration.labels(type));
-    }
-    this.#pushLatency = new Histogram({
+    for (const type of Object.keys(REQUESTS)) this.#duration.set(type, duration.series(type));
+    this.#pushLatency = new TallyHistogram({
       name: "chat_push_latency_seconds",
       help: "Time from a message's ts (its sender's request, on the sending node's clock) to its push to the recipients' sessions on this node; once per message per node",
       buckets: PUSH_SECONDS,
-      registers,
-    });
+      registry,
+    }).series();
     this.#commitSeconds = new Histogram({
       name: "chat_group_commit_duration_seconds",
       help: "Time to write one group commit of messages and acks: one transaction, one fsync",
@@ -223,38 +231,6 @@ export class Metrics {
 
   get contentType(): string {
     return this.registry.contentType;
-  }
-
-  /**
-   * A counter whose `count(value)` is a property increment; prom-client
-   * catches up when scraped. `known` label values are there from the start at 0.
-   */
-  #tallied(name: string, help: string, label?: string, known: readonly string[] = [""]): (value: string, n?: number) => void {
-    const tallies = new Map<string, Tally>();
-    const counter = new Counter({
-      name,
-      help,
-      labelNames: label ? [label] : [],
-      registers: [this.registry],
-      collect() {
-        for (const t of tallies.values())
-          if (t.n > t.reported) {
-            t.child.inc(t.n - t.reported);
-            t.reported = t.n;
-          }
-      },
-    });
-    const add = (value: string): Tally => {
-      const child = label ? counter.labels(value) : counter;
-      child.inc(0); // the series exists from now on, at 0
-      const t = { n: 0, reported: 0, child };
-      tallies.set(value, t);
-      return t;
-    };
-    for (const v of known) add(v);
-    return (value, n = 1) => {
-      (tallies.get(value) ?? add(value)).n += n;
-    };
   }
 
   /** The pool's own counts, read at scrape time: gauges for now, counters advanced by what happened since the last scrape. */
