@@ -13,6 +13,9 @@
 #   --listen-port P     nginx's port on the VIP, the one clients use     [8000]
 #   --chat-port P       this chat node's client port                     [6000]
 #   --admin-port P      this chat node's admin HTTP port                 [6001]
+#   --admin-host ADDR   its address: /healthz and /metrics have no       [127.0.0.1]
+#                       authentication; 0.0.0.0 or this VM's address
+#                       lets a Prometheus elsewhere scrape it
 #   --binary FILE       the executable (npm run build writes it)         [dist/chat]
 #   --check-mode M      what fails the VM over besides a dead nginx:     [strict]
 #                       strict: /healthz not 200; alive: /healthz not
@@ -29,12 +32,12 @@ umask 022 # configs and the check script must not be group- or world-writable
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 role="" node="" iface="" vip="" nodes="" mysql="" redis=""
-vrid=51 listen_port=8000 chat_port=6000 admin_port=6001
+vrid=51 listen_port=8000 chat_port=6000 admin_port=6001 admin_host=127.0.0.1
 binary="$here/../dist/chat" check_mode=strict root="" start=1
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || case "$1" in --no-start | -h | --help) ;; *) echo "install.sh: $1 needs a value" >&2; usage ;; esac
@@ -50,6 +53,7 @@ while [ $# -gt 0 ]; do
     --listen-port) listen_port=$2; shift 2 ;;
     --chat-port) chat_port=$2; shift 2 ;;
     --admin-port) admin_port=$2; shift 2 ;;
+    --admin-host) admin_host=$2; shift 2 ;;
     --binary) binary=$2; shift 2 ;;
     --check-mode) check_mode=$2; shift 2 ;;
     --root) root=$2; shift 2 ;;
@@ -70,6 +74,10 @@ case "$check_mode" in strict | alive | nginx) ;; *) die "--check-mode is strict,
 for p in "$listen_port" "$chat_port" "$admin_port"; do
   [[ $p =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "bad port $p"
 done
+[[ $admin_host =~ ^[0-9]+(\.[0-9]+){3}$ ]] || die "--admin-host wants an IPv4 address, e.g. 127.0.0.1 or 0.0.0.0"
+# Where the check script (and the operator) reach the admin port on this VM.
+admin_addr=$admin_host
+[ "$admin_host" = 0.0.0.0 ] && admin_addr=127.0.0.1
 IFS=, read -r -a node_list <<<"$nodes"
 for n in "${node_list[@]}"; do [[ $n =~ ^[^:[:space:]]+:[0-9]+$ ]] || die "--nodes wants HOST:PORT,HOST:PORT, got '$n'"; done
 [ -x "$binary" ] || die "no executable at $binary (run \`npm run build\` first)"
@@ -105,11 +113,12 @@ render() {
       -e "s|@INTERFACE@|$(esc "$iface")|g" \
       -e "s|@VRID@|$(esc "$vrid")|g" \
       -e "s|@VIP@|$(esc "$vip")|g" \
-      -e "s|@CHECK_SCRIPT@|$(esc "$check_script $nginx_pid 127.0.0.1:$admin_port $check_mode")|g" \
+      -e "s|@CHECK_SCRIPT@|$(esc "$check_script $nginx_pid $admin_addr:$admin_port $check_mode")|g" \
       -e "s|@LISTEN_PORT@|$(esc "$listen_port")|g" \
       -e "s|@LOG_DIR@|$(esc "$log_dir")|g" \
       -e "s|@CHAT_PORT@|$(esc "$chat_port")|g" \
       -e "s|@ADMIN_PORT@|$(esc "$admin_port")|g" \
+      -e "s|@ADMIN_HOST@|$(esc "$admin_host")|g" \
       -e "s|@MYSQL_URL@|$(esc "$mysql")|g" \
       -e "s|@REDIS_URL@|$(esc "$redis")|g" >"$tmp"
   if grep -n '@[A-Z_0-9]*@' "$tmp" >&2; then rm -f "$tmp"; die "unfilled placeholder in $1"; fi
@@ -163,7 +172,7 @@ if [ "$start" = 1 ]; then
   systemctl restart chat
   systemctl reload-or-restart nginx
   systemctl restart keepalived
-  echo "chat: started; check with: curl -s 127.0.0.1:$admin_port/healthz; ip -br addr show $iface"
+  echo "chat: started; check with: curl -s $admin_addr:$admin_port/healthz; ip -br addr show $iface"
 else
   echo "chat: installed; start with: systemctl start chat nginx keepalived"
 fi

@@ -2,17 +2,27 @@
 # Installs what the project needs and is missing, then returns.
 #   sh scripts/bootstrap.sh        what the server needs: npm packages, MariaDB, Redis
 #   sh scripts/bootstrap.sh test   the same, plus what the test suite's HA lab needs
+#   sh scripts/bootstrap.sh npm    npm packages only: building, type-checking and
+#                                  the unit tests need nothing else (no root either)
 # MariaDB and Redis come from Debian packages, only their binaries are used:
 # the project starts private instances of its own (scripts/services.ts).
 set -eu
 cd "$(dirname "$0")/.."
 
+mode=${1:-server}
+case "$mode" in
+  server | test | npm) ;;
+  *) echo "usage: sh scripts/bootstrap.sh [test|npm]" >&2; exit 2 ;;
+esac
+
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
 missing=""
-have mariadbd || missing="$missing mariadb-server"
-have redis-server || missing="$missing redis-server"
-if [ "${1:-}" = test ]; then
+if [ "$mode" != npm ]; then
+  have mariadbd || missing="$missing mariadb-server"
+  have redis-server || missing="$missing redis-server"
+fi
+if [ "$mode" = test ]; then
   have nginx || missing="$missing nginx-light libnginx-mod-stream"
   [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || case "$missing" in *stream*) ;; *) missing="$missing libnginx-mod-stream" ;; esac
   have keepalived || missing="$missing keepalived"

@@ -6,9 +6,11 @@
  */
 import mysql from "mysql2/promise";
 import init from "./001_init.sql" with { type: "text" };
+import positions from "./002_positions.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: "001_init", sql: init },
+  { version: 2, name: "002_positions", sql: positions },
 ];
 
 export interface MigrateResult {
@@ -17,10 +19,11 @@ export interface MigrateResult {
 }
 
 /**
- * Migrates the database named in `uri` (mysql://user:pass@host:port/db).
+ * Migrates the database named in `uri` (mysql://user:pass@host:port/db);
+ * `upTo` stops after that version (tests of one migration).
  * Concurrent migrators (two nodes starting together) serialize on a named lock.
  */
-export async function migrate(uri: string): Promise<MigrateResult> {
+export async function migrate(uri: string, options: { upTo?: number } = {}): Promise<MigrateResult> {
   const conn = await mysql.createConnection({ uri, multipleStatements: true, connectTimeout: 10_000 });
   try {
     const [[lock]] = (await conn.query("SELECT GET_LOCK('chat_migrate', 60) AS ok")) as unknown as [[{ ok: number }]];
@@ -32,7 +35,7 @@ export async function migrate(uri: string): Promise<MigrateResult> {
     const done = new Set(rows.map((r) => r.version));
     const applied: string[] = [];
     for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
+      if (done.has(m.version) || m.version > (options.upTo ?? Number.POSITIVE_INFINITY)) continue;
       await conn.query(m.sql);
       await conn.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
         m.version,
@@ -42,7 +45,7 @@ export async function migrate(uri: string): Promise<MigrateResult> {
       applied.push(m.name);
     }
     await conn.query("SELECT RELEASE_LOCK('chat_migrate')");
-    return { applied, current: Math.max(0, ...MIGRATIONS.map((m) => m.version)) };
+    return { applied, current: Math.max(0, ...[...done, ...MIGRATIONS.filter((m) => applied.includes(m.name)).map((m) => m.version)]) };
   } finally {
     await conn.end();
   }

@@ -4,6 +4,8 @@
  * README's "Reliability" section. Extra arguments go to `bun test`
  * (e.g. `-t MariaDB`). CHAT_FUZZ_LONG=1 runs ten times the fuzz cases.
  */
+import { LineReader } from "./support/framing.ts";
+
 const FILES = [
   "test/unit/frame-reader.test.ts",
   "test/unit/schema.test.ts",
@@ -27,14 +29,12 @@ const proc = Bun.spawn([process.execPath, "test", "--timeout", "120000", ...FILE
 });
 
 const figures: string[] = [];
-const decoder = new TextDecoder();
-let partial = "";
+const lines = new LineReader((line) => {
+  if (FIGURE.test(line)) figures.push(line.trim());
+});
 for await (const chunk of proc.stdout) {
   process.stdout.write(chunk);
-  partial += decoder.decode(chunk, { stream: true });
-  const lines = partial.split("\n");
-  partial = lines.pop() ?? "";
-  for (const line of lines) if (FIGURE.test(line)) figures.push(line.trim());
+  lines.push(chunk);
 }
 const code = await proc.exited;
 

@@ -12,7 +12,8 @@ import { PidRegistry } from "./procs.ts";
 import { Report, secs } from "./report.ts";
 import { chatNodeKill, crossNodeChat, distribution, nginxCrash, restore, type Lab } from "./scenarios.ts";
 import { Stack, VIP_PORT, VMS, type Vm } from "./stack.ts";
-import { tcpHello, waitUntil } from "./wait.ts";
+import { tailOf, waitUntil } from "../../test/support/wait.ts";
+import { tcpHello } from "./probes.ts";
 
 /** What the supervisor hands the driver (a JSON file). */
 export interface LabState {
@@ -56,7 +57,7 @@ export async function drive(stateFile: string): Promise<number> {
     c.figure(`chat nodes ${topo.addr.vm1}:6000, ${topo.addr.vm2}:6000 and nginx :${VIP_PORT} on both VMs up in ${secs(Date.now() - t)}`);
     t = Date.now();
     for (const vm of VMS) await stack.startKeepalived(vm);
-    await waitUntil("VIP on vm1", async () => (await stack.vipHolders()).join() === "vm1", 10_000, stack.keepalived.vm1?.log);
+    await waitUntil("VIP on vm1", async () => (await stack.vipHolders()).join() === "vm1", 10_000, { detail: () => tailOf(stack.keepalived.vm1?.log) });
     const onVip = Date.now();
     await waitUntil("VIP answering", async () => (await tcpHello(topo.addr.vip, VIP_PORT, 300)) !== undefined, 10_000);
     c.figure(`keepalived started: VIP ${topo.addr.vip} on vm1 after ${secs(onVip - t)}, answering after ${secs(Date.now() - t)}`, true);

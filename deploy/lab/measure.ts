@@ -2,12 +2,13 @@
  * How the lab measures a failover: when the VIP moved and answered, when
  * each client was back, and whether every accepted message arrived.
  */
+import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import type { Endpoint, Recipient, Sent } from "./people.ts";
 import { median, undelivered } from "./people.ts";
 import type { CheckHandle } from "./report.ts";
 import { secs } from "./report.ts";
 import type { Stack, Vm } from "./stack.ts";
-import { tcpHello } from "./wait.ts";
+import { tcpHello } from "./probes.ts";
 
 /** Longest a client may take to log back in after a failover ("a few seconds"). */
 export const RECONNECT_LIMIT_MS = 5_000;
@@ -22,15 +23,18 @@ function nameOf(r: Recipient): string {
  * gratuitous ARP goes out then), `alone` when it was the only holder.
  */
 export async function vipOn(stack: Stack, vm: Vm, timeoutMs: number): Promise<{ taken?: number; alone?: number }> {
-  const deadline = Date.now() + timeoutMs;
   let taken: number | undefined;
-  while (Date.now() < deadline) {
-    const h = await stack.vipHolders();
-    if (h.includes(vm)) taken ??= Date.now();
-    if (h.length === 1 && h[0] === vm) return { taken, alone: Date.now() };
-    await Bun.sleep(20);
-  }
-  return { taken };
+  const alone = await waitUntil(
+    `the VIP on ${vm} alone`,
+    async () => {
+      const h = await stack.vipHolders();
+      if (h.includes(vm)) taken ??= Date.now();
+      return h.length === 1 && h[0] === vm ? Date.now() : undefined;
+    },
+    timeoutMs,
+    { everyMs: 20 },
+  ).catch(timedOut);
+  return { taken, alone };
 }
 
 export function reportMove(c: CheckHandle, move: { taken?: number; alone?: number }, vm: Vm, since: number, what: string) {
@@ -62,9 +66,8 @@ export async function vipAnswers(vip: Endpoint, timeoutMs: number): Promise<numb
 
 /** Waits until every client lost its connection after `since` and logged back in; returns their times. */
 export async function backAfter(clients: Recipient[], since: number, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
   const outage = (u: Recipient) => u.outages.find((o) => o.lostAt >= since);
-  while (Date.now() < deadline && !clients.every((u) => outage(u)?.backAt)) await Bun.sleep(50);
+  await waitUntil("every client back", () => clients.every((u) => outage(u)?.backAt), timeoutMs).catch(timedOut);
   return clients.map((u) => ({ u, o: outage(u) }));
 }
 

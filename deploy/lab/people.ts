@@ -4,6 +4,7 @@
  * sending while the VIP moves), and the bookkeeping that proves nothing sent
  * was lost.
  */
+import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import { LabClient, RequestError, type Outage } from "./client.ts";
 
 export const PASSWORD = "lab-password-1";
@@ -111,15 +112,14 @@ export function keepSending(from: LabClient, targets: Recipient[], tag: string, 
 /** Waits (bounded) until every sent message reached its recipient; returns the ones that did not. */
 export async function undelivered(sent: Sent[], timeoutMs: number): Promise<Sent[]> {
   const missing = () => sent.filter((s) => !s.to.received.has(s.mid));
-  const deadline = Date.now() + timeoutMs;
-  while (missing().length && Date.now() < deadline) await Bun.sleep(50);
+  await waitUntil("every sent message delivered", () => missing().length === 0, timeoutMs).catch(timedOut);
   return missing();
 }
 
-/** Time until `c` receives message `mid`, or undefined after `timeoutMs`. */
+/** Time from `since` until `c` received message `mid` (its arrival time, not when the wait noticed), or undefined after `timeoutMs`. */
 export async function arrival(c: LabClient, mid: number, since: number, timeoutMs = 3_000): Promise<number | undefined> {
-  const ok = await c.until(() => c.received.has(mid), timeoutMs);
-  return ok ? Date.now() - since : undefined;
+  const at = await waitUntil(`${c.opts.label} receives mid ${mid}`, () => c.arrivedAt.get(mid), timeoutMs, { everyMs: 10 }).catch(timedOut);
+  return at === undefined ? undefined : at - since;
 }
 
 /** Count of clients on each node, e.g. "vm1 2, vm2 2". */

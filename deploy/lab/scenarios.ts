@@ -9,6 +9,7 @@
  *   5. everything restarts: the VIP fails back, nothing is lost, both nodes
  *      serve again
  */
+import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import type { LabClient } from "./client.ts";
 import { LibraryUser } from "./library-user.ts";
 import { backAfter, reportLoss, reportMove, reportReconnects, vipAnswers, vipOn } from "./measure.ts";
@@ -100,9 +101,8 @@ export async function crossNodeChat(lab: Lab, c: CheckHandle) {
   }
   const t0 = Date.now();
   const toErin = await sendTo(sender, erin, "hello erin");
-  const deadline = Date.now() + 3_000;
-  while (!erin.received.has(toErin.mid) && Date.now() < deadline) await Bun.sleep(5);
-  if (erin.received.has(toErin.mid)) c.figure(`sender@vm2 -> erin@${erin.node} (library client): delivered in ${Date.now() - t0} ms`);
+  const got = await waitUntil("erin receives", () => (erin.received.has(toErin.mid) ? Date.now() : undefined), 3_000, { everyMs: 5 }).catch(timedOut);
+  if (got !== undefined) c.figure(`sender@vm2 -> erin@${erin.node} (library client): delivered in ${got - t0} ms`);
   else c.fail("the library client erin did not receive a message in 3 s");
   c.check.headline.push("one-to-one both ways and group chat across vm1 and vm2");
 }
@@ -139,7 +139,7 @@ export async function chatNodeKill(lab: Lab, c: CheckHandle) {
     const u = lab.users[i % lab.users.length]!;
     const t = Date.now();
     u.drop();
-    await u.until(() => !!u.outages.find((o) => o.lostAt >= t)?.backAt, 5_000);
+    await waitUntil(`${u.opts.label} back`, () => !!u.outages.find((o) => o.lostAt >= t)?.backAt, 5_000).catch(timedOut);
   }
   const victims = lab.users.filter((u) => u.node === dead);
   const watchers = [...lab.users.filter((u) => u.node === live), lab.sender!];
@@ -166,7 +166,7 @@ export async function chatNodeKill(lab: Lab, c: CheckHandle) {
       .flatMap((w) => w.events)
       .find((e) => e.at >= t0 && e.frame.type === "presence" && e.frame.user === v.user!.id && e.frame.online === false);
   const deadline = t0 + OFFLINE_LIMIT_MS + 5_000;
-  while (Date.now() < deadline && !victims.every(offlineSeen)) await Bun.sleep(100);
+  await waitUntil("friends see every victim offline", () => victims.every(offlineSeen), deadline - Date.now(), { everyMs: 100 }).catch(timedOut);
   for (const v of victims) {
     const e = offlineSeen(v);
     if (!e) c.fail(`no friend saw ${v.user!.name} go offline within ${secs(deadline - t0)}`);

@@ -10,7 +10,9 @@ import { join, resolve } from "node:path";
 import type { Launcher, Started } from "./launch.ts";
 import { addressesIn, type Topology } from "./netns.ts";
 import { alive, type Recorded } from "./procs.ts";
-import { waitUntil, tcpHello, tcpGreets } from "./wait.ts";
+import { tailOf, waitUntil } from "../../test/support/wait.ts";
+import { spawnNode } from "../../test/support/node.ts";
+import { tcpGreets, tcpHello } from "./probes.ts";
 
 export const CHAT_PORT = 6000;
 export const ADMIN_PORT = 6001;
@@ -95,6 +97,8 @@ export class Stack {
           "--iface", this.topo.iface, "--vip", `${this.topo.addr.vip}/24`, "--nodes", nodes,
           "--mysql", this.mysqlUrl, "--redis", this.redisUrl, "--binary", this.opts.binary,
           "--listen-port", String(VIP_PORT), "--chat-port", String(CHAT_PORT), "--admin-port", String(ADMIN_PORT),
+          // Loopback: only the VM's own keepalived check reads /healthz.
+          "--admin-host", "127.0.0.1",
           "--root", this.root(vm)],
         { encoding: "utf8", timeout: 30_000 },
       );
@@ -130,11 +134,23 @@ export class Stack {
     return { argv: [join(root, "usr/local/bin/chat"), ...argv.slice(1)], env };
   }
 
+  /** Starts the VM's chat node as systemd would, in its namespace; ready when its port says hello as `vm`. */
   async startChat(vm: Vm) {
-    // cwd: the VM's directory, far from the source tree and node_modules.
     const { argv, env } = this.chatCommand(vm);
-    this.chat[vm] = await this.launcher.spawn(vm, argv, `chat-${vm}`, { cwd: this.root(vm), env });
-    await waitUntil(`chat node ${vm}`, () => tcpHello(this.topo.addr[vm], CHAT_PORT).then((n) => n === vm), 20_000, this.chat[vm]!.log);
+    await spawnNode({
+      node: vm,
+      host: this.topo.addr[vm],
+      port: CHAT_PORT,
+      adminPort: ADMIN_PORT,
+      argv,
+      ready: "hello",
+      // cwd: the VM's directory, far from the source tree and node_modules.
+      launch: async (cmd) => {
+        const started = await this.launcher.spawn(vm, cmd, `chat-${vm}`, { cwd: this.root(vm), env });
+        this.chat[vm] = started;
+        return { proc: started.proc, logFile: started.log };
+      },
+    });
   }
 
   nginxPidFile(vm: Vm) {
@@ -161,7 +177,7 @@ export class Stack {
     );
     const startLog = join(root, "var/log/nginx/error.log");
     this.nginx[vm] = await this.launcher.spawn(vm, ["nginx", "-p", `${root}/`, "-e", startLog, "-c", conf], `nginx-${vm}`);
-    await waitUntil(`nginx on ${vm}`, async () => (await tcpHello(this.topo.addr[vm], VIP_PORT)) !== undefined, 10_000, startLog);
+    await waitUntil(`nginx on ${vm}`, async () => (await tcpHello(this.topo.addr[vm], VIP_PORT)) !== undefined, 10_000, { detail: () => tailOf(startLog) });
     this.launcher.reg.recordDescendants([this.nginx[vm]!.rec]);
   }
 

@@ -62,8 +62,13 @@ export class ChatClient extends ClientBase {
     return (await this.request("add_friend", { user })).friend as Friend;
   }
 
+  /**
+   * Sends a one-to-one message. With a server that offers `cid`, the message
+   * gets a cid and survives a lost connection: it is sent again with the same
+   * cid after the reconnect (when reconnecting is on), and stored once.
+   */
   async send(to: number, text: string): Promise<SendResult> {
-    return (await this.request("send", { to, text })) as unknown as SendResult;
+    return (await this.requestOnce("send", { to, text })) as unknown as SendResult;
   }
 
   async createGroup(name: string, desc?: string): Promise<GroupInfo> {
@@ -79,7 +84,7 @@ export class ChatClient extends ClientBase {
   }
 
   async groupSend(group: number, text: string): Promise<SendResult> {
-    return (await this.request("group_send", { group, text })) as unknown as SendResult;
+    return (await this.requestOnce("group_send", { group, text })) as unknown as SendResult;
   }
 
   /** Acknowledges messages; resolves with how many were pending. */

@@ -11,12 +11,13 @@ import { type Command, HELP, parseCommand, parseLoginName, parseMenuChoice } fro
 import { formatError, formatFriends, formatGroups, formatMessage, formatUser } from "./console-format.ts";
 import { ConsoleIo, INTERRUPTED } from "./console-io.ts";
 import type { ClientTlsOptions } from "./link.ts";
+import { DEFAULTS } from "./options.ts";
 import type { Friend, Group, LoginResult, UserRef } from "./types.ts";
 
 export interface ConsoleOptions {
-  /** server host (default "127.0.0.1") */
+  /** server host (default: the client library's, "127.0.0.1") */
   host?: string;
-  /** server port (default 6000) */
+  /** server port (default: the client library's, DEFAULT_PORT) */
   port?: number;
   /** connect with TLS, trusting the system's CAs (default false; implied by `ca`) */
   tls?: boolean;
@@ -52,8 +53,8 @@ export async function runConsole(options: ConsoleOptions = {}): Promise<number> 
     if (options.ca !== undefined) tls = { ca: await readPem(options.ca), serverName: options.serverName };
     else if (tls && options.serverName) tls = { serverName: options.serverName };
     const client = new ChatClient({
-      host: options.host ?? "127.0.0.1",
-      port: options.port ?? 6000,
+      host: options.host ?? DEFAULTS.host,
+      port: options.port ?? DEFAULTS.port,
       tls,
       reconnect: true,
       autoAck: true,

@@ -1,4 +1,5 @@
 /** The client library's options: what each means, its default, and the checks made once at construction. */
+import { DEFAULT_PORT } from "../protocol/port.ts";
 import type { AckBatcherOptions } from "./ack-batcher.ts";
 import { BACKOFF_DEFAULTS, type BackoffOptions, checkBackoff } from "./backoff.ts";
 import type { ClientTlsOptions } from "./link.ts";
@@ -11,15 +12,16 @@ export interface ReconnectOptions extends BackoffOptions {
 export interface ChatClientOptions {
   /** server host (default "127.0.0.1") */
   host?: string;
-  /** server port (default 6000) */
+  /** server port (default DEFAULT_PORT, 6000) */
   port?: number;
   /** `true` for TLS with the system's CAs, or TLS settings (default false: plain TCP) */
   tls?: boolean | ClientTlsOptions;
   /**
    * Reconnect after losing the connection, with jittered exponential backoff
    * (100 ms doubling up to 5 s, ±50%), and log back in with the newest token.
-   * Nothing else is re-sent: requests in flight reject with
-   * ConnectionClosedError. Default false.
+   * With a server that offers `cid`, sends (`send`, `groupSend`) in flight or
+   * made meanwhile go again after the relogin, with their cid: stored once.
+   * Other requests in flight reject with ConnectionClosedError. Default false.
    */
   reconnect?: boolean | ReconnectOptions;
   /**
@@ -52,7 +54,7 @@ export interface ChatClientOptions {
 
 export const DEFAULTS = {
   host: "127.0.0.1",
-  port: 6000,
+  port: DEFAULT_PORT,
   tls: false,
   reconnect: false,
   autoAck: false,

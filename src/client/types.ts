@@ -42,6 +42,8 @@ export interface HelloPush {
   type: "hello";
   version: number;
   node: string;
+  /** the 1.1 extensions the server offers (absent: none) */
+  features?: string[];
 }
 export interface MessagePush extends ChatMessage {
   type: "msg";
@@ -104,6 +106,8 @@ export interface LoginResult {
 export interface SendResult {
   mid: number;
   ts: number;
+  /** the server already had this message (a re-send after a lost reply): nothing new was stored */
+  duplicate?: true;
 }
 
 /** `history` arguments: one conversation, optionally before a mid. */

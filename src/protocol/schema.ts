@@ -85,7 +85,10 @@ export type AddFriend = Static<typeof AddFriend>;
 
 const Text = CodePoints({ min: 1, max: 4096 });
 
-export const Send = Type.Object({ to: Id, text: Text });
+/** The client's id for a message (exactly-once sends): any 1-64 characters, compared exactly. */
+const Cid = CodePoints({ min: 1, max: 64 });
+
+export const Send = Type.Object({ to: Id, text: Text, cid: Type.Optional(Cid) });
 export type Send = Static<typeof Send>;
 
 export const CreateGroup = Type.Object({
@@ -97,7 +100,7 @@ export type CreateGroup = Static<typeof CreateGroup>;
 export const GroupRef = Type.Object({ group: Id });
 export type GroupRef = Static<typeof GroupRef>;
 
-export const GroupSend = Type.Object({ group: Id, text: Text });
+export const GroupSend = Type.Object({ group: Id, text: Text, cid: Type.Optional(Cid) });
 export type GroupSend = Static<typeof GroupSend>;
 
 export const Ack = Type.Object({ mids: Type.Array(Id, { minItems: 1, maxItems: 1000 }) });
@@ -125,6 +128,12 @@ export interface ChatMessage {
   text: string;
   /** milliseconds since the Unix epoch */
   ts: number;
+  /** the sender's id for the message, when it gave one (1.1 `cid`) */
+  cid?: string;
+  /** when the text was last edited, ms (1.1 `edit`) */
+  edited?: number;
+  /** when the message was deleted, ms; its text is then "" (1.1 `delete`) */
+  deleted?: number;
 }
 
 /** The request schema of every operation; a `type` not listed is `unknown_type`. */

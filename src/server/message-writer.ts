@@ -5,8 +5,9 @@
  * write per connection where two commits made two).
  */
 import type { Db } from "../store/db.ts";
-import { ackPending, type NewMessage, storeMessages } from "../store/messages.ts";
+import type { NewMessage } from "../store/messages.ts";
 import { withRetry } from "../store/server-pool.ts";
+import { isCidRace, type StoredMessage, writeBatch } from "../store/write-batch.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -19,13 +20,14 @@ export interface MessageWriterOptions {
 
 /** One item of a group commit: a message to store or an ack to apply. */
 type Write = { message: NewMessage; ack?: undefined } | { ack: { user: number; mids: number[] }; message?: undefined };
+type Written = StoredMessage | number;
 
 export class MessageWriter {
-  readonly #commits: GroupCommit<Write, number>;
+  readonly #commits: GroupCommit<Write, Written>;
 
   constructor(db: Db, metrics: Metrics, options: MessageWriterOptions = {}) {
     const consecutive = options.consecutiveIds ?? true;
-    this.#commits = new GroupCommit<Write, number>(
+    this.#commits = new GroupCommit<Write, Written>(
       async (batch) => {
         const stored: NewMessage[] = [];
         const acked: { user: number; mids: number[] }[] = [];
@@ -33,34 +35,44 @@ export class MessageWriter {
           if (w.message) stored.push(w.message);
           else acked.push(w.ack);
         }
-        const { mids, pending, removed } = await withRetry(() =>
-          db.transaction(async (conn) => ({
-            ...(stored.length > 0 ? await storeMessages(conn, stored, consecutive) : { mids: [], pending: 0 }),
-            removed: acked.length > 0 ? await ackPending(conn, acked) : [],
-          })),
-        );
-        metrics.committed({ stored: stored.length, pending, acked: removed.reduce((x, y) => x + y, 0) });
+        const result = await writeWithRetry(() => withRetry(() => db.transaction((conn) => writeBatch(conn, stored, acked, consecutive))));
+        const fresh = result.messages.filter((m) => !m.duplicate).length;
+        metrics.committed({ stored: fresh, duplicates: stored.length - fresh, acked: result.acked.reduce((x, y) => x + y, 0) });
         let m = 0;
         let a = 0;
-        return batch.map((w) => (w.message ? (mids[m++] as number) : (removed[a++] as number)));
+        return batch.map((w) => (w.message ? (result.messages[m++] as StoredMessage) : (result.acked[a++] as number)));
       },
       { maxBatch: options.maxBatch ?? 500, onBatch: (n, ms) => metrics.groupCommit(n, ms / 1000) },
     );
     metrics.watch({ messageQueue: () => this.#commits.backlog.queued });
   }
 
-  /** Stores a message with its pending rows; resolves to its mid once committed. */
-  store(message: NewMessage): Promise<number> {
-    return this.#commits.submit({ message });
+  /**
+   * Stores a message; resolves once committed to its mid and ts, or, when
+   * its sender already has a message with its cid, to that one's (duplicate).
+   */
+  store(message: NewMessage): Promise<StoredMessage> {
+    return this.#commits.submit({ message }) as Promise<StoredMessage>;
   }
 
-  /** Removes `user`'s pending rows for `mids`; resolves to how many were pending. */
+  /** Marks `mids` delivered to `user`; resolves to how many were pending. */
   ack(user: number, mids: number[]): Promise<number> {
-    return this.#commits.submit({ ack: { user, mids } });
+    return this.#commits.submit({ ack: { user, mids } }) as Promise<number>;
   }
 
   /** Resolves once everything submitted so far is written (or failed). */
   drained(): Promise<void> {
     return this.#commits.drained();
+  }
+}
+
+/** A batch whose cid another node stored at the same moment runs again: it then finds that message stored. */
+async function writeWithRetry<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      if (attempt >= 3 || !isCidRace(e)) throw e;
+    }
   }
 }

@@ -90,7 +90,7 @@ export class Metrics {
   readonly #commitSize: Histogram;
   readonly #connectionsAccepted: Counter;
   readonly #stored: Counter;
-  readonly #pendingAdded: Counter;
+  readonly #duplicates: Counter;
   readonly #pendingAcked: Counter;
   readonly #outOfOrder: Counter;
 
@@ -152,7 +152,7 @@ export class Metrics {
     const counter = (name: string, help: string) => new Counter({ name, help, registers });
     this.#connectionsAccepted = counter("chat_connections_total", "Connections accepted");
     this.#stored = counter("chat_messages_stored_total", "Messages durably stored (committed)");
-    this.#pendingAdded = counter("chat_pending_added_total", "Pending deliveries created: one per recipient of each message, removed by its ack");
+    this.#duplicates = counter("chat_messages_duplicate_total", "Sends answered with the message their cid already had (a client's retry), not stored again");
     this.#pendingAcked = counter("chat_pending_acked_total", "Pending deliveries removed by acks");
     this.#outOfOrder = counter(
       "chat_pushes_out_of_order_total",
@@ -209,10 +209,10 @@ export class Metrics {
     this.#commitSeconds.observe(seconds);
   }
 
-  /** A group commit stored `stored` messages with `pending` deliveries, and its acks removed `acked`. */
-  committed(c: { stored: number; pending: number; acked: number }) {
+  /** A group commit stored `stored` new messages, answered `duplicates` sends with the message their cid already had, and its acks removed `acked` pending deliveries. */
+  committed(c: { stored: number; duplicates: number; acked: number }) {
     if (c.stored > 0) this.#stored.inc(c.stored);
-    if (c.pending > 0) this.#pendingAdded.inc(c.pending);
+    if (c.duplicates > 0) this.#duplicates.inc(c.duplicates);
     if (c.acked > 0) this.#pendingAcked.inc(c.acked);
   }
 

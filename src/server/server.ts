@@ -9,7 +9,9 @@ import type { Bus } from "../cluster/bus.ts";
 import { createLocalPresence, type PresenceFactory } from "../cluster/presence.ts";
 import type { Logger } from "../log.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
+import { FEATURES } from "../protocol/features.ts";
 import { DEFAULT_MAX_FRAME } from "../protocol/frame-reader.ts";
+import { DEFAULT_PORT } from "../protocol/port.ts";
 import type { Db } from "../store/db.ts";
 import { answersWithin, ping } from "../store/server-info.ts";
 import { purgeExpiredTokens } from "../store/tokens.ts";
@@ -85,7 +87,7 @@ export interface ChatServer {
 
 export const DEFAULTS = {
   host: "0.0.0.0",
-  port: 6000,
+  port: DEFAULT_PORT,
   maxFrame: DEFAULT_MAX_FRAME,
   maxOutput: 1024 * 1024,
   idleTimeoutMs: 90_000,
@@ -160,7 +162,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const perAddress = new Map<string, number>();
   let nextId = 1;
   let stopping = false;
-  const hello = JSON.stringify({ type: "hello", version: 1, node: o.node }) + "\n";
+  const hello = JSON.stringify({ type: "hello", version: 1, node: o.node, features: FEATURES }) + "\n";
   const connOptions = {
     maxFrame: o.maxFrame,
     maxOutput: o.maxOutput,

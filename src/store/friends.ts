@@ -7,6 +7,8 @@ export async function addFriendship(db: Db, a: number, b: number): Promise<boole
   try {
     await db.transaction(async (conn) => {
       await exec(conn, "INSERT INTO friends (user_id, friend_id, created_at) VALUES (?, ?, ?), (?, ?, ?)", [a, b, now, b, a, now]);
+      // Each side's delivery and read position in the conversation; kept from an earlier friendship if there was one.
+      await exec(conn, "INSERT IGNORE INTO positions (user_id, group_id, peer_id, acked_upto, read_upto) VALUES (?, 0, ?, 0, 0), (?, 0, ?, 0, 0)", [a, b, b, a]);
     });
     return true;
   } catch (e) {

@@ -27,6 +27,7 @@ export async function createGroup(db: Db, name: string, desc: string, creator: n
         now,
       ]);
       await exec(conn, "INSERT INTO group_members (group_id, user_id, role, joined_at) VALUES (?, ?, 'creator', ?)", [r.insertId, creator, now]);
+      await exec(conn, "INSERT INTO positions (user_id, group_id, peer_id, acked_upto, read_upto) VALUES (?, ?, 0, 0, 0)", [creator, r.insertId]);
       return r.insertId;
     });
   } catch (e) {
@@ -39,10 +40,21 @@ export async function groupById(db: Db, id: number): Promise<GroupRow | undefine
   return (await rows<GroupRow>(db, "SELECT id, name, description AS `desc` FROM chat_groups WHERE id = ?", [id]))[0];
 }
 
-/** Adds a normal member; false when already a member. */
+/**
+ * Adds a normal member; false when already a member. The member's positions
+ * start at the group's latest message: earlier ones are history, not pending
+ * and not unread.
+ */
 export async function joinGroup(db: Db, group: number, user: number): Promise<boolean> {
   try {
-    await exec(db, "INSERT INTO group_members (group_id, user_id, role, joined_at) VALUES (?, ?, 'normal', ?)", [group, user, Date.now()]);
+    await db.transaction(async (conn) => {
+      await exec(conn, "INSERT INTO group_members (group_id, user_id, role, joined_at) VALUES (?, ?, 'normal', ?)", [group, user, Date.now()]);
+      await exec(
+        conn,
+        "INSERT INTO positions (user_id, group_id, peer_id, acked_upto, read_upto) SELECT ?, ?, 0, COALESCE(MAX(mid), 0), COALESCE(MAX(mid), 0) FROM messages WHERE group_id = ? ON DUPLICATE KEY UPDATE acked_upto = VALUES(acked_upto), read_upto = VALUES(read_upto)",
+        [user, group, group],
+      );
+    });
     return true;
   } catch (e) {
     if (isDuplicate(e)) return false;
@@ -50,10 +62,15 @@ export async function joinGroup(db: Db, group: number, user: number): Promise<bo
   }
 }
 
-/** Removes a member; false when not a member. */
+/** Removes a member, and with it what was pending for them in the group; false when not a member. */
 export async function leaveGroup(db: Db, group: number, user: number): Promise<boolean> {
-  const r = await exec(db, "DELETE FROM group_members WHERE group_id = ? AND user_id = ?", [group, user]);
-  return r.affectedRows > 0;
+  return db.transaction(async (conn) => {
+    const r = await exec(conn, "DELETE FROM group_members WHERE group_id = ? AND user_id = ?", [group, user]);
+    if (r.affectedRows === 0) return false;
+    await exec(conn, "DELETE FROM positions WHERE user_id = ? AND group_id = ? AND peer_id = 0", [user, group]);
+    await exec(conn, "DELETE a FROM acked_above a JOIN messages m ON m.mid = a.mid WHERE a.user_id = ? AND m.group_id = ?", [user, group]);
+    return true;
+  });
 }
 
 export async function roleIn(db: Db, group: number, user: number): Promise<Role | undefined> {

@@ -14,8 +14,10 @@ import mysql from "mysql2/promise";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { resumeService, type Services, startServices, stopService, stopServices } from "../../scripts/services.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
-import { fmt, RawClient, until } from "../helpers/raw-client.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
+import { fmt } from "../support/probes.ts";
+import { waitUntil } from "../support/wait.ts";
+import { Wire } from "../support/wire.ts";
 
 const DIR = resolve(`${import.meta.dir}/../../.data/faults-${process.pid}`);
 const CONNECTION_TIMEOUT = 2000;
@@ -34,9 +36,9 @@ afterAll(async () => {
 }, 60_000);
 
 async function spawn(node: string, redis: boolean): Promise<NodeProcess> {
-  const n = await spawnServer({
+  const n = await spawnNode({
     node,
-    dbUrl: services.mysqlUrl,
+    mysqlUrl: services.mysqlUrl,
     redisUrl: redis ? services.redisUrl : undefined,
     args: ["--pool-connection-timeout", `${CONNECTION_TIMEOUT}ms`, "--mysql-timeout", `${CONNECTION_TIMEOUT}ms`],
   });
@@ -48,19 +50,19 @@ interface User {
   name: string;
   id: number;
   token: string;
-  c: RawClient;
+  c: Wire;
 }
 
 async function user(node: NodeProcess, name: string): Promise<User> {
-  const c = await RawClient.open(node.port);
+  const c = await Wire.connect(node.port);
   expect((await c.req({ type: "register", name, password: PASSWORD })).type).toBe("ok");
   const r = await c.req({ type: "login", name, password: PASSWORD });
   expect(r.type).toBe("ok");
   return { name, id: r.user.id, token: r.token, c };
 }
 
-async function relogin(node: NodeProcess, u: { name: string }): Promise<RawClient> {
-  const c = await RawClient.open(node.port);
+async function relogin(node: NodeProcess, u: { name: string }): Promise<Wire> {
+  const c = await Wire.connect(node.port);
   const r = await c.req({ type: "login", name: u.name, password: PASSWORD });
   if (r.type !== "ok") throw new Error(`login ${u.name}: ${JSON.stringify(r)}`);
   return c;
@@ -76,11 +78,11 @@ class Load {
   #stop = false;
   #loops: Promise<void>[] = [];
 
-  start(pairs: { from: RawClient; to: number }[]) {
+  start(pairs: { from: Wire; to: number }[]) {
     for (const { from, to } of pairs) this.#loops.push(this.#loop(from, to));
   }
 
-  async #loop(c: RawClient, to: number) {
+  async #loop(c: Wire, to: number) {
     for (let seq = 0; !this.#stop && !c.closed; seq++) {
       const t0 = performance.now();
       let r: Record<string, any>;
@@ -125,7 +127,7 @@ class Reader {
   readonly got = new Set<number>();
   #acked = new Set<number>();
   #timer: Timer;
-  constructor(readonly c: RawClient) {
+  constructor(readonly c: Wire) {
     this.#timer = setInterval(() => void this.ack().catch(() => {}), 200); // an ack that fails is sent again next round
   }
   collect() {
@@ -162,10 +164,10 @@ async function missingInDb(mids: number[]): Promise<number[]> {
 
 /** Logs `name` in on `node` and returns every message replayed from its pending list. */
 async function replayed(node: NodeProcess, name: string): Promise<Set<number>> {
-  const c = await RawClient.open(node.port);
+  const c = await Wire.connect(node.port);
   const r = await c.req({ type: "login", name, password: PASSWORD });
   expect(r.type).toBe("ok");
-  await until(`${name}'s replay`, () => (c.frames.filter((f) => f.type === "msg").length >= r.pending ? true : undefined), 30_000);
+  await waitUntil(`${name}'s replay`, () => (c.frames.filter((f) => f.type === "msg").length >= r.pending ? true : undefined), 30_000);
   const mids = new Set(c.frames.filter((f) => f.type === "msg").map((f) => f.mid as number));
   c.close();
   return mids;
@@ -194,7 +196,7 @@ describe("failing dependencies under load", () => {
     const stopAt = performance.now();
     await stopService(DIR, "mariadb");
     const stopped = performance.now();
-    const health503 = await until("healthz 503", async () => ((await n1.health()).status === 503 ? performance.now() : undefined), 10_000, 100);
+    const health503 = await waitUntil("healthz 503", async () => ((await n1.health()).status === 503 ? performance.now() : undefined), 10_000, { everyMs: 100 });
     await Bun.sleep(3000);
     expect(n1.proc.exitCode).toBeNull();
     // (A commit that raced the SIGTERM may answer a moment after the stop; none can later.)
@@ -203,8 +205,8 @@ describe("failing dependencies under load", () => {
     const restartAt = performance.now();
     await resumeService(DIR, "mariadb", { relaxedDurability: true });
     const up = performance.now();
-    const health200 = await until("healthz 200", async () => ((await n1.health()).status === 200 ? performance.now() : undefined), 20_000, 100);
-    const firstOk = await until("an ok after the restart", () => load.acked.find((a) => a.at > up)?.at, 20_000);
+    const health200 = await waitUntil("healthz 200", async () => ((await n1.health()).status === 200 ? performance.now() : undefined), 20_000, { everyMs: 100 });
+    const firstOk = await waitUntil("an ok after the restart", () => load.acked.find((a) => a.at > up)?.at, 20_000);
     await Bun.sleep(1500);
     await load.stop();
     expect(n1.proc.exitCode).toBeNull();
@@ -263,7 +265,7 @@ describe("failing dependencies under load", () => {
       thawed = performance.now();
     }
     const repliedWhileFrozen = load.errors.filter((e) => e.at > frozenAt && e.at < thawed).length + load.acked.filter((a) => a.at > frozenAt + 200 && a.at < thawed).length;
-    const firstOk = await until("an ok after the thaw", () => load.acked.find((a) => a.at > thawed)?.at, 30_000);
+    const firstOk = await waitUntil("an ok after the thaw", () => load.acked.find((a) => a.at > thawed)?.at, 30_000);
     await Bun.sleep(1000);
     await load.stop();
     expect(n1.proc.exitCode).toBeNull();
@@ -307,7 +309,7 @@ describe("failing dependencies under load", () => {
 
     await stopService(DIR, "redis");
     const stopped = performance.now();
-    await until("healthz degraded", async () => ((await n1.health()).body.redis === "down" ? true : undefined), 10_000, 100);
+    await waitUntil("healthz degraded", async () => ((await n1.health()).body.redis === "down" ? true : undefined), 10_000, { everyMs: 100 });
     const degraded = await n1.health();
     await Bun.sleep(2000);
     const outageEnd = performance.now();
@@ -320,7 +322,7 @@ describe("failing dependencies under load", () => {
     await resumeService(DIR, "redis");
     const up = performance.now();
     // Cross-node delivery is back when a message sent after the restart arrives live on n2.
-    const resumed = await until(
+    const resumed = await waitUntil(
       "cross-node delivery resumes",
       () => {
         for (const i of [2, 3]) {
@@ -331,7 +333,7 @@ describe("failing dependencies under load", () => {
       },
       30_000,
     );
-    await until("healthz ok on both", async () => ((await n1.health()).body.status === "ok" && (await n2.health()).body.status === "ok" ? true : undefined), 20_000, 100);
+    await waitUntil("healthz ok on both", async () => ((await n1.health()).body.status === "ok" && (await n2.health()).body.status === "ok" ? true : undefined), 20_000, { everyMs: 100 });
     await Bun.sleep(1000);
     await load.stop();
     await Bun.sleep(300); // the last pushes land
@@ -390,14 +392,14 @@ describe("failing dependencies under load", () => {
     await n1.kill("SIGKILL");
 
     // Senders on n2 go on (their recipients on n1 are gone: pending); n1's connections are dead.
-    const offline = await until(
+    const offline = await waitUntil(
       "n1's users offline",
       () => {
         const pushes = watcher.c.frames.slice(mark).filter((f) => f.type === "presence" && !f.online);
         return onN1.every((u) => pushes.some((p) => p.user === u.id)) ? performance.now() : undefined;
       },
       25_000,
-      100,
+      { everyMs: 100 },
     );
     const listed = await watcher.c.req({ type: "friends" });
     expect(listed.friends.filter((f: { online: boolean }) => f.online)).toEqual([]);
@@ -407,13 +409,13 @@ describe("failing dependencies under load", () => {
     const mark2 = watcher.c.frames.length;
     const rejoined = await Promise.all(
       onN1.map(async (u) => {
-        const c = await RawClient.open(n2.port);
+        const c = await Wire.connect(n2.port);
         const r = await c.req({ type: "login", token: u.token });
         expect(r.type).toBe("ok");
         return c;
       }),
     );
-    await until(
+    await waitUntil(
       "back online",
       () => (onN1.every((u) => watcher.c.frames.slice(mark2).some((f) => f.type === "presence" && f.online && f.user === u.id)) ? true : undefined),
       10_000,

@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { commit, VERSION } from "../../src/version.ts";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
-import { dashboardExprs, exportedNames, metricNames, sample, typeOf } from "../helpers/promql.ts";
-import { Wire } from "../helpers/wire.ts";
+import { freshDatabase, redisUrl } from "../support/db.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
+import { dashboardExprs, exportedNames, metricNames, sample, typeOf } from "../support/promql.ts";
+import { Wire } from "../support/wire.ts";
 
 const DEPLOY = `${import.meta.dir}/../../deploy`;
 const DIRECT = 12;
@@ -47,7 +47,7 @@ async function login(name: string): Promise<{ w: Wire; id: number }> {
 }
 
 beforeAll(async () => {
-  node = await spawnServer({ node: "prom1", dbUrl: await freshDatabase(), redisUrl: process.env.CHAT_REDIS_URL });
+  node = await spawnNode({ node: "prom1", mysqlUrl: await freshDatabase(), redisUrl: redisUrl() });
   before = await scrape();
 
   const alice = await login("prom_alice");
@@ -74,7 +74,7 @@ beforeAll(async () => {
   // Errors of three kinds.
   expect((await carol.w.req({ type: "send", to: alice.id, text: "not friends" })).code).toBe("not_friend");
   expect((await carol.w.req({ type: "no_such_op" })).code).toBe("unknown_type");
-  carol.w.raw("{not json\n");
+  carol.w.write("{not json\n");
   await carol.w.next((f) => f.type === "error" && f.code === "bad_frame");
   after = await scrape();
 });

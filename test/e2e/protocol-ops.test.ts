@@ -3,9 +3,9 @@
  * its `ok`, and every error code the table lists for it.
  */
 import { describe, expect, test } from "bun:test";
-import { befriend, PASSWORD, person, register, session, sharedServer } from "../helpers/conformance.ts";
-import { uniq } from "../helpers/server.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { befriend, PASSWORD, person, register, session, sharedServer } from "../support/conformance.ts";
+import { uniq } from "../support/server.ts";
+import type { Wire } from "../support/wire.ts";
 
 const srv = sharedServer({ node: "ops-1" });
 const fresh = (prefix = "op") => srv.fresh(prefix);
@@ -16,9 +16,9 @@ function err(code: string) {
 }
 
 describe("hello", () => {
-  test("the server greets every connection with hello, protocol version 1 and its node id", async () => {
+  test("the server greets every connection with hello, protocol version 1, its node id and the extensions it offers", async () => {
     const w = await conn();
-    expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "ops-1" });
+    expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "ops-1", features: ["cid"] });
   });
 });
 

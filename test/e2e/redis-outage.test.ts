@@ -8,8 +8,9 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { freePort } from "../../scripts/services.ts";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
+import { waitUntil } from "../support/wait.ts";
 
 let redis: Subprocess | undefined;
 let redisPort: number;
@@ -20,27 +21,19 @@ async function startRedis() {
     stdout: "ignore",
     stderr: "ignore",
   });
-  for (let i = 0; i < 100; i++) {
-    try {
-      const s = await Bun.connect({ hostname: "127.0.0.1", port: redisPort, socket: { data() {} } });
-      s.end();
-      return;
-    } catch {
-      await Bun.sleep(50); // not listening yet
-    }
-  }
-  throw new Error("redis did not start");
+  await waitUntil(
+    "redis listening",
+    async () => {
+      const s = await Bun.connect({ hostname: "127.0.0.1", port: redisPort, socket: { data() {} } }).catch(() => undefined); // refused: not listening yet
+      s?.end();
+      return !!s;
+    },
+    5_000,
+  );
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out: ${what}`);
-}
+/** Polls like the cluster's own checks would: every 100 ms, for up to 15 s. */
+const until = <T>(what: string, fn: () => Promise<T | undefined>) => waitUntil(what, fn, 15_000, { everyMs: 100 });
 
 let n1: NodeProcess;
 let n2: NodeProcess;
@@ -50,7 +43,7 @@ beforeAll(async () => {
   await startRedis();
   const dbUrl = await freshDatabase();
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
-  [n1, n2] = await Promise.all([spawnServer({ node: "r1", dbUrl, redisUrl }), spawnServer({ node: "r2", dbUrl, redisUrl })]);
+  [n1, n2] = await Promise.all([spawnNode({ node: "r1", mysqlUrl: dbUrl, redisUrl }), spawnNode({ node: "r2", mysqlUrl: dbUrl, redisUrl })]);
 });
 
 afterAll(async () => {

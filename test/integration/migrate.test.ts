@@ -1,20 +1,21 @@
 import { describe, expect, it } from "bun:test";
 import mysql from "mysql2/promise";
-import { migrate } from "../../sql/migrate.ts";
-import { freshDatabase } from "../helpers/db.ts";
+import { MIGRATIONS, migrate } from "../../sql/migrate.ts";
+import { pendingCount, pendingPage } from "../../src/store/messages.ts";
+import { freshDatabase } from "../support/db.ts";
 
 describe("migrate", () => {
   it("creates every table on an empty database and applies nothing the second time", async () => {
     const url = await freshDatabase({ migrated: false });
     const first = await migrate(url);
-    expect(first.applied).toEqual(["001_init"]);
+    expect(first.applied).toEqual(["001_init", "002_positions"]);
     const second = await migrate(url);
     expect(second.applied).toEqual([]);
     const conn = await mysql.createConnection({ uri: url });
     const [rows] = (await conn.query("SHOW TABLES")) as unknown as [Record<string, string>[]];
     await conn.end();
     const tables = rows.map((r) => Object.values(r)[0]).sort();
-    expect(tables).toEqual(["chat_groups", "friends", "group_members", "messages", "pending", "schema_migrations", "tokens", "users"]);
+    expect(tables).toEqual(["acked_above", "chat_groups", "friends", "group_members", "messages", "positions", "schema_migrations", "tokens", "users"]);
   });
 
   it("round-trips emoji, Chinese, quotes and NUL in names and texts", async () => {
@@ -29,5 +30,53 @@ describe("migrate", () => {
     await conn.end();
     expect(u.name).toBe(name);
     expect(m.body).toBe(body);
+  });
+
+  it("moves a version 1 database's pending rows into positions: the same messages stay pending, in order", async () => {
+    const url = await freshDatabase({ migrated: false });
+    expect((await migrate(url, { upTo: 1 })).applied).toEqual(["001_init"]);
+    const conn = await mysql.createConnection({ uri: url, multipleStatements: true });
+    try {
+      // Filled as version 1 filled it: one pending row per recipient of each message, removed by acks.
+      await conn.query("INSERT INTO users (id, name, password_hash, created_at) VALUES (1,'ann','x',0),(2,'bob','x',0),(3,'cy','x',0),(4,'di','x',0)");
+      await conn.query("INSERT INTO friends (user_id, friend_id, created_at) VALUES (1,2,0),(2,1,0),(1,3,0),(3,1,0)");
+      await conn.query("INSERT INTO chat_groups (id, name, creator_id, created_at) VALUES (7,'g',1,0)");
+      await conn.query("INSERT INTO group_members (group_id, user_id, role, joined_at) VALUES (7,1,'creator',0),(7,2,'normal',0),(7,4,'normal',0)");
+      const direct = (mid: number, from: number, to: number) =>
+        conn.query("INSERT INTO messages (mid, sender_id, recipient_id, peer_lo, peer_hi, body, ts) VALUES (?,?,?,?,?,?,0)", [mid, from, to, Math.min(from, to), Math.max(from, to), `m${mid}`]);
+      const group = (mid: number, from: number) => conn.query("INSERT INTO messages (mid, sender_id, group_id, body, ts) VALUES (?,?,7,?,0)", [mid, from, `m${mid}`]);
+      await direct(1, 2, 1);
+      await direct(2, 2, 1);
+      await group(3, 1);
+      await direct(4, 2, 1);
+      await direct(5, 2, 1);
+      await direct(6, 1, 2);
+      await group(7, 2);
+      await direct(8, 3, 1);
+      await group(9, 4);
+      // ann acked 1, 5 (not 2, 4: a hole), and 7; bob acked 3; user 3 (cy) left the group with 3 pending.
+      const pending: [number, number][] = [[1, 2], [1, 4], [1, 8], [1, 9], [2, 6], [2, 9], [4, 3], [4, 7], [3, 3]];
+      await conn.query(`INSERT INTO pending (user_id, mid) VALUES ${pending.map(() => "(?,?)").join(",")}`, pending.flat());
+
+      expect((await migrate(url)).applied).toEqual(["002_positions"]);
+      const db = { execute: conn.execute.bind(conn), query: conn.query.bind(conn) } as never;
+      const mids = async (user: number) => (await pendingPage(db, user, 0, 100)).map((m) => m.mid);
+      expect(await mids(1)).toEqual([2, 4, 8, 9]);
+      expect(await mids(2)).toEqual([6, 9]);
+      expect(await mids(4)).toEqual([3, 7]);
+      expect(await mids(3)).toEqual([]); // left the group: no longer a party to its messages
+      expect(await pendingCount(db, 1)).toBe(4);
+      // Paging starts after a mid, as the replay does.
+      expect((await pendingPage(db, 1, 4, 100)).map((m) => m.mid)).toEqual([8, 9]);
+
+      // Applying the file again changes nothing.
+      const snapshot = async () => JSON.stringify(await Promise.all([conn.query("SELECT * FROM positions ORDER BY 1,2,3"), conn.query("SELECT * FROM acked_above ORDER BY 1,2")].map(async (q) => (await q)[0])));
+      const before = await snapshot();
+      await conn.query((MIGRATIONS[1] as { sql: string }).sql);
+      expect(await snapshot()).toBe(before);
+      expect((await migrate(url)).applied).toEqual([]);
+    } finally {
+      await conn.end();
+    }
   });
 });

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import { Metrics } from "../../src/server/metrics.ts";
-import { dashboardExprs, exportedNames, metricNames } from "../helpers/promql.ts";
+import { dashboardExprs, exportedNames, metricNames } from "../support/promql.ts";
 
 const DEPLOY = `${import.meta.dir}/../../deploy`;
 

@@ -9,7 +9,7 @@ import type { PoolStats } from "../../pool/index.ts";
 import { ERROR_CODES } from "../../src/protocol/errors.ts";
 import { REQUESTS } from "../../src/protocol/schema.ts";
 import { Metrics } from "../../src/server/metrics.ts";
-import { exportedNames, sample, typeOf } from "../helpers/promql.ts";
+import { exportedNames, sample, typeOf } from "../support/promql.ts";
 
 const build = { version: "9.8.7", commit: "abc1234" };
 

@@ -11,10 +11,11 @@ const ROOT = `${import.meta.dir}/../..`;
 const SQL = /\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|REPLACE\s+INTO)\b/;
 /**
  * Interpolations allowed inside SQL text: placeholder lists (marks(n),
- * "?,".repeat(n), variables named placeholder*, built from those) and the
- * constant COLUMNS.
+ * "?,".repeat(n), variables named placeholder*, built from those) and
+ * module constants named in capitals (COLUMNS, a JSON_TABLE's column list):
+ * SQL fragments fixed when the module loads, never values.
  */
-const SAFE_INTERPOLATION = /^\$\{(marks\([^)]*\)|COLUMNS|placeholder\w*|"\?,"\.repeat\([^)]*\))\}$/;
+const SAFE_INTERPOLATION = /^\$\{(marks\([^)]*\)|[A-Z][A-Z0-9_]*|placeholder\w*|"\?,"\.repeat\([^)]*\))\}$/;
 
 function sources(pattern: string): string[] {
   return [...new Glob(pattern).scanSync({ cwd: ROOT })].filter((f) => !f.includes("node_modules"));

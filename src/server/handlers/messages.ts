@@ -3,7 +3,7 @@ import { fail } from "../../protocol/errors.ts";
 import type { Ack, ChatMessage, GroupSend, History, Send } from "../../protocol/schema.ts";
 import { friendship } from "../../store/friends.ts";
 import { groupById, roleIn } from "../../store/groups.ts";
-import { directHistory, groupHistory } from "../../store/messages.ts";
+import { directHistory, groupHistory, messageByCid } from "../../store/messages.ts";
 import { type Ctx, line, sessionOf } from "../services.ts";
 import { conversationOf, type Session } from "../session.ts";
 
@@ -24,14 +24,37 @@ async function checkMember(ctx: Ctx, me: Session, group: number) {
   ctx.services.roster.sawMembership(me, group, true);
 }
 
+/**
+ * The protocol checks a send's cid right after its schema and the login: a
+ * cid the sender already used answers with that message, whatever else is
+ * wrong with the request now. Checked here only when another check failed;
+ * otherwise the writer finds the duplicate as it stores.
+ */
+async function duplicateFirst<T>(ctx: Ctx, me: Session, cid: string | undefined, checks: () => Promise<T>): Promise<T | { mid: number; ts: number; duplicate: true }> {
+  try {
+    return await checks();
+  } catch (e) {
+    const old = cid === undefined ? undefined : await messageByCid(ctx.services.db, me.user.id, cid);
+    if (old) return { ...old, duplicate: true };
+    throw e;
+  }
+}
+
 export async function send(ctx: Ctx, req: Send) {
   const { hub, writer } = ctx.services;
   const me = sessionOf(ctx);
-  if (req.to === me.user.id) fail("invalid", "you cannot send a message to yourself");
-  await checkFriend(ctx, me, req.to);
+  const dup = await duplicateFirst(ctx, me, req.cid, async () => {
+    if (req.to === me.user.id) fail("invalid", "you cannot send a message to yourself");
+    await checkFriend(ctx, me, req.to);
+  });
+  if (dup) return dup;
   const ts = Date.now();
-  const mid = await writer.store({ from: me.user.id, to: req.to, text: req.text, ts });
-  const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, to: req.to, text: req.text, ts } satisfies { type: "msg" } & ChatMessage);
+  const stored = await writer.store({ from: me.user.id, to: req.to, text: req.text, ts, cid: req.cid });
+  if (stored.duplicate) return { mid: stored.mid, ts: stored.ts, duplicate: true };
+  const { mid } = stored;
+  const body: ChatMessage = { mid, from: me.user.id, name: me.user.name, to: req.to, text: req.text, ts };
+  if (req.cid !== undefined) body.cid = req.cid;
+  const frame = line({ type: "msg", ...body });
   const msg = { mid, conv: conversationOf({ from: me.user.id, to: req.to }) };
   hub.toUser(req.to, frame, { msg, sentAt: ts });
   hub.toUser(me.user.id, frame, { except: me, msg });
@@ -41,12 +64,16 @@ export async function send(ctx: Ctx, req: Send) {
 export async function groupSend(ctx: Ctx, req: GroupSend) {
   const { hub, writer } = ctx.services;
   const me = sessionOf(ctx);
-  await checkMember(ctx, me, req.group);
+  const dup = await duplicateFirst(ctx, me, req.cid, () => checkMember(ctx, me, req.group));
+  if (dup) return dup;
   const ts = Date.now();
-  const mid = await writer.store({ from: me.user.id, group: req.group, text: req.text, ts });
-  const frame = line({ type: "msg", mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts } satisfies { type: "msg" } & ChatMessage);
+  const stored = await writer.store({ from: me.user.id, group: req.group, text: req.text, ts, cid: req.cid });
+  if (stored.duplicate) return { mid: stored.mid, ts: stored.ts, duplicate: true };
+  const { mid } = stored;
+  const body: ChatMessage = { mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts };
+  if (req.cid !== undefined) body.cid = req.cid;
   // Every member's sessions, the sender's other sessions among them.
-  hub.toGroup(req.group, frame, { except: me, msg: { mid, conv: conversationOf({ from: me.user.id, group: req.group }) }, sentAt: ts });
+  hub.toGroup(req.group, line({ type: "msg", ...body }), { except: me, msg: { mid, conv: conversationOf({ from: me.user.id, group: req.group }) }, sentAt: ts });
   return { mid, ts };
 }
 

@@ -1,0 +1,289 @@
+/**
+ * One group commit's writes, in the caller's transaction: new messages and
+ * acks, in a constant number of statements whatever the batch's size.
+ *
+ * Delivery state is a position per user and conversation (positions.acked_upto:
+ * every message to the user up to there is delivered) plus the acks above it
+ * that do not join up yet (acked_above). Storing a message adds its one row
+ * and nothing per recipient; an ack moves positions.
+ *
+ * Why the locks. A position may only pass a mid once that mid is committed:
+ * otherwise a message committed late by another node (its mid allocated
+ * before a larger one that a client has already received and acked) would
+ * fall below the position and never be delivered. So the writer of a message
+ * holds its conversation's lock row from before its mid is allocated until it
+ * commits (a group's row in chat_groups, the recipient's positions row for
+ * one-to-one), and the writer of an ack takes the same rows before it reads
+ * the conversation's mids. Every transaction takes its group rows, then its
+ * positions rows, each in key order: two nodes' batches never deadlock on them.
+ */
+import { type Connection, isDuplicate, queryExec, queryRows } from "./db.ts";
+import type { NewMessage } from "./messages.ts";
+
+export interface AckRequest {
+  user: number;
+  mids: number[];
+}
+
+export interface StoredMessage {
+  mid: number;
+  ts: number;
+  /** The sender already had a message with this cid: nothing new was stored. */
+  duplicate: boolean;
+}
+
+export interface BatchResult {
+  messages: StoredMessage[];
+  /** Per ack, how many of its mids were pending (a mid acked twice in one batch counts for the first ack only). */
+  acked: number[];
+}
+
+/** A user's conversation: a group, or the one-to-one with `peer`. */
+interface Conv {
+  user: number;
+  group: number;
+  peer: number;
+}
+
+const convKey = (c: Conv) => `${c.user}:${c.group}:${c.peer}`;
+const byKey = (a: Conv, b: Conv) => a.user - b.user || a.group - b.group || a.peer - b.peer;
+
+/** A list as one JSON parameter turned into a table `x`: one statement text whatever its length. */
+const jsonTable = (columns: string) => `JSON_TABLE(?, '$[*]' COLUMNS (${columns})) x`;
+const MID_LIST = jsonTable("mid BIGINT UNSIGNED PATH '$'");
+const ID_LIST = jsonTable("id BIGINT UNSIGNED PATH '$'");
+/** [user, group, peer]: a user's conversation. */
+const CONV_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]'");
+/** [user, group, peer, new acked_upto]. */
+const MOVE_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]', t BIGINT UNSIGNED PATH '$[3]'");
+/** [sender, cid]. */
+const CID_LIST = jsonTable("s BIGINT UNSIGNED PATH '$[0]', c VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$[1]'");
+/** [work item, user, group or peer, from (exclusive), to (inclusive)]: a conversation's mids in a range. */
+const RANGE_LIST = jsonTable("i INT PATH '$[0]', u BIGINT UNSIGNED PATH '$[1]', c BIGINT UNSIGNED PATH '$[2]', lo BIGINT UNSIGNED PATH '$[3]', hi BIGINT UNSIGNED PATH '$[4]'");
+/** [user, mid]. */
+const USER_MID_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', m BIGINT UNSIGNED PATH '$[1]'");
+
+export async function writeBatch(conn: Connection, messages: NewMessage[], acks: AckRequest[], consecutive: boolean): Promise<BatchResult> {
+  // What each acked mid is: its conversation, for the ack's user.
+  const ackedMids = [...new Set(acks.flatMap((a) => a.mids))];
+  const meta = new Map<number, { sender: number; recipient: number | null; group: number | null }>();
+  if (ackedMids.length > 0)
+    for (const r of await queryRows<{ mid: number; sender_id: number; recipient_id: number | null; group_id: number | null }>(
+      conn,
+      `SELECT m.mid, m.sender_id, m.recipient_id, m.group_id FROM ${MID_LIST} STRAIGHT_JOIN messages m ON m.mid = x.mid`,
+      [JSON.stringify(ackedMids)],
+    ))
+      meta.set(Number(r.mid), { sender: r.sender_id, recipient: r.recipient_id, group: r.group_id });
+
+  /** Per conversation an ack touches: the (ack index, mid) pairs, first ack of a mid only. */
+  const touched = new Map<string, { conv: Conv; marks: { ack: number; mid: number }[] }>();
+  const seen = new Set<string>();
+  acks.forEach((a, i) => {
+    for (const mid of a.mids) {
+      const m = meta.get(mid);
+      if (!m || m.sender === a.user) continue; // unknown, or the user's own: never pending for them
+      if (m.group == null && m.recipient !== a.user) continue; // someone else's one-to-one message
+      const once = `${a.user}:${mid}`;
+      if (seen.has(once)) continue;
+      seen.add(once);
+      const conv = m.group != null ? { user: a.user, group: m.group, peer: 0 } : { user: a.user, group: 0, peer: m.sender };
+      const key = convKey(conv);
+      let t = touched.get(key);
+      if (!t) touched.set(key, (t = { conv, marks: [] }));
+      t.marks.push({ ack: i, mid });
+    }
+  });
+
+  // The locks, groups first, then positions, each in key order.
+  const groups = new Set<number>();
+  for (const m of messages) if (m.group != null) groups.add(m.group);
+  for (const t of touched.values()) if (t.conv.group > 0) groups.add(t.conv.group);
+  if (groups.size > 0)
+    await queryRows(conn, `SELECT g.id FROM ${ID_LIST} STRAIGHT_JOIN chat_groups g ON g.id = x.id ORDER BY g.id FOR UPDATE`, [
+      JSON.stringify([...groups].sort((a, b) => a - b)),
+    ]);
+  const lockRows = new Map<string, Conv>();
+  for (const t of touched.values()) lockRows.set(convKey(t.conv), t.conv);
+  for (const m of messages)
+    if (m.to != null) {
+      const c = { user: m.to, group: 0, peer: m.from };
+      lockRows.set(convKey(c), c);
+    }
+  const positions = new Map<string, number>();
+  if (lockRows.size > 0) {
+    const keys = [...lockRows.values()].sort(byKey);
+    for (const r of await queryRows<{ user_id: number; group_id: number; peer_id: number; acked_upto: number }>(
+      conn,
+      `SELECT s.user_id, s.group_id, s.peer_id, s.acked_upto FROM ${CONV_LIST}
+       STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p FOR UPDATE`,
+      [JSON.stringify(keys.map((k) => [k.user, k.group, k.peer]))],
+    ))
+      positions.set(convKey({ user: r.user_id, group: r.group_id, peer: r.peer_id }), Number(r.acked_upto));
+  }
+
+  const stored = await insertMessages(conn, messages, consecutive);
+  const acked = await applyAcks(conn, acks.length, [...touched.values()], positions);
+  return { messages: stored, acked };
+}
+
+/**
+ * Inserts the messages that are new: a message whose sender already has one
+ * with its cid (stored earlier, or earlier in this batch) is answered with
+ * that one. A cid stored by another node at the same moment makes the INSERT
+ * fail with a duplicate key; the caller's retry then finds it stored.
+ */
+async function insertMessages(conn: Connection, batch: NewMessage[], consecutive: boolean): Promise<StoredMessage[]> {
+  const out: (StoredMessage | undefined)[] = batch.map(() => undefined);
+  const withCid = batch.filter((m) => m.cid !== undefined);
+  const known = new Map<string, StoredMessage>();
+  const cidKey = (sender: number, cid: string) => `${sender}\u0000${cid}`;
+  if (withCid.length > 0)
+    for (const r of await queryRows<{ sender_id: number; cid: string; mid: number; ts: number }>(
+      conn,
+      `SELECT m.sender_id, m.cid, m.mid, m.ts FROM ${CID_LIST}
+       STRAIGHT_JOIN messages m ON m.sender_id = x.s AND m.cid = x.c`,
+      [JSON.stringify(withCid.map((m) => [m.from, m.cid]))],
+    ))
+      known.set(cidKey(r.sender_id, r.cid), { mid: Number(r.mid), ts: Number(r.ts), duplicate: true });
+
+  const fresh: { i: number; m: NewMessage }[] = [];
+  const firstOfCid = new Map<string, number>(); // cid key -> index in batch of its first new message
+  batch.forEach((m, i) => {
+    if (m.cid === undefined) return void fresh.push({ i, m });
+    const key = cidKey(m.from, m.cid);
+    const old = known.get(key);
+    if (old) return void (out[i] = old);
+    if (firstOfCid.has(key)) return; // filled in below from the first one
+    firstOfCid.set(key, i);
+    fresh.push({ i, m });
+  });
+
+  if (fresh.length > 0) {
+    const values = (m: NewMessage) => [
+      m.from,
+      m.to ?? null,
+      m.group ?? null,
+      m.to != null ? Math.min(m.from, m.to) : null,
+      m.to != null ? Math.max(m.from, m.to) : null,
+      m.text,
+      m.ts,
+      m.cid ?? null,
+    ];
+    const insert = "INSERT INTO messages (sender_id, recipient_id, group_id, peer_lo, peer_hi, body, ts, cid) VALUES ";
+    const row = "(?,?,?,?,?,?,?,?)";
+    if (consecutive) {
+      // One multi-row INSERT gets consecutive ids (InnoDB autoinc lock mode 0 or 1).
+      const params: unknown[] = [];
+      for (const f of fresh) params.push(...values(f.m));
+      const r = await queryExec(conn, insert + `${row},`.repeat(fresh.length - 1) + row, params);
+      fresh.forEach((f, k) => (out[f.i] = { mid: r.insertId + k, ts: f.m.ts, duplicate: false }));
+    } else for (const f of fresh) out[f.i] = { mid: (await queryExec(conn, insert + row, values(f.m))).insertId, ts: f.m.ts, duplicate: false };
+  }
+  batch.forEach((m, i) => {
+    if (out[i] || m.cid === undefined) return;
+    const first = out[firstOfCid.get(cidKey(m.from, m.cid)) as number] as StoredMessage;
+    out[i] = { mid: first.mid, ts: first.ts, duplicate: true };
+  });
+  return out as StoredMessage[];
+}
+
+/**
+ * Moves each touched conversation's position over the mids now acked, as far
+ * as they join up; the rest wait in acked_above. A conversation without a
+ * positions row is not the user's (a group they left): its acks count nothing.
+ */
+async function applyAcks(
+  conn: Connection,
+  nAcks: number,
+  touched: { conv: Conv; marks: { ack: number; mid: number }[] }[],
+  positions: Map<string, number>,
+): Promise<number[]> {
+  const counts = new Array<number>(nAcks).fill(0);
+  const work = touched
+    .map((t, id) => {
+      const at = positions.get(convKey(t.conv));
+      const marks = at === undefined ? [] : t.marks.filter((k) => k.mid > at);
+      return { id, conv: t.conv, at: at ?? 0, marks, hi: Math.max(0, ...marks.map((k) => k.mid)) };
+    })
+    .filter((w) => w.marks.length > 0);
+  if (work.length === 0) return counts;
+
+  // The conversation's messages to the user in (position, highest acked], and the acks already above the position.
+  const ranges = JSON.stringify(work.map((w) => [w.id, w.conv.user, w.conv.group || w.conv.peer, w.at, w.hi]));
+  const inRange = new Map<number, number[]>();
+  const add = (i: number, mid: number) => {
+    let l = inRange.get(i);
+    if (!l) inRange.set(i, (l = []));
+    l.push(Number(mid));
+  };
+  const groupWork = work.filter((w) => w.conv.group > 0);
+  const directWork = work.filter((w) => w.conv.group === 0);
+  if (groupWork.length > 0)
+    for (const r of await queryRows<{ i: number; mid: number }>(
+      conn,
+      `SELECT x.i, m.mid FROM ${RANGE_LIST} STRAIGHT_JOIN messages m ON m.group_id = x.c AND m.mid > x.lo AND m.mid <= x.hi AND m.sender_id <> x.u`,
+      [JSON.stringify(groupWork.map((w) => [w.id, w.conv.user, w.conv.group, w.at, w.hi]))],
+    ))
+      add(r.i, r.mid);
+  if (directWork.length > 0)
+    for (const r of await queryRows<{ i: number; mid: number }>(
+      conn,
+      `SELECT x.i, m.mid FROM ${RANGE_LIST} STRAIGHT_JOIN messages m
+       ON m.peer_lo = LEAST(x.u, x.c) AND m.peer_hi = GREATEST(x.u, x.c) AND m.mid > x.lo AND m.mid <= x.hi AND m.sender_id = x.c`,
+      [JSON.stringify(directWork.map((w) => [w.id, w.conv.user, w.conv.peer, w.at, w.hi]))],
+    ))
+      add(r.i, r.mid);
+  const above = new Map<number, Set<number>>();
+  for (const r of await queryRows<{ i: number; mid: number }>(
+    conn,
+    `SELECT x.i, a.mid FROM ${RANGE_LIST} STRAIGHT_JOIN acked_above a ON a.user_id = x.u AND a.mid > x.lo AND a.mid <= x.hi`,
+    [ranges],
+  )) {
+    let s = above.get(r.i);
+    if (!s) above.set(r.i, (s = new Set()));
+    s.add(Number(r.mid));
+  }
+
+  const moved: [u: number, g: number, p: number, to: number][] = [];
+  const drop: [u: number, mid: number][] = [];
+  const keep: [u: number, mid: number][] = [];
+  for (const w of work) {
+    const mids = (inRange.get(w.id) ?? []).sort((a, b) => a - b);
+    const isMessage = new Set(mids);
+    const before = above.get(w.id) ?? new Set<number>();
+    const now = new Set<number>();
+    for (const k of w.marks)
+      if (isMessage.has(k.mid) && !before.has(k.mid)) {
+        counts[k.ack] = (counts[k.ack] as number) + 1;
+        now.add(k.mid);
+      }
+    let to = w.at;
+    for (const mid of mids) {
+      if (!now.has(mid) && !before.has(mid)) break;
+      to = mid;
+    }
+    if (to > w.at) moved.push([w.conv.user, w.conv.group, w.conv.peer, to]);
+    for (const mid of before) if (mid <= to && isMessage.has(mid)) drop.push([w.conv.user, mid]);
+    for (const mid of now) if (mid > to) keep.push([w.conv.user, mid]);
+  }
+  if (moved.length > 0)
+    await queryExec(
+      conn,
+      `UPDATE ${MOVE_LIST}
+       STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p SET s.acked_upto = x.t`,
+      [JSON.stringify(moved)],
+    );
+  if (drop.length > 0)
+    await queryExec(
+      conn,
+      `DELETE a FROM ${USER_MID_LIST} STRAIGHT_JOIN acked_above a ON a.user_id = x.u AND a.mid = x.m`,
+      [JSON.stringify(drop)],
+    );
+  if (keep.length > 0) await queryExec(conn, "INSERT IGNORE INTO acked_above (user_id, mid) VALUES " + "(?,?),".repeat(keep.length - 1) + "(?,?)", keep.flat());
+  return counts;
+}
+
+/** A duplicate key on the messages' cid: another node stored that cid just now. */
+export function isCidRace(e: unknown): boolean {
+  return isDuplicate(e) && /messages_cid/.test((e as Error).message ?? "");
+}
