@@ -28,6 +28,8 @@ if [ "$mode" = test ]; then
   have keepalived || missing="$missing keepalived"
   have ip || missing="$missing iproute2"
   have tmux || missing="$missing tmux"
+  # promtool checks /metrics and the alert rules (test/e2e/prometheus.test.ts).
+  have promtool || missing="$missing prometheus"
 fi
 
 if [ -n "$missing" ]; then
@@ -35,7 +37,7 @@ if [ -n "$missing" ]; then
     echo "chat: installing Debian packages:$missing" >&2
     apt-get update -qq
     # The packages' own services must not start (nginx on :80, keepalived on the
-    # host's interfaces): a policy-rc.d that says "no" for the install's duration.
+    # host's interfaces, prometheus on :9090): a policy-rc.d that says "no" for the install's duration.
     added_policy=""
     if [ ! -e /usr/sbin/policy-rc.d ]; then
       printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d

@@ -33,7 +33,10 @@ export type RosterChange =
  * A push to the sessions of a user or of a group's members. `frame` is the
  * JSON line to write (absent when only `change` is carried); `except` is the
  * session key that must not get it (the requesting session); `msg` marks a
- * chat message, for order; `change` is applied before the frame is written.
+ * chat message, for order; `change` is applied before the frame is written;
+ * `sentAt` is the message's `ts` on the push to its recipients, for the
+ * send-to-push latency (absent on copies to the sender's other sessions, so
+ * that each message is timed once per node).
  */
 export interface PushEnvelope {
   kind: "push";
@@ -44,6 +47,7 @@ export interface PushEnvelope {
   exceptUser?: number;
   msg?: MsgRef;
   change?: RosterChange;
+  sentAt?: number;
 }
 
 /** The origin node now has sessions of this channel's user too. */
@@ -93,6 +97,7 @@ export function decodeEnvelope(text: string): Envelope | undefined {
   const p = env as PushEnvelope;
   if (p.frame !== undefined && typeof p.frame !== "string") return undefined;
   if (p.msg !== undefined && (typeof p.msg?.mid !== "number" || typeof p.msg?.conv !== "string")) return undefined;
+  if (p.sentAt !== undefined && typeof p.sentAt !== "number") return undefined;
   return p;
 }
 

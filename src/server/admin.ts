@@ -6,7 +6,7 @@
 import type { Server } from "bun";
 import type { Bus } from "../cluster/bus.ts";
 import type { Db } from "../store/db.ts";
-import { ping } from "../store/server-info.ts";
+import { answersWithin } from "../store/server-info.ts";
 import type { Metrics } from "./metrics.ts";
 
 export interface AdminDeps {
@@ -19,23 +19,8 @@ export interface AdminDeps {
   details?: () => Record<string, unknown>;
 }
 
-/** Whether MySQL answers a trivial query within `ms`. */
-async function mysqlUp(db: Db, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      ping(db).then(() => true),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-    ]);
-  } catch {
-    return false; // any failure of the probe is "down"; the reason is in the server's own logs
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export async function health(deps: AdminDeps) {
-  const mysql = (await mysqlUp(deps.db, 1000)) ? "up" : "down";
+  const mysql = (await answersWithin(deps.db, 1000)) ? "up" : "down";
   const state = deps.busState();
   const redis = state === "local" ? "none" : state;
   const details = deps.details?.() ?? {};
@@ -55,7 +40,7 @@ export function startAdmin(host: string, port: number, deps: AdminDeps): Server<
         const h = await health(deps);
         return Response.json(h, { status: h.status === "down" || h.status === "starting" ? 503 : 200 });
       }
-      if (path === "/metrics") return new Response(deps.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+      if (path === "/metrics") return new Response(await deps.metrics.render(), { headers: { "content-type": deps.metrics.contentType } });
       return new Response("not found: try /healthz or /metrics\n", { status: 404 });
     },
   });

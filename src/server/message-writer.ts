@@ -30,8 +30,6 @@ export class MessageWriter {
 
   constructor(db: Db, metrics: Metrics, options: MessageWriterOptions = {}) {
     const consecutive = options.consecutiveIds ?? true;
-    const batchSize = metrics.histogram("chat_message_batch_size", "Messages per group commit", [1, 2, 5, 10, 20, 50, 100, 200, 500]);
-    const batchMs = metrics.histogram("chat_message_batch_ms", "Time to write one group commit, ms", [1, 2, 5, 10, 25, 50, 100, 250, 1000]);
     this.#commits = new GroupCommit<Write, Written>(
       async (batch) => {
         const stored: NewMessage[] = [];
@@ -44,18 +42,15 @@ export class MessageWriter {
         }
         const result = await writeWithRetry(() => withRetry(() => db.transaction((conn) => writeBatch(conn, stored, acked, reads, consecutive))));
         const fresh = result.messages.filter((m) => !m.duplicate).length;
-        metrics.inc("chat_messages_stored_total", "Messages durably stored", undefined, fresh);
-        metrics.inc("chat_messages_duplicate_total", "Sends answered with the message their cid already had", undefined, stored.length - fresh);
-        metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, result.acked.reduce((x, y) => x + y, 0));
-        if (stored.length > 0) batchSize(stored.length);
+        metrics.committed({ stored: fresh, duplicates: stored.length - fresh, acked: result.acked.reduce((x, y) => x + y, 0) });
         let m = 0;
         let a = 0;
         let r = 0;
         return batch.map((w) => (w.message ? (result.messages[m++] as StoredMessage) : w.ack ? (result.acked[a++] as number) : (result.reads[r++] as ReadResult)));
       },
-      { maxBatch: options.maxBatch ?? 500, onBatch: (_n, ms) => batchMs(ms) },
+      { maxBatch: options.maxBatch ?? 500, onBatch: (n, ms) => metrics.groupCommit(n, ms / 1000) },
     );
-    metrics.collect(() => metrics.gauge("chat_message_queue", "Messages waiting for a group commit", this.#commits.backlog.queued));
+    metrics.watch({ messageQueue: () => this.#commits.backlog.queued });
   }
 
   /**

@@ -9,11 +9,12 @@ import type { Bus } from "../cluster/bus.ts";
 import type { EndReason } from "../cluster/envelope.ts";
 import { createLocalPresence, type PresenceFactory } from "../cluster/presence.ts";
 import type { Logger } from "../log.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
 import { FEATURES } from "../protocol/features.ts";
 import { DEFAULT_MAX_FRAME } from "../protocol/frame-reader.ts";
 import { DEFAULT_PORT } from "../protocol/port.ts";
 import type { Db } from "../store/db.ts";
-import { ping } from "../store/server-info.ts";
+import { answersWithin, ping } from "../store/server-info.ts";
 import { purgeExpiredTokens } from "../store/tokens.ts";
 import { BanWatch } from "./ban-watch.ts";
 import { Conn, Flusher } from "./conn.ts";
@@ -127,23 +128,24 @@ export const DEFAULTS = {
   banCheckIntervalMs: 10_000,
 } satisfies Omit<ServerOptions, "node" | "tls">;
 
-/** One error frame as a line, for the frames that answer no request. */
-const notice = (code: string, message: string) => JSON.stringify({ type: "error", code, message }) + "\n";
-
 export async function startServer(options: ServerOptions, deps: ServerDeps): Promise<ChatServer> {
   const o = { ...DEFAULTS, ...options };
   if (!o.node) throw new TypeError("node id is required");
   if (o.rateLimit > 0 && o.rateBurst < 1) throw new TypeError("rateBurst must be at least 1 when rate limiting is on");
   const { db, log } = deps;
   const metrics = deps.metrics ?? new Metrics();
+  /** One error frame as a line, for the frames that answer no request; counted with the replies. */
+  const notice = (code: ErrorCode, message: string) => {
+    metrics.error(code);
+    return JSON.stringify({ type: "error", code, message }) + "\n";
+  };
 
   const roster = new Roster();
-  const countError = metrics.counter("chat_errors_total", "Error replies by code", "code");
   /** Ends the sessions here of a user an operator banned (`chat admin ban`). */
   const endSessions = async (user: number, reason: EndReason) => {
     const ended = await sessions.endUser(user, reason);
     if (ended > 0) {
-      countError(reason, ended);
+      for (let i = 0; i < ended; i++) metrics.error(reason);
       log.info("sessions_ended", { user, reason, sessions: ended });
     }
     return ended;
@@ -155,6 +157,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     log,
     orderWindowMs: o.orderWindowMs,
     endSessions: (user, reason) => void endSessions(user, reason).catch((e) => log.warn("session_end_failed", { user, error: e })),
+    pushed: (ts) => metrics.pushed(ts),
   });
   // Presence asks the node about its sessions, and tells it of users whose node died.
   const presence = (deps.presence ?? createLocalPresence)({
@@ -171,17 +174,13 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     wentOffline: (user) => sessions.wentOffline(user),
     stats: () => ({ connections: conns.size, sessions: roster.sessionCount, users: roster.userCount }),
   });
-  metrics.inc("chat_pushes_out_of_order_total", "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login", undefined, 0);
   const sessions = new Sessions({
     node: o.node,
     db,
     roster,
     hub,
     presence,
-    hooks: {
-      outOfOrder: () =>
-        metrics.inc("chat_pushes_out_of_order_total", "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login"),
-    },
+    hooks: { outOfOrder: () => metrics.outOfOrder() },
   });
 
   const services: Services = {
@@ -194,10 +193,6 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     presence,
     log,
     metrics,
-    count: {
-      request: metrics.counter("chat_requests_total", "Requests by type", "type"),
-      error: countError,
-    },
     policy: {
       tokenTtlMs: o.tokenTtlMs,
       hash: o.hash,
@@ -226,7 +221,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     maxOutput: o.maxOutput,
     rate: o.rateLimit,
     burst: o.rateBurst,
-    countOut: metrics.counter("chat_frames_out_total", "Frames sent, by type", "type"),
+    countOut: metrics.frameOut,
     flusher: new Flusher(),
     handle: (conn: Conn, frame: Parameters<typeof dispatch>[2]) => dispatch(services, conn, frame),
     onError: (e: unknown) => log.error("dispatch_failed", { error: e }),
@@ -261,7 +256,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
         }
         perAddress.set(remote, count);
         conns.add(conn);
-        metrics.inc("chat_connections_total", "Connections accepted");
+        metrics.connectionAccepted();
         conn.write(hello);
       },
       data(socket, chunk) {
@@ -327,10 +322,13 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const bans = new BanWatch({ db, log, intervalMs: o.banCheckIntervalMs, endUser: (user) => endSessions(user, "banned"), isLocal: (user) => roster.isLocal(user) });
   bans.start();
 
-  metrics.collect(() => {
-    metrics.gauge("chat_connections", "Open connections", conns.size);
-    metrics.gauge("chat_sessions", "Logged-in sessions on this node", roster.sessionCount);
-    metrics.gauge("chat_users_online_here", "Users with a session on this node", roster.userCount);
+  metrics.watch({
+    connections: () => conns.size,
+    sessions: () => roster.sessionCount,
+    usersOnlineHere: () => roster.userCount,
+    mysqlUp: () => answersWithin(db, 1000),
+    // A single node has no Redis, and no chat_redis_up (metrics.ts says why).
+    ...(deps.bus.state === "local" ? {} : { redisUp: () => deps.bus.state === "up" }),
   });
 
   log.info("listen", { node: o.node, host: o.host, port: listener.port, tls: !!o.tls });

@@ -44,8 +44,6 @@ export interface Services {
   presence: Presence;
   log: Logger;
   metrics: Metrics;
-  /** Hot-path counters: requests by type, error replies by code. */
-  count: { request(type: string): void; error(code: string): void };
   policy: Policy;
   /** MySQL's state, for one log line per outage. */
   mysql: OutageLatch;

@@ -38,7 +38,7 @@ export async function send(ctx: Ctx, req: Send) {
   if (req.cid !== undefined) body.cid = req.cid;
   const frame = line({ type: "msg", ...body });
   const msg = { mid, conv: conversationOf({ from: me.user.id, to: req.to }) };
-  hub.toUser(req.to, frame, { msg });
+  hub.toUser(req.to, frame, { msg, sentAt: ts });
   hub.toUser(me.user.id, frame, { except: me, msg });
   return { mid, ts };
 }
@@ -55,7 +55,7 @@ export async function groupSend(ctx: Ctx, req: GroupSend) {
   const body: ChatMessage = { mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts };
   if (req.cid !== undefined) body.cid = req.cid;
   // Every member's sessions, the sender's other sessions among them.
-  hub.toGroup(req.group, line({ type: "msg", ...body }), { except: me, msg: { mid, conv: conversationOf({ from: me.user.id, group: req.group }) } });
+  hub.toGroup(req.group, line({ type: "msg", ...body }), { except: me, msg: { mid, conv: conversationOf({ from: me.user.id, group: req.group }) }, sentAt: ts });
   return { mid, ts };
 }
 
