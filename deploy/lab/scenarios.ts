@@ -7,9 +7,10 @@
  *      through the VIP keep sending, and send again with the same cid what
  *      the crash cut off)
  *   4. a chat node is SIGKILLed: friends see its users go offline within 15 s;
- *      what was sent to them arrives when they reconnect to the other node
- *   5. everything restarts: the VIP fails back, nothing is lost, both nodes
- *      serve again
+ *      what was sent to them arrives when they reconnect to the other node,
+ *      and what they were sending when it died goes again from there, once
+ *   5. everything restarts: the VIP fails back, nothing is lost or stored
+ *      twice, both nodes serve again
  */
 import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import type { LabClient } from "./client.ts";
@@ -133,7 +134,7 @@ export async function crossNodeChat(lab: Lab, c: CheckHandle) {
   c.check.headline.push("one-to-one both ways and group chat across vm1 and vm2");
 }
 
-/** 3. The master's nginx crashes: VIP moves, clients reconnect with their token, zero lost. */
+/** 3. The master's nginx crashes: VIP moves, clients reconnect with their token, zero lost, zero duplicated. */
 export async function nginxCrash(lab: Lab, c: CheckHandle) {
   const { stack } = lab;
   const holders = await stack.vipHolders();
