@@ -15,10 +15,11 @@ const FILES = [
   "test/e2e/rate-limits.test.ts",
   "test/e2e/faults.test.ts",
   "test/e2e/redis-outage.test.ts",
+  "test/e2e/lost-reply.test.ts",
 ];
 
 /** The first words of every line a scenario prints with its figures. */
-const FIGURE = /^(Fuzz|Slow consumer|Connection storm|Login storm|Interrupted logins|Rate limit|Idle timeout|MariaDB restart|MariaDB frozen|Redis restart|Node SIGKILL)/;
+const FIGURE = /^(Fuzz|Slow consumer|Connection storm|Login storm|Interrupted logins|Rate limit|Idle timeout|MariaDB restart|MariaDB frozen|Redis restart|Redis outage|Node SIGKILL|Lost reply)/;
 
 const root = `${import.meta.dir}/..`;
 const proc = Bun.spawn([process.execPath, "test", "--timeout", "120000", ...FILES.map((f) => `./${f}`), ...process.argv.slice(2)], {

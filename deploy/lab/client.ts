@@ -4,6 +4,7 @@
  * outside): requests matched to replies by `re`, pushes recorded with their
  * arrival time, every `msg` acked, and reconnection with the session token
  * after the connection drops (jittered backoff, bounded in attempts and time).
+ * Sending a message so that it survives that is people.ts's sendOnce.
  */
 import { Wire, type Frame } from "../../test/support/wire.ts";
 
@@ -58,6 +59,8 @@ export class LabClient {
 
   /** The connection now, if any: a new Wire for each (re)connection. */
   #wire?: Wire;
+  /** The connection a login succeeded on. */
+  #loggedInOn?: Wire;
   #closing = false;
   #reconnecting = false;
   #ackQueue: number[] = [];
@@ -71,6 +74,11 @@ export class LabClient {
 
   get connected(): boolean {
     return !!this.#wire;
+  }
+
+  /** Connected and logged in on this connection: requests that need a user can go. */
+  get ready(): boolean {
+    return !!this.#wire && this.#wire === this.#loggedInOn;
   }
 
   /** Connects and waits for `hello`, both within `timeoutMs`; returns its node. */
@@ -117,7 +125,9 @@ export class LabClient {
   }
 
   async login(fields: Record<string, unknown>): Promise<Frame> {
+    const w = this.#wire;
     const ok = await this.request("login", fields);
+    this.#loggedInOn = w;
     this.user = ok.user as { id: number; name: string };
     this.token = ok.token as string | undefined;
     return ok;

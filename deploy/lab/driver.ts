@@ -70,9 +70,9 @@ export async function drive(stateFile: string): Promise<number> {
   const steps: [string, (lab: Lab, c: import("./report.ts").CheckHandle) => Promise<void>, string?][] = [
     ["1. clients connecting to the VIP land on both nodes", distribution],
     ["2. users on different nodes chat both ways; group chat reaches both nodes", crossNodeChat],
-    ["3. master's nginx killed: VIP moves, clients reconnect with their token, zero lost", nginxCrash, "2"],
+    ["3. master's nginx killed: VIP moves, clients reconnect with their token, zero lost, zero duplicated", nginxCrash, "2"],
     ["4. chat node SIGKILLed: friends see its users offline within 15 s; pending messages arrive after reconnect", chatNodeKill, "2"],
-    ["5. everything restored: VIP fails back, zero lost, both nodes serve", restore, "2"],
+    ["5. everything restored: VIP fails back, zero lost, zero duplicated, both nodes serve", restore, "2"],
   ];
   for (const [name, body, needs] of steps) {
     if (!up) report.skip(name, "setup failed");

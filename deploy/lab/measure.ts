@@ -1,7 +1,8 @@
 /**
  * How the lab measures a failover: when the VIP moved and answered, when
- * each client was back, and whether every accepted message arrived.
+ * each client was back, and whether every accepted message arrived, once.
  */
+import { describeTally, SendLedger } from "../../test/support/send-ledger.ts";
 import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import type { Endpoint, Recipient, Sent } from "./people.ts";
 import { median, undelivered } from "./people.ts";
@@ -98,12 +99,26 @@ export function reportReconnects(
   c.expect(Math.max(...times) <= limitMs, `a client took longer than ${secs(limitMs)} to come back`);
 }
 
+/**
+ * Reports what became of `sent` (the messages that got ok): delivered, lost,
+ * duplicated (a text its recipient received under two mids: stored twice),
+ * and how many were sent again after a lost connection, of which how many
+ * the server had already stored (`duplicate: true`: the reply was lost, not
+ * the message). `failures` are sends that never got ok.
+ */
 export async function reportLoss(c: CheckHandle, sent: Sent[], failures: string[], what: string) {
-  const lost = await undelivered(sent, 5_000);
-  const dups = [...new Set(sent.map((s) => s.to))].reduce((n, u) => n + u.duplicates, 0);
-  c.figure(`${what}: ${sent.length} messages accepted (ok), ${sent.length - lost.length} delivered, ${lost.length} lost (${dups} duplicate pushes so far, dropped by mid)`, true);
-  if (failures.length) c.figure(`sends refused meanwhile: ${failures.length} (first: ${failures[0]})`);
+  await undelivered(sent, 5_000);
+  const ledger = new SendLedger<Recipient>();
+  for (const s of sent) ledger.accept(s);
+  const recipients = new Set(sent.map((s) => s.to));
+  for (const r of recipients) for (const [mid, body] of r.received) ledger.saw({ mid, text: body.text }, r);
+  const t = ledger.tally();
+  const pushedAgain = [...recipients].reduce((n, u) => n + u.duplicates, 0);
+  c.figure(`${what}: ${describeTally(t)} (${pushedAgain} pushes of a mid already received so far, dropped by mid)`, true);
+  if (failures.length) c.figure(`sends that never got ok: ${failures.length} (first: ${failures[0]})`);
   c.expect(sent.length > 0, "nothing was sent during the outage");
-  c.expect(lost.length === 0, `${lost.length} messages lost, e.g. mid ${lost[0]?.mid} for ${lost[0] && nameOf(lost[0].to)}`);
+  c.expect(t.lost.length === 0, `${t.lost.length} messages lost, e.g. mid ${t.lost[0]?.mid} for ${t.lost[0] && nameOf(t.lost[0].to)}`);
+  c.expect(t.duplicated.length === 0, `${t.duplicated.length} messages stored twice, e.g. "${t.duplicated[0]}"`);
+  c.expect(failures.length === 0, `${failures.length} sends never got ok`);
 }
 

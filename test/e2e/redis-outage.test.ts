@@ -1,7 +1,8 @@
 /**
  * Redis stopped and started again under a two-node cluster: each node keeps
  * serving its own sessions, /healthz says "degraded", nothing that got ok is
- * lost, and cross-node delivery comes back by itself.
+ * lost or stored twice, and cross-node delivery comes back by itself. Every
+ * send carries a cid (its text), as the client library's do.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { Subprocess } from "bun";
@@ -9,8 +10,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { freePort } from "../../scripts/services.ts";
 import { freshDatabase } from "../support/db.ts";
+import { describeTally, SendLedger } from "../support/send-ledger.ts";
 import { type NodeProcess, spawnNode } from "../support/node.ts";
 import { waitUntil } from "../support/wait.ts";
+import type { Wire } from "../support/wire.ts";
 
 let redis: Subprocess | undefined;
 let redisPort: number;
@@ -54,7 +57,7 @@ afterAll(async () => {
 });
 
 describe("a Redis outage", () => {
-  it("degrades to local delivery, loses nothing, and recovers by itself", async () => {
+  it("degrades to local delivery, loses nothing, stores nothing twice, and recovers by itself", async () => {
     const a = await n1.connect();
     const b = await n2.connect();
     const c = await n1.connect();
@@ -68,6 +71,13 @@ describe("a Redis outage", () => {
     await a.ok({ type: "add_friend", user: ids.b });
     await a.ok({ type: "add_friend", user: ids.c });
     expect((await n1.health()).body.redis).toBe("up");
+    const ledger = new SendLedger<number>();
+    /** a sends `text` to `to` with the text as its cid; the reply must be ok. */
+    const send = async (to: number, text: string) => {
+      const r = await a.ok({ type: "send", to, text, cid: text });
+      ledger.accept({ text, mid: r.mid, to, attempts: 1, duplicate: r.duplicate === true, at: Date.now() });
+      return r;
+    };
 
     redis!.kill("SIGKILL");
     await redis!.exited;
@@ -79,29 +89,43 @@ describe("a Redis outage", () => {
     expect(degraded.body).toMatchObject({ mysql: "up", redis: "down" });
 
     // Same node: delivered live. Other node: stored, delivered from pending.
-    const local = await a.ok({ type: "send", to: ids.c, text: "same node during outage" });
+    const local = await send(ids.c, "same node during outage");
     await c.push("msg", (f) => f.mid === local.mid);
-    const remote = await a.ok({ type: "send", to: ids.b, text: "other node during outage" });
+    const remote = await send(ids.b, "other node during outage");
 
     await startRedis();
     await until("healthz ok", async () => ((await n1.health()).body.status === "ok" && (await n2.health()).body.status === "ok" ? true : undefined));
     // Give the subscriber its resubscribe: wait until a fresh cross-node send arrives live.
+    let tries = 0;
     const after = await until("cross-node delivery resumes", async () => {
-      const m = await a.ok({ type: "send", to: ids.b, text: "after the outage" });
+      const m = await send(ids.b, `after the outage #${++tries}`);
       try {
         return await b.push("msg", (f) => f.mid === m.mid, 0, 1000);
       } catch {
         return undefined; // not resubscribed yet: that message stays pending; try again
       }
     });
-    expect(after.text).toBe("after the outage");
+    expect(after.text).toBe(`after the outage #${tries}`);
 
     // The message sent during the outage was not lost: it arrives at b's next login.
     b.close();
     const b2 = await n2.connect();
-    await b2.ok({ type: "login", name: "rb", password: "password-1" });
+    const relogin = await b2.ok({ type: "login", name: "rb", password: "password-1" });
     const replayed = await b2.push("msg", (f) => f.mid === remote.mid);
     expect(replayed.text).toBe("other node during outage");
+
+    // Each message once: in what b and c received, and in a's history with each.
+    const msgs = (w: Wire) => w.frames.filter((f) => f.type === "msg");
+    await until("b's replay", async () => msgs(b2).length >= relogin.pending || undefined);
+    for (const [id, ws] of [[ids.b, [b, b2]], [ids.c, [c]]] as const) {
+      for (const w of ws) for (const f of msgs(w)) ledger.saw({ mid: f.mid, text: f.text }, id);
+      const h = await a.ok({ type: "history", with: id, limit: 100 });
+      for (const m of h.messages) ledger.stored(m);
+    }
+    const t = ledger.tally();
+    console.log(`Redis outage (2 nodes, one send at a time): ${describeTally(t)}; cross-node delivery back after ${tries} sends`);
+    expect(t.lost).toEqual([]);
+    expect(t.duplicated).toEqual([]);
     for (const w of [a, b2, c]) w.close();
   }, 60_000);
 
