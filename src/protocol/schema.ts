@@ -131,6 +131,13 @@ export type MessageRef = Static<typeof MessageRef>;
 export const FriendRequest = Type.Object({ user: Id, note: Type.Optional(CodePoints({ min: 0, max: 256 })) });
 export type FriendRequest = Static<typeof FriendRequest>;
 
+export const ChangePassword = Type.Object({
+  // The old password is checked, not validated: any length is "wrong password".
+  old: Type.String({ maxLength: 1024 }),
+  new: CodePoints({ min: 6, max: 128 }),
+});
+export type ChangePassword = Static<typeof ChangePassword>;
+
 export const FindUser = Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) });
 export type FindUser = Static<typeof FindUser>;
 
@@ -195,6 +202,7 @@ export const REQUESTS = {
   unblock: UserRef,
   blocked: Empty,
   find_user: FindUser,
+  change_password: ChangePassword,
 } as const satisfies Record<string, TSchema>;
 
 export type RequestType = keyof typeof REQUESTS;

@@ -48,6 +48,7 @@ export class Session {
   /** Highest mid written per conversation (a message replayed and then pushed live goes out once). */
   readonly #lastMid = new Map<string, number>();
   #ended = false;
+  #tokens: readonly string[];
   /** When a `typing` of this session was last forwarded, per conversation (ms). */
   readonly #typedAt = new Map<string, number>();
 
@@ -57,12 +58,23 @@ export class Session {
     readonly user: { id: number; name: string },
     readonly out: PushTarget,
     /** Tokens to revoke at logout: the one issued to this session and the one it logged in with. */
-    readonly tokens: readonly string[],
+    tokens: readonly string[],
     readonly hooks: SessionHooks,
     caches: { friends: ReadonlySet<number>; groups: ReadonlySet<number> } = { friends: new Set(), groups: new Set() },
   ) {
     this.friends = caches.friends;
     this.groups = caches.groups;
+    this.#tokens = tokens;
+  }
+
+  /** Tokens to revoke at logout: the one issued to this session and the one it logged in with. */
+  get tokens(): readonly string[] {
+    return this.#tokens;
+  }
+
+  /** The session's tokens are now these (a password change revoked the others and issued one). */
+  replaceTokens(tokens: readonly string[]) {
+    this.#tokens = tokens;
   }
 
   get ended(): boolean {

@@ -1,11 +1,12 @@
 /** register, login, logout: accounts and sessions. */
 import { fail } from "../../protocol/errors.ts";
-import type { Login, Register } from "../../protocol/schema.ts";
+import type { ChangePassword, Login, Register } from "../../protocol/schema.ts";
 import { friendsOf } from "../../store/friends.ts";
 import { unreadTotal } from "../../store/conversations.ts";
 import { pendingCount, pendingPage } from "../../store/messages.ts";
 import { incomingCount } from "../../store/requests.ts";
-import { issueToken, revokeTokens, tokenUser } from "../../store/tokens.ts";
+import { setPasswordHash } from "../../store/accounts.ts";
+import { issueToken, revokeTokens, revokeUserTokens, tokenUser } from "../../store/tokens.ts";
 import { createUser, credentialsById, credentialsByName, userById } from "../../store/users.ts";
 import { type Ctx, line, type Services, sessionOf } from "../services.ts";
 import { conversationOf, type Session } from "../session.ts";
@@ -98,6 +99,22 @@ async function replayPending(services: Services, conn: Ctx["conn"], session: Ses
   } finally {
     session.live();
   }
+}
+
+/**
+ * A new password, and a fresh token for this session; every other token of
+ * the user stops working (other sessions stay connected but cannot resume).
+ */
+export async function changePassword(ctx: Ctx, req: ChangePassword) {
+  const { db, policy } = ctx.services;
+  const me = sessionOf(ctx);
+  const creds = await credentialsById(db, me.user.id);
+  if (!creds || !(await Bun.password.verify(req.old, creds.password_hash))) fail("bad_credentials", "the old password is wrong");
+  await setPasswordHash(db, me.user.id, await Bun.password.hash(req.new, { algorithm: "argon2id", ...policy.hash }));
+  await revokeUserTokens(db, me.user.id);
+  const token = await issueToken(db, me.user.id, policy.tokenTtlMs);
+  me.replaceTokens([token]);
+  return { token };
 }
 
 export async function logout(ctx: Ctx) {
