@@ -14,9 +14,11 @@ import { DEFAULT_PORT } from "../protocol/port.ts";
 import type { Db } from "../store/db.ts";
 import { ping } from "../store/server-info.ts";
 import { purgeExpiredTokens } from "../store/tokens.ts";
+import { AbuseLog } from "./abuse-log.ts";
 import { Conn, Flusher } from "./conn.ts";
 import { dispatch } from "./dispatch.ts";
 import { Hub } from "./hub.ts";
+import { LOGIN_THROTTLE_DEFAULTS, LoginThrottle } from "./login-throttle.ts";
 import { MessageWriter } from "./message-writer.ts";
 import { Metrics } from "./metrics.ts";
 import { OutageLatch } from "./outage-latch.ts";
@@ -61,6 +63,25 @@ export interface ServerOptions {
   orderWindowMs?: number;
   /** How often expired login tokens are deleted, ms; 0 never. Default 10 min. */
   tokenPurgeIntervalMs?: number;
+  /**
+   * A connection's bad frames (or rate-limited requests) are logged as one
+   * line when they start, then one summary line per this many ms at most,
+   * and one when they stop; a burst stops after as long without one. Default 60 s.
+   */
+  abuseLogIntervalMs?: number;
+  /**
+   * Failed password logins of one account within `loginWindowMs` after which
+   * its next login waits (answered `rate_limited` until then); 0 turns it off. Default 5.
+   */
+  loginAccountFailures?: number;
+  /** The same, for failures from one remote address (behind a proxy: the proxy's); 0 turns it off. Default 20. */
+  loginAddressFailures?: number;
+  /** The window for those counts, ms; a key is forgotten after as long without a failure. Default 60 s. */
+  loginWindowMs?: number;
+  /** The first wait, ms; each further failure doubles it. Default 250 ms. */
+  loginDelayMs?: number;
+  /** The longest wait, ms. Default 30 s. */
+  loginMaxDelayMs?: number;
 }
 
 export interface ServerDeps {
@@ -100,6 +121,12 @@ export const DEFAULTS = {
   maxGroupMembers: 5000,
   orderWindowMs: 50,
   tokenPurgeIntervalMs: 10 * 60_000,
+  abuseLogIntervalMs: 60_000,
+  loginAccountFailures: LOGIN_THROTTLE_DEFAULTS.accountFailures,
+  loginAddressFailures: LOGIN_THROTTLE_DEFAULTS.addressFailures,
+  loginWindowMs: LOGIN_THROTTLE_DEFAULTS.windowMs,
+  loginDelayMs: LOGIN_THROTTLE_DEFAULTS.delayMs,
+  loginMaxDelayMs: LOGIN_THROTTLE_DEFAULTS.maxDelayMs,
 } satisfies Omit<ServerOptions, "node" | "tls">;
 
 /** One error frame as a line, for the frames that answer no request. */
@@ -111,6 +138,16 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   if (o.rateLimit > 0 && o.rateBurst < 1) throw new TypeError("rateBurst must be at least 1 when rate limiting is on");
   const { db, log } = deps;
   const metrics = deps.metrics ?? new Metrics();
+  // Before anything starts: contradictory throttle options are a TypeError here.
+  const throttle = new LoginThrottle({
+    accountFailures: o.loginAccountFailures,
+    addressFailures: o.loginAddressFailures,
+    windowMs: o.loginWindowMs,
+    delayMs: o.loginDelayMs,
+    maxDelayMs: o.loginMaxDelayMs,
+  });
+  const throttled = metrics.counter("chat_logins_throttled_total", "Password logins refused with rate_limited by the login throttle, by scope (account, address)", "scope");
+  for (const scope of ["account", "address"]) throttled(scope, 0);
 
   const roster = new Roster();
   const hub = new Hub({ node: o.node, bus: deps.bus, roster, log, orderWindowMs: o.orderWindowMs });
@@ -146,11 +183,14 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     hub,
     presence,
     log,
+    abuse: new AbuseLog(log, o.abuseLogIntervalMs),
     metrics,
     count: {
       request: metrics.counter("chat_requests_total", "Requests by type", "type"),
       error: metrics.counter("chat_errors_total", "Error replies by code", "code"),
+      throttled,
     },
+    throttle,
     policy: {
       tokenTtlMs: o.tokenTtlMs,
       hash: o.hash,
@@ -184,6 +224,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   /** The connection is gone (or going): forget it, and end its session. */
   const forget = (conn: Conn) => {
     if (!conns.delete(conn)) return;
+    services.abuse.closed(conn);
     const n = (perAddress.get(conn.remote) ?? 1) - 1;
     if (n > 0) perAddress.set(conn.remote, n);
     else perAddress.delete(conn.remote);
@@ -275,6 +316,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     metrics.gauge("chat_connections", "Open connections", conns.size);
     metrics.gauge("chat_sessions", "Logged-in sessions on this node", roster.sessionCount);
     metrics.gauge("chat_users_online_here", "Users with a session on this node", roster.userCount);
+    throttle.prune();
+    const keys = "Accounts and addresses the login throttle tracks (failed logins in the last window)";
+    metrics.gauge("chat_login_throttle_keys", keys, throttle.accounts.size, { scope: "account" });
+    metrics.gauge("chat_login_throttle_keys", keys, throttle.addresses.size, { scope: "address" });
   });
 
   log.info("listen", { node: o.node, host: o.host, port: listener.port, tls: !!o.tls });
@@ -301,6 +346,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
           if (session) await sessions.end(session).catch((e) => log.warn("session_end_failed", { error: e }));
           conn.end();
           conns.delete(conn);
+          services.abuse.closed(conn);
         }),
       );
       await services.writer.drained();
