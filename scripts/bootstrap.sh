@@ -18,6 +18,7 @@ if [ "${1:-}" = test ]; then
   have keepalived || missing="$missing keepalived"
   have ip || missing="$missing iproute2"
   have tmux || missing="$missing tmux"
+  have fail2ban-regex || missing="$missing fail2ban"
 fi
 
 if [ -n "$missing" ]; then
