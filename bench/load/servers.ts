@@ -74,6 +74,10 @@ export async function spawnServer(cfg: ServerConfig): Promise<ServerProc> {
     "--hash-memory", String(cfg.hashMemoryKiB),
     "--hash-time", String(cfg.hashTime),
     "--rate-limit", "0",
+    // The first run logs every user in before registering it (bad_credentials): from
+    // a few loopback addresses that is hundreds of failures each, which the per-address
+    // login throttle would hold back.
+    "--login-ip-failures", "0",
     "--pool-max-size", String(cfg.poolMaxSize),
     "--log-level", "warn",
     ...(cfg.extraArgs ?? []),
