@@ -46,6 +46,13 @@ async function count(sql: string, params: unknown[]): Promise<number> {
   return Number(rows[0]?.n);
 }
 
+describe("hello", () => {
+  test("lists group_admin among the features", async () => {
+    const w = await srv.conn();
+    expect(w.frames[0]?.features).toContain("group_admin");
+  });
+});
+
 describe("set_role", () => {
   test("makes a member an admin: role_changed to every member's sessions but the requesting one, and member lists show admin", async () => {
     const creator = await fresh();
