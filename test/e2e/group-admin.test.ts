@@ -188,11 +188,15 @@ describe("kick", () => {
     await creator.w.ok({ type: "group_send", group: g, text: "two" });
     const before = await again(bob); // replayed, not acked: still pending
     expect(before.login.pending).toBe(2);
+    expect(before.login.unread).toBe(2);
+    expect((await before.w.ok({ type: "conversations" })).conversations.filter((c: Frame) => c.group === g)).toHaveLength(1);
     before.w.close();
     await creator.w.ok({ type: "kick", group: g, user: bob.id });
     const after = await again(bob);
     expect(after.login.pending).toBe(0);
+    expect(after.login.unread).toBe(0);
     expect(await since(after, 0, "msg")).toEqual([]);
+    expect((await after.w.ok({ type: "conversations" })).conversations.filter((c: Frame) => c.group === g)).toEqual([]);
   });
 
   test("lets a kicked user join again at once, as a normal member", async () => {
@@ -416,7 +420,9 @@ describe("delete_group", () => {
     await creator.w.ok({ type: "delete_group", group: g });
     const after = await again(bob);
     expect(after.login.pending).toBe(0);
+    expect(after.login.unread).toBe(0);
     expect(await since(after, 0, "msg")).toEqual([]);
+    expect((await after.w.ok({ type: "conversations" })).conversations.filter((c: Frame) => c.group === g)).toEqual([]);
     expect(await count("SELECT COUNT(*) AS n FROM messages WHERE group_id = ?", [g])).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM positions WHERE group_id = ?", [g])).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM acked_above WHERE mid = ?", [replayed.mid])).toBe(0);
