@@ -204,7 +204,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     // Redis is back: what other nodes did meanwhile may not have reached this one.
     busReturned: () => {
       hub.forgetWhereabouts();
-      void sessions.refreshCaches().catch((e) => log.warn("cache_refresh_failed", { error: e }));
+      void sessions.refreshCaches().then(
+        (users) => log.info("caches_refreshed", { users }),
+        (e) => log.warn("cache_refresh_failed", { error: e }),
+      );
     },
     wentOffline: (user) => sessions.wentOffline(user),
     stats: () => ({ connections: conns.size, sessions: roster.sessionCount, users: roster.userCount }),
