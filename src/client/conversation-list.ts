@@ -87,6 +87,8 @@ export class ConversationList extends Emitter<ConversationListEvents> {
   /** Events that arrive while the list loads, applied on top of what the load returns. */
   #buffer: Array<() => void> | null = null;
   #loading: Promise<void> | null = null;
+  /** The load and refetches on their way. */
+  #inFlight = new Set<Promise<void>>();
   /** Bumped when the list is cleared or reloaded: answers to older requests are dropped. */
   #generation = 0;
   /** The user whose list this is. */
@@ -151,8 +153,17 @@ export class ConversationList extends Emitter<ConversationListEvents> {
    * `conversations`. A load while one is on its way joins it.
    */
   load(): Promise<void> {
-    this.#loading ??= this.#load().finally(() => (this.#loading = null));
+    this.#loading ??= this.#track(this.#load().finally(() => (this.#loading = null)));
     return this.#loading;
+  }
+
+  /**
+   * Resolves once no load and no refetch of an entry is on its way: what
+   * `list()` shows is then what the server said, updated by the pushes since
+   * (a conversation that one message has just added has its name then).
+   */
+  async settled(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
   /**
@@ -256,7 +267,7 @@ export class ConversationList extends Emitter<ConversationListEvents> {
       const base = { name, last: body, unread: counts ? 1 : 0, read: 0 };
       this.#entries.set(key, "group" in ref ? { group: ref.group, ...base } : { with: ref.with, ...base, peer_read: 0 });
       this.#changed(key);
-      void this.#refresh(key);
+      this.#refresh(key);
       return;
     }
     // At or below the last message: already counted (a replay, a duplicate).
@@ -264,7 +275,7 @@ export class ConversationList extends Emitter<ConversationListEvents> {
     e.last = body;
     if (counts && m.mid > e.read) e.unread++;
     this.#changed(key);
-    if (this.#stale.has(key)) void this.#refresh(key);
+    if (this.#stale.has(key)) this.#refresh(key);
   }
 
   #read(p: ReadPush): void {
@@ -285,7 +296,7 @@ export class ConversationList extends Emitter<ConversationListEvents> {
     if (position >= e.last.mid) e.unread = 0;
     this.#changed(key);
     // Stopped short of the last message: which of those above are someone else's is not known here.
-    if (position < e.last.mid && e.unread > 0) void this.#refresh(key);
+    if (position < e.last.mid && e.unread > 0) this.#refresh(key);
   }
 
   #edited(p: EditedPush): void {
@@ -372,7 +383,7 @@ export class ConversationList extends Emitter<ConversationListEvents> {
         this.#changed(key);
       } else if (mid > e.read && mid < e.last.mid && e.unread > 0) {
         // Maybe someone else's unread message (a group admin deletes any): ask.
-        void this.#refresh(key);
+        this.#refresh(key);
       }
     }
   }
@@ -406,9 +417,20 @@ export class ConversationList extends Emitter<ConversationListEvents> {
   // ---- refetching one entry ----
 
   /** Fetches one entry again for its exact counts; see the file's comment. */
-  async #refresh(key: string): Promise<void> {
+  #refresh(key: string): void {
     // The one on its way sees the change (a new version) and asks again.
     if (this.#refreshing.has(key)) return;
+    void this.#track(this.#refetch(key));
+  }
+
+  #track(p: Promise<void>): Promise<void> {
+    this.#inFlight.add(p);
+    const done = () => this.#inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  async #refetch(key: string): Promise<void> {
     this.#refreshing.add(key);
     const generation = this.#generation;
     try {

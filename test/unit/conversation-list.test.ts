@@ -194,6 +194,23 @@ describe("ConversationList messages", () => {
     expect(list.list()).toEqual([team(first, 1, 0)]);
   });
 
+  it("settles once the entry a new conversation needs has come", async () => {
+    const { client, conn, list, state, release } = await setup([]);
+    await list.load();
+    state.convs = [team(inTeam(40), 1, 0)];
+    state.hold = true;
+    conn.send({ type: "msg", ...inTeam(40) });
+    await conn.next((f) => f.type === "conversations" && f.before === 41);
+    let settled = false;
+    const done = list.settled().then(() => (settled = true));
+    await settle(client);
+    expect(settled).toBe(false);
+    expect(list.get({ group: TEAM })).toEqual(expect.objectContaining({ name: "", unread: 1 }));
+    release();
+    await done;
+    expect(list.get({ group: TEAM })?.name).toBe("team");
+  });
+
   it("leaves no entry for a message the server does not list (replayed from a former friend)", async () => {
     const { client, conn, list } = await setup([]);
     await list.load();
