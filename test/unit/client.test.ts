@@ -673,7 +673,7 @@ describe("runConsole (against the fake server)", () => {
     };
     const con = consoleOn(server.port);
     con.type("1", "alice", "s3cret-pw");
-    await con.waitFor(/second\n/);
+    await con.waitFor(/second \(mid 2\)\n/);
     con.end();
     expect(await con.exited).toBe(0);
     const lines = con.text.split("\n");
@@ -681,13 +681,53 @@ describe("runConsole (against the fake server)", () => {
     expect(at(/^ok: logged in as alice\(7\) on node n1$/)).toBeGreaterThan(at(/^1\. login$/));
     expect(at(/^  bob\(8\) online$/)).toBeGreaterThan(at(/^ok: logged in/));
     expect(at(/^pending messages: 2$/)).toBeGreaterThan(at(/^  bob\(8\) online$/));
-    expect(at(/bob\(8\) -> you: first$/)).toBeGreaterThan(at(/^pending messages: 2$/));
-    expect(at(/bob\(8\) -> you: second$/)).toBeGreaterThan(at(/-> you: first$/));
+    expect(at(/bob\(8\) -> you: first \(mid 1\)$/)).toBeGreaterThan(at(/^pending messages: 2$/));
+    expect(at(/bob\(8\) -> you: second \(mid 2\)$/)).toBeGreaterThan(at(/-> you: first \(mid 1\)$/));
     // No prompts and no escape codes off a terminal.
     expect(con.text).not.toContain("\x1b");
     expect(con.text).not.toContain("password:");
     await server.conns[0]!.whenClosed;
     expect(server.conns[0]!.frames.filter((f) => f.type === "ack").flatMap((f) => f.mids)).toEqual([1, 2]);
+  });
+
+  it("shows pushes as lines, and a peer's typing once until a message of theirs", async () => {
+    server = FakeServer.start();
+    server.script = (c, f) => {
+      if (f.type !== "login") return false;
+      const friends = [{ id: 8, name: "bob", online: true }];
+      c.ok(f, { user: { id: 7, name: "alice" }, friends, groups: [], pending: 0, token: "t" });
+      return true;
+    };
+    const con = consoleOn(server.port);
+    con.type("1", "alice", "s3cret-pw");
+    await con.waitFor(/pending messages: 0\n/);
+    const conn = server.conns[0]!;
+    for (const push of [
+      { type: "typing", user: 8 },
+      { type: "typing", user: 8 }, // still typing: not shown again
+      msg(4, "done typing"),
+      { type: "typing", user: 8 },
+      { type: "read", user: 8, with: 8, mid: 3 },
+      { type: "edited", mid: 4, text: "better", edited: 1, from: 8, to: 7 },
+      { type: "deleted", mid: 4, deleted: 2, from: 8, to: 7 },
+      { type: "friend_removed", user: 8 },
+    ]) {
+      conn.send(push);
+    }
+    await con.waitFor(/is no longer your friend\n/);
+    con.end();
+    expect(await con.exited).toBe(0);
+    const shown = con.text.split("\n").filter((l) => l.startsWith("* ") || l.includes("(mid"));
+    expect(shown.map((l) => l.replace(/^\[[^\]]+\] /, ""))).toEqual([
+      "* connected to node n1",
+      "* bob(8) is typing",
+      "bob(8) -> you: done typing (mid 4)",
+      "* bob(8) is typing",
+      "* bob(8) read up to mid 3",
+      "* bob(8) edited mid 4: better",
+      "* bob(8) deleted mid 4",
+      "* bob(8) is no longer your friend",
+    ]);
   });
 
   it("goes back to the menu when the token is refused after a reconnect", async () => {
