@@ -56,6 +56,14 @@ export interface ClientEvents {
   role_changed: RoleChangedPush;
   group_updated: GroupUpdatedPush;
   group_deleted: GroupDeletedPush;
+  /**
+   * A request of this client got `ok`: what was asked (`op` and its fields,
+   * `cid` included) and the reply's fields. Emitted as the reply arrives,
+   * before any later frame, so state kept from pushes (a conversation list)
+   * also sees what this session did itself: the server does not push a
+   * session its own sends, reads, edits and deletes.
+   */
+  ok: { op: string; fields: Record<string, unknown>; reply: Reply };
   /** the connection was lost; `willReconnect` tells whether the client tries again */
   disconnected: { error?: Error; willReconnect: boolean };
   /** a reconnection attempt is scheduled in `delayMs` */
@@ -74,6 +82,7 @@ export interface ClientEvents {
 
 interface Pending {
   op: string;
+  fields: Record<string, unknown>;
   resolve(reply: Reply): void;
   reject(err: Error): void;
   onOk?: (reply: Reply) => void;
@@ -283,7 +292,7 @@ export class ClientBase extends Emitter<ClientEvents> {
       return Promise.reject(new FrameTooLargeError(bytes.length, this.options.maxRequestBytes));
     }
     const { promise, resolve, reject } = Promise.withResolvers<Reply>();
-    const pending: Pending = { op, resolve, reject, onOk: options.onOk };
+    const pending: Pending = { op, fields, resolve, reject, onOk: options.onOk };
     if (options.timeoutMs) {
       pending.timer = setTimeout(() => {
         this.#pending.delete(id);
@@ -319,6 +328,7 @@ export class ClientBase extends Emitter<ClientEvents> {
       if (pending.op === "login") this.#loggedIn(fields as unknown as LoginResult);
       else if (pending.op === "logout") this.#loggedOut();
       pending.onOk?.(fields);
+      this.emit("ok", { op: pending.op, fields: pending.fields, reply: fields });
       pending.resolve(fields);
     } else {
       pending.reject(new RequestError(String(fields.code), String(fields.message ?? ""), pending.op));

@@ -22,6 +22,12 @@ export type Command =
   | { cmd: "groups" }
   | { cmd: "history"; with: number; before?: number }
   | { cmd: "history"; group: number; before?: number }
+  | { cmd: "conversations" }
+  | { cmd: "read"; with: number }
+  | { cmd: "read"; group: number }
+  | { cmd: "edit"; mid: number; text: string }
+  | { cmd: "delete"; mid: number }
+  | { cmd: "unfriend"; user: number }
   | { cmd: "ping" }
   | { cmd: "loginout" }
   | { cmd: "quit" };
@@ -40,6 +46,11 @@ interface Spec {
 }
 
 const num = (s: string | undefined) => Number(s);
+
+/** `8` is friend 8, `g:3` (or `g3`) group 3. */
+function target(s: string): { with: number } | { group: number } {
+  return /^g/i.test(s) ? { group: num(s.replace(/^g:?/i, "")) } : { with: num(s) };
+}
 
 const SPECS: Record<string, Spec> = {
   help: { usage: "help", summary: "show this list", args: [], build: () => ({ cmd: "help" }) },
@@ -115,28 +126,54 @@ const SPECS: Record<string, Spec> = {
   groups: { usage: "groups", summary: "list your groups and their members", args: [], build: () => ({ cmd: "groups" }) },
   history: {
     usage: "history <friendid|g:groupid> [before-mid]",
-    summary: "show earlier messages of a conversation",
+    summary: "show the last 50 messages of a conversation, or the 50 before a mid",
     args: ["target", "id"],
     optional: 1,
-    build: ([target, before]) => {
-      const page = before === undefined ? {} : { before: num(before) };
-      return /^g/i.test(target!)
-        ? { cmd: "history", group: num(target!.replace(/^g:?/i, "")), ...page }
-        : { cmd: "history", with: num(target), ...page };
-    },
+    build: ([t, before]) => ({ cmd: "history", ...target(t!), ...(before === undefined ? {} : { before: num(before) }) }),
+  },
+  conversations: {
+    usage: "conversations",
+    summary: "list your conversations with their unread counts and last messages",
+    args: [],
+    build: () => ({ cmd: "conversations" }),
+  },
+  read: {
+    usage: "read <friendid|g:groupid>",
+    summary: "mark a conversation read up to its last message",
+    args: ["target"],
+    build: ([t]) => ({ cmd: "read", ...target(t!) }),
+  },
+  edit: {
+    usage: "edit <mid> <new text>",
+    summary: "change the text of a message you sent",
+    args: ["id", "text"],
+    build: ([mid, text]) => ({ cmd: "edit", mid: num(mid), text: text! }),
+  },
+  delete: {
+    usage: "delete <mid>",
+    summary: "recall a message (yours; in a group you run, anyone's)",
+    args: ["id"],
+    build: ([mid]) => ({ cmd: "delete", mid: num(mid) }),
+  },
+  unfriend: {
+    usage: "unfriend <userid>",
+    summary: "end a friendship (for both of you)",
+    args: ["id"],
+    build: ([user]) => ({ cmd: "unfriend", user: num(user) }),
   },
   ping: { usage: "ping", summary: "measure the round trip to the server", args: [], build: () => ({ cmd: "ping" }) },
   loginout: { usage: "loginout", summary: "log out, back to the menu", args: [], build: () => ({ cmd: "loginout" }) },
   quit: { usage: "quit", summary: "exit the client", args: [], build: () => ({ cmd: "quit" }) },
 };
 
-const ALIASES: Record<string, string> = { logout: "loginout", exit: "quit", "?": "help" };
+const ALIASES: Record<string, string> = { logout: "loginout", exit: "quit", "?": "help", convs: "conversations" };
 
 /** The help text: one line per command. */
 export const HELP: string = [
   "commands:",
   ...Object.values(SPECS).map((s) => `  ${s.usage.padEnd(44)} ${s.summary}`),
-  "  the colon syntax works too: chat:5:hello, addfriend:5, creategroup:name:desc, addgroup:3, groupchat:3:hi",
+  "  the colon syntax works too: chat:5:hello, addfriend:5, creategroup:name:desc, addgroup:3, groupchat:3:hi, edit:12:new text",
+  "  convs is short for conversations; every message line ends with its mid",
 ].join("\n");
 
 /**
@@ -160,6 +197,18 @@ export function parseCommand(line: string): ParseResult | null {
     if (!valid(spec.args[i]!, args[i]!)) return usage(spec);
   }
   return { ok: true, command: spec.build(args) };
+}
+
+/**
+ * The conversation a half-typed line is writing to, once it has a friend
+ * or group id and the start of a message (`chat 8 hel`, `groupchat:3:h`):
+ * what the console reports as typing. Null for anything else.
+ */
+export function typingTarget(line: string): { with: number } | { group: number } | null {
+  const m = /^\s*(chat|groupchat)(?:\s+|:)([0-9]+)(?:\s+|:)\S/i.exec(line);
+  if (!m || !isId(m[2]!)) return null;
+  const id = Number(m[2]);
+  return m[1]!.toLowerCase() === "chat" ? { with: id } : { group: id };
 }
 
 export type MenuChoice = "login" | "register" | "quit";

@@ -32,6 +32,8 @@ export class ConsoleIo {
   #ended = false;
   #prompt = "";
   #secret = false;
+  #onEdit: ((line: string) => void) | null = null;
+  #edited = "";
 
   constructor(options: ConsoleIoOptions) {
     const { input, output } = options;
@@ -44,7 +46,11 @@ export class ConsoleIo {
       terminal: this.tty,
       historySize: this.tty ? 100 : 0,
     });
-    if (this.tty) this.#hideSecrets();
+    if (this.tty) {
+      this.#hideSecrets();
+      // readline listened first, so its line already holds this key.
+      input.on("keypress", () => this.#keypress());
+    }
     this.#rl.on("line", (line) => this.#onLine(line));
     this.#rl.on("close", () => this.#onEnd());
     // Ctrl-C ends the input like Ctrl-D: the client then exits cleanly.
@@ -74,6 +80,15 @@ export class ConsoleIo {
     return new Promise((resolve) => (this.#waiter = resolve));
   }
 
+  /**
+   * On a terminal, `listener` hears the line being typed after each key that
+   * changes it, while a `next()` waits (never while a password is typed).
+   * Off a terminal lines come whole, and it hears nothing.
+   */
+  onEdit(listener: (line: string) => void): void {
+    this.#onEdit = listener;
+  }
+
   /** Makes a waiting `next()` return INTERRUPTED (the lines typed stay queued). */
   interrupt(): void {
     this.#settle(INTERRUPTED);
@@ -97,7 +112,16 @@ export class ConsoleIo {
     this.#rl.close();
   }
 
+  #keypress(): void {
+    if (!this.#waiter || this.#secret || !this.#onEdit) return;
+    const line = (this.#rl as unknown as ReadlineInternals).line;
+    if (line === this.#edited) return;
+    this.#edited = line;
+    this.#onEdit(line);
+  }
+
   #onLine(line: string): void {
+    this.#edited = "";
     const wasSecret = this.#secret;
     this.#secret = false;
     if (wasSecret && this.tty) this.#output.write("\r\n"); // the Enter was not echoed

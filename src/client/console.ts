@@ -1,18 +1,45 @@
 /**
  * The console client: the reference projects' menu (login / register / quit)
  * and commands (`chat`, `addfriend`, `creategroup`, `addgroup`, `groupchat`,
- * `loginout`, ...), over the client library with autoAck and reconnect on.
+ * `loginout`, ...) plus the 1.1 ones (`conversations`, `read`, `edit`,
+ * `delete`, `unfriend`), over the client library with autoAck and reconnect
+ * on and a ConversationList for the unread counts. Sent messages are shown
+ * as message lines, like received ones; on a terminal, typing a `chat` or
+ * `groupchat` line tells the other side (`typing`).
  * On a terminal it prompts, hides passwords and keeps the typed line intact
  * when messages arrive; with piped input it reads plain lines and prints plain
  * lines, so scripts and tests can drive it.
  */
 import { ChatClient, type ChatClientOptions } from "./connection.ts";
-import { type Command, HELP, parseCommand, parseLoginName, parseMenuChoice } from "./console-commands.ts";
-import { formatError, formatFriends, formatGroups, formatMessage, formatUser } from "./console-format.ts";
+import {
+  type Command,
+  HELP,
+  parseCommand,
+  parseLoginName,
+  parseMenuChoice,
+  typingTarget,
+} from "./console-commands.ts";
+import {
+  formatConversations,
+  formatDeletedPush,
+  formatEditedPush,
+  formatError,
+  formatFriends,
+  formatGroupRef,
+  formatGroups,
+  formatHistoryEnd,
+  formatMessage,
+  formatReadPush,
+  formatTypingPush,
+  formatUser,
+  formatUserId,
+  type Names,
+} from "./console-format.ts";
 import { ConsoleIo, INTERRUPTED } from "./console-io.ts";
+import { conversationKey, ConversationList } from "./conversation-list.ts";
 import type { ClientTlsOptions } from "./link.ts";
 import { DEFAULTS } from "./options.ts";
-import type { Friend, Group, GroupRole, LoginResult, UserRef } from "./types.ts";
+import type { ChatMessage, ConversationRef, Friend, Group, GroupRole, LoginResult, UserRef } from "./types.ts";
 
 export interface ConsoleOptions {
   /** server host (default: the client library's, "127.0.0.1") */
@@ -36,6 +63,13 @@ export interface ConsoleOptions {
 }
 
 type Next = "continue" | "quit";
+
+/** `history` asks for pages of this many messages (the protocol's default). */
+const HISTORY_PAGE = 50;
+/** The server forwards one `typing` per conversation every 2 s; sending more often is wasted. */
+const TYPING_EVERY_MS = 2_000;
+/** A peer typing on is shown once, again only after this long without a `typing` from them. */
+const TYPING_SHOWN_MS = 5_000;
 
 /**
  * Runs the console client until the user quits or the input ends; resolves
@@ -80,17 +114,28 @@ class ConsoleSession {
   #friends = new Map<number, Friend>();
   #groups = new Map<number, Group>();
   /** lines that arrive while a login's summary is being printed */
-  #held: string[] | null = null;
+  #held: Array<string | (() => string)> | null = null;
   /** the connection is gone for good */
   #lost = false;
   /** we are closing the client ourselves */
   #closing = false;
+  readonly #conversations: ConversationList;
+  /** when this console last sent `typing`, per conversation key */
+  #typingSent = new Map<string, number>();
+  /** when a peer's `typing` last came, per `user conversation-key` */
+  #typingSeen = new Map<string, number>();
+  readonly #names: Names = {
+    user: (id) => this.#userName(id),
+    group: (id) => this.#groups.get(id)?.name ?? this.#conversations.get({ group: id })?.name,
+  };
 
   constructor(
     private readonly client: ChatClient,
     private readonly io: ConsoleIo,
   ) {
+    this.#conversations = new ConversationList(client);
     this.#listen();
+    io.onEdit((line) => this.#typing(line));
   }
 
   async run(): Promise<number> {
@@ -150,7 +195,7 @@ class ConsoleSession {
     } finally {
       const held = this.#held;
       this.#held = null;
-      for (const line of held) this.io.print(line);
+      for (const line of held) this.io.print(typeof line === "string" ? line : line());
     }
     return "continue";
   }
@@ -177,6 +222,11 @@ class ConsoleSession {
     for (const line of formatFriends(this.#friends.values())) this.io.print(line);
     for (const line of formatGroups(this.#groups.values())) this.io.print(line);
     this.io.print(`pending messages: ${result.pending}`);
+    if (result.unread !== undefined) this.io.print(`unread messages: ${result.unread}`);
+    if (this.client.offers("conversations")) {
+      // In the background: `conversations` and `read` wait for it when they need it.
+      this.#conversations.load().catch((err) => this.#show(formatError(err)));
+    }
   }
 
   #remember(result: LoginResult): void {
@@ -212,12 +262,17 @@ class ConsoleSession {
       case "help":
         print(HELP);
         break;
-      case "chat":
-        print(`ok: sent mid ${(await c.send(command.to, command.text)).mid}`);
+      case "chat": {
+        const { mid, ts } = await c.send(command.to, command.text);
+        print(this.#formatMessage({ mid, ts, from: this.#me!.id, name: this.#me!.name, to: command.to, text: command.text }));
         break;
-      case "groupchat":
-        print(`ok: sent mid ${(await c.groupSend(command.group, command.text)).mid}`);
+      }
+      case "groupchat": {
+        const { mid, ts } = await c.groupSend(command.group, command.text);
+        const { group, text } = command;
+        print(this.#formatMessage({ mid, ts, from: this.#me!.id, name: this.#me!.name, group, text }));
         break;
+      }
       case "addfriend": {
         const friend = await c.addFriend(command.user);
         this.#friends.set(friend.id, friend);
@@ -284,11 +339,39 @@ class ConsoleSession {
       }
       case "history": {
         const { before } = command;
-        const isGroup = "group" in command;
-        const messages = await c.history(isGroup ? { group: command.group, before } : { with: command.with, before });
-        const what = isGroup ? `group ${command.group}` : this.#nameUser(command.with);
-        print(`history with ${what}: ${messages.length} messages`);
+        const ref: ConversationRef = "group" in command ? { group: command.group } : { with: command.with };
+        const messages = await c.history({ ...ref, before, limit: HISTORY_PAGE });
+        print(`history with ${this.#nameConversation(ref)}: ${messages.length} messages`);
         for (const m of messages) print(this.#formatMessage(m));
+        print(formatHistoryEnd(ref, messages, HISTORY_PAGE));
+        break;
+      }
+      case "conversations": {
+        await this.#loadConversations();
+        for (const line of formatConversations(this.#conversations.list(), this.#myId, this.#names)) print(line);
+        break;
+      }
+      case "read": {
+        const ref: ConversationRef = "group" in command ? { group: command.group } : { with: command.with };
+        await this.#loadConversations();
+        const position = await this.#conversations.markRead(ref);
+        const what = this.#nameConversation(ref);
+        print(position === null ? `ok: nothing to read with ${what}` : `ok: read ${what} up to mid ${position}`);
+        break;
+      }
+      case "edit":
+        await c.edit(command.mid, command.text);
+        print(`ok: edited mid ${command.mid}`);
+        break;
+      case "delete":
+        await c.deleteMessage(command.mid);
+        print(`ok: deleted mid ${command.mid}`);
+        break;
+      case "unfriend": {
+        const name = this.#nameUser(command.user);
+        await c.removeFriend(command.user);
+        this.#friends.delete(command.user);
+        print(`ok: ${name} is no longer your friend`);
         break;
       }
       case "ping":
@@ -311,7 +394,12 @@ class ConsoleSession {
 
   #listen(): void {
     const c = this.client;
-    c.on("msg", (m) => this.#show(this.#formatMessage(m)));
+    c.on("msg", (m) => {
+      // A message ends the sender's typing: the next `typing` shows again.
+      this.#typingSeen.delete(`${m.from} ${conversationKey(m.group !== undefined ? { group: m.group } : { with: m.from })}`);
+      // Formatted when shown: pending messages wait for the login summary, and the names it brings.
+      this.#show(() => this.#formatMessage(m));
+    });
     c.on("presence", (p) => {
       const friend = this.#friends.get(p.user);
       if (friend) friend.online = p.online;
@@ -321,23 +409,30 @@ class ConsoleSession {
       this.#friends.set(p.friend.id, p.friend);
       this.#show(`* ${formatUser(p.friend)} added you as a friend`);
     });
+    c.on("friend_removed", (p) => {
+      // The push is the same whether the friend removed us or another session of ours removed them.
+      this.#show(`* ${this.#nameUser(p.user)} is no longer your friend`);
+      this.#friends.delete(p.user);
+    });
     c.on("member_joined", (p) => {
       const group = this.#groups.get(p.group);
       if (group && !group.members.some((m) => m.id === p.user.id)) {
         group.members.push({ ...p.user, role: "normal", online: true });
       }
-      this.#show(`* ${formatUser(p.user)} joined group ${p.group}`);
+      const who = p.user.id === this.#myId ? "you" : formatUser(p.user);
+      this.#show(`* ${who} joined ${formatGroupRef(p.group, this.#names)}`);
     });
     c.on("member_left", (p) => {
       this.#dropMember(p.group, p.user.id);
-      if (!p.by) return this.#show(`* ${formatUser(p.user)} left group ${p.group}`);
-      const who = p.user.id === this.#me?.id ? "you were" : `${formatUser(p.user)} was`;
-      this.#show(`* ${who} removed from group ${p.group} by ${formatUser(p.by)}`);
+      const where = formatGroupRef(p.group, this.#names);
+      if (!p.by) return this.#show(`* ${p.user.id === this.#myId ? "you" : formatUser(p.user)} left ${where}`);
+      const who = p.user.id === this.#myId ? "you were" : `${formatUser(p.user)} was`;
+      this.#show(`* ${who} removed from ${where} by ${formatUser(p.by)}`);
     });
     c.on("role_changed", (p) => {
       this.#setRole(p.group, p.user.id, p.role);
-      const who = p.user.id === this.#me?.id ? "you are" : `${formatUser(p.user)} is`;
-      this.#show(`* ${who} now ${p.role} in group ${p.group}`);
+      const who = p.user.id === this.#myId ? "you are" : `${formatUser(p.user)} is`;
+      this.#show(`* ${who} now ${p.role} in ${formatGroupRef(p.group, this.#names)}`);
     });
     c.on("group_updated", (p) => {
       const group = this.#groups.get(p.group.id);
@@ -346,9 +441,20 @@ class ConsoleSession {
       this.#show(`* group ${p.group.id} is now ${p.group.name}${desc}`);
     });
     c.on("group_deleted", (p) => {
+      const where = formatGroupRef(p.group, this.#names);
       this.#groups.delete(p.group);
-      this.#show(`* group ${p.group} was deleted`);
+      this.#show(`* ${where} was deleted`);
     });
+    c.on("read", (p) => this.#show(formatReadPush(p, this.#myId, this.#names)));
+    c.on("typing", (p) => {
+      const key = `${p.user} ${conversationKey(p.group !== undefined ? { group: p.group } : { with: p.user })}`;
+      const now = Date.now();
+      const last = this.#typingSeen.get(key);
+      this.#typingSeen.set(key, now);
+      if (last === undefined || now - last > TYPING_SHOWN_MS) this.#show(formatTypingPush(p, this.#names));
+    });
+    c.on("edited", (p) => this.#show(formatEditedPush(p, this.#myId, this.#names)));
+    c.on("deleted", (p) => this.#show(formatDeletedPush(p, this.#myId, this.#names)));
     c.on("disconnected", ({ willReconnect }) => {
       this.#show(willReconnect ? "* connection lost, reconnecting..." : "* connection lost");
     });
@@ -370,13 +476,18 @@ class ConsoleSession {
     c.on("error", (err) => this.#show(formatError(err)));
   }
 
-  #show(line: string): void {
+  #show(line: string | (() => string)): void {
     if (this.#held) this.#held.push(line);
-    else this.io.print(line);
+    else this.io.print(typeof line === "string" ? line : line());
   }
 
-  #formatMessage(m: Parameters<typeof formatMessage>[0]): string {
-    return formatMessage(m, this.#me?.id, (id) => this.#friends.get(id)?.name);
+  /** The logged-in user's id, known from the moment the login's reply arrives (before `#me`). */
+  get #myId(): number | undefined {
+    return this.client.user?.id;
+  }
+
+  #formatMessage(m: ChatMessage): string {
+    return formatMessage(m, this.#myId, this.#names);
   }
 
   /** A member leaves the cached group; the whole group when it is this user. */
@@ -401,6 +512,46 @@ class ConsoleSession {
   }
 
   #nameUser(id: number): string {
-    return formatUser({ id, name: this.#friends.get(id)?.name ?? "user" });
+    return formatUserId(id, this.#names);
+  }
+
+  /** `bob(8)` or `group 3 team` */
+  #nameConversation(ref: ConversationRef): string {
+    return "group" in ref ? formatGroupRef(ref.group, this.#names) : this.#nameUser(ref.with);
+  }
+
+  /** A friend's name, else a fellow member's, else the conversation list's. */
+  #userName(id: number): string | undefined {
+    const me = this.client.user;
+    if (id === me?.id) return me.name;
+    const friend = this.#friends.get(id);
+    if (friend) return friend.name;
+    for (const g of this.#groups.values()) {
+      const member = g.members.find((m) => m.id === id);
+      if (member) return member.name;
+    }
+    return this.#conversations.get({ with: id })?.name;
+  }
+
+  /** The conversation list, loaded (once) if it is not yet. */
+  async #loadConversations(): Promise<void> {
+    if (!this.client.offers("conversations")) {
+      throw new Error("this server does not offer conversations (protocol 1.1)");
+    }
+    if (this.#conversations.state !== "ready") await this.#conversations.load();
+    await this.#conversations.settled();
+  }
+
+  /** A half-typed `chat`/`groupchat` line: tells that conversation, at most once per TYPING_EVERY_MS. */
+  #typing(line: string): void {
+    if (!this.#me || !this.client.connected || !this.client.offers("typing")) return;
+    const ref = typingTarget(line);
+    if (!ref) return;
+    const key = conversationKey(ref);
+    const now = Date.now();
+    if (now - (this.#typingSent.get(key) ?? 0) < TYPING_EVERY_MS) return;
+    this.#typingSent.set(key, now);
+    // Best effort: a wrong id shows its error when the line is sent, not while it is typed.
+    this.client.typing(ref).catch(() => {});
   }
 }

@@ -5,3 +5,4 @@ export type { ClientTlsOptions } from "./link.ts";
 export type { AckBatcherOptions } from "./ack-batcher.ts";
 export type { BackoffOptions } from "./backoff.ts";
 export { runConsole, type ConsoleOptions } from "./console.ts";
+export * from "./conversation-list.ts";

@@ -4,7 +4,7 @@
  * (`bun src/main.ts client`), output checked line by line. Also a failover (the
  * node is stopped and another takes its port) and, when tmux is installed,
  * a terminal session checking that an incoming message does not garble a
- * half-typed line.
+ * half-typed line, and that typing a message tells its recipient.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import type { Subprocess } from "bun";
@@ -122,6 +122,8 @@ let port: number;
 let server: NodeProcess;
 let counter = 0;
 const uniq = (name: string) => `${name}${process.pid % 10_000}x${++counter}`;
+/** A message line's time, as a regular expression's source. */
+const T = "\\[\\d\\d:\\d\\d:\\d\\d\\]";
 
 beforeAll(async () => {
   dbUrl = await freshDatabase();
@@ -151,7 +153,7 @@ async function registerAndLogin(c: ConsoleProc, name: string, password = "pass-w
 }
 
 describe("console client against the real server", () => {
-  it("registers, logs in, adds a friend, chats both ways, chats in a group and logs out", async () => {
+  it("registers, logs in, chats both ways and in a group, lists, reads, edits and deletes, logs out and unfriends", async () => {
     const alice = ConsoleProc.start(port);
     const bob = ConsoleProc.start(port);
     const [an, bn] = [uniq("alice"), uniq("bob")];
@@ -161,35 +163,66 @@ describe("console client against the real server", () => {
     await alice.run(`addfriend ${b}`, new RegExp(`^ok: ${bn}\\(${b}\\) is now your friend \\(online\\)$`));
     await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) added you as a friend$`));
 
-    await alice.run(`chat ${b} hello ${bn}`, /^ok: sent mid \d+$/);
-    await bob.expect(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${an}\\(${a}\\) -> you: hello ${bn}$`));
+    // The sender sees its own message as a message line, with its mid.
+    const [, m1] = await alice.run(
+      `chat ${b} hello ${bn}`,
+      new RegExp(`^${T} you -> ${bn}\\(${b}\\): hello ${bn} \\(mid (\\d+)\\)$`),
+    );
+    await bob.expect(new RegExp(`^${T} ${an}\\(${a}\\) -> you: hello ${bn} \\(mid ${m1}\\)$`));
     // The references' colon syntax; the message keeps its own colons.
-    await bob.run(`chat:${a}:hi: from the colon syntax`, /^ok: sent mid \d+$/);
-    await alice.expect(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${bn}\\(${b}\\) -> you: hi: from the colon syntax$`));
+    const [, m2] = await bob.run(`chat:${a}:hi: from the colon syntax`, /^\S+ you -> \S+: hi: from the colon syntax \(mid (\d+)\)$/);
+    await alice.expect(new RegExp(`^${T} ${bn}\\(${b}\\) -> you: hi: from the colon syntax \\(mid ${m2}\\)$`));
 
     const [, g] = await alice.run(`creategroup ${an}s a group for us`, new RegExp(`^ok: created group (\\d+) ${an}s$`));
     await bob.run(`addgroup:${g}`, new RegExp(`^ok: joined group ${g} ${an}s, members: .*${an}\\(${a}\\)`));
-    await alice.expect(new RegExp(`^\\* ${bn}\\(${b}\\) joined group ${g}$`));
-    await bob.run(`groupchat ${g} hi group`, /^ok: sent mid \d+$/);
-    await alice.expect(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] group ${g} ${bn}\\(${b}\\): hi group$`));
+    await alice.expect(new RegExp(`^\\* ${bn}\\(${b}\\) joined group ${g} ${an}s$`));
+    // Group lines name the group.
+    const [, gm] = await bob.run(`groupchat ${g} hi group`, new RegExp(`^${T} you -> group ${g} ${an}s: hi group \\(mid (\\d+)\\)$`));
+    await alice.expect(new RegExp(`^${T} ${bn}\\(${b}\\) -> group ${g} ${an}s: hi group \\(mid ${gm}\\)$`));
 
     await alice.run("friends", /^friends \(1\):$/);
     await alice.expect(new RegExp(`^  ${bn}\\(${b}\\) online$`));
     await alice.run(`history ${b}`, new RegExp(`^history with ${bn}\\(${b}\\): 2 messages$`));
-    await alice.expect(new RegExp(`you -> ${bn}\\(${b}\\): hello ${bn}$`));
-    await alice.expect(new RegExp(`${bn}\\(${b}\\) -> you: hi: from the colon syntax$`));
+    await alice.expect(new RegExp(`you -> ${bn}\\(${b}\\): hello ${bn} \\(mid ${m1}\\)$`));
+    await alice.expect(new RegExp(`${bn}\\(${b}\\) -> you: hi: from the colon syntax \\(mid ${m2}\\)$`));
+    await alice.expect(/^\(no older messages\)$/);
     await alice.run("chat 999999999 anyone?", /^error \(no_such_user\): /);
     await alice.run("chat five hello", /^error \(usage\): usage: chat <friendid> <message>$/);
+
+    // The conversation list: newest first, with what is unread.
+    await alice.run("conversations", /^conversations \(2, 2 unread\):$/);
+    await alice.expect(new RegExp(`^  group ${g} ${an}s +1 unread +${T} ${bn}\\(${b}\\): hi group \\(mid ${gm}\\)$`));
+    await alice.expect(new RegExp(`^  ${bn}\\(${b}\\) +1 unread +${T} ${bn}\\(${b}\\): hi: from the colon syntax \\(mid ${m2}\\)$`));
+    // Reading tells the friend.
+    await alice.run(`read ${b}`, new RegExp(`^ok: read ${bn}\\(${b}\\) up to mid ${m2}$`));
+    await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) read up to mid ${m2}$`));
+    await alice.run(`read g:${g}`, new RegExp(`^ok: read group ${g} ${an}s up to mid ${gm}$`));
+    await alice.run("convs", /^conversations \(2, 0 unread\):$/);
+
+    // Edit and recall: the friend sees both, naming the mid.
+    await alice.run(`edit ${m1} hello again`, new RegExp(`^ok: edited mid ${m1}$`));
+    await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) edited mid ${m1}: hello again$`));
+    await bob.run(`edit ${m1} not mine`, /^error \(forbidden\): /);
+    await alice.run(`delete ${m1}`, new RegExp(`^ok: deleted mid ${m1}$`));
+    await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) deleted mid ${m1}$`));
+    await bob.run(`history ${a}`, new RegExp(`^history with ${an}\\(${a}\\): 2 messages$`));
+    await bob.expect(new RegExp(`^${T} ${an}\\(${a}\\) -> you: \\(deleted\\) \\(mid ${m1}\\)$`));
 
     await bob.run("loginout", /^ok: logged out$/);
     await bob.expect(/^1\. login$/);
     await alice.expect(new RegExp(`^\\* ${bn}\\(${b}\\) is offline$`));
 
     // Sent while bob is away: pending, pushed at his next login after the summary.
-    await alice.run(`chat ${b} while you were out`, /^ok: sent mid \d+$/);
+    await alice.run(`chat ${b} while you were out`, /^\S+ you -> \S+: while you were out \(mid \d+\)$/);
     await bob.run(`1\n${b}\npass-word-1`, new RegExp(`^ok: logged in as ${bn}\\(${b}\\)`));
     await bob.expect(/^pending messages: 1$/);
-    await bob.expect(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${an}\\(${a}\\) -> you: while you were out$`));
+    await bob.expect(/^unread messages: 1$/);
+    await bob.expect(new RegExp(`^${T} ${an}\\(${a}\\) -> you: while you were out \\(mid \\d+\\)$`));
+
+    // Unfriending ends it for both.
+    await alice.run(`unfriend ${b}`, new RegExp(`^ok: ${bn}\\(${b}\\) is no longer your friend$`));
+    await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) is no longer your friend$`));
+    await bob.run(`chat ${a} still friends?`, /^error \(not_friend\): /);
 
     expect(await alice.end()).toBe(0);
     expect(await bob.end()).toBe(0);
@@ -215,8 +248,8 @@ describe("console client against the real server", () => {
     await carol.run(`addgroup ${g}`, /^ok: joined group /);
 
     await alice.run(`role ${g} ${b} admin`, new RegExp(`^ok: ${bn}\\(${b}\\) is admin in group ${g}$`));
-    await bob.expect(new RegExp(`^\\* you are now admin in group ${g}$`));
-    await carol.expect(new RegExp(`^\\* ${bn}\\(${b}\\) is now admin in group ${g}$`));
+    await bob.expect(new RegExp(`^\\* you are now admin in group ${g}\\b.*$`));
+    await carol.expect(new RegExp(`^\\* ${bn}\\(${b}\\) is now admin in group ${g}\\b.*$`));
     await carol.run("groups", new RegExp(`^    ${bn}\\(${b}\\) admin online$`));
 
     await bob.run(`rename ${g} the ${an} team`, new RegExp(`^ok: group ${g} is now named the ${an} team$`));
@@ -224,16 +257,16 @@ describe("console client against the real server", () => {
 
     await carol.run(`kick ${g} ${b}`, /^error \(forbidden\): /);
     await bob.run(`kick ${g} ${c} ban`, new RegExp(`^ok: removed ${cn}\\(${c}\\) from group ${g}, banned$`));
-    await carol.expect(new RegExp(`^\\* you were removed from group ${g} by ${bn}\\(${b}\\)$`));
-    await alice.expect(new RegExp(`^\\* ${cn}\\(${c}\\) was removed from group ${g} by ${bn}\\(${b}\\)$`));
+    await carol.expect(new RegExp(`^\\* you were removed from group ${g}\\b.* by ${bn}\\(${b}\\)$`));
+    await alice.expect(new RegExp(`^\\* ${cn}\\(${c}\\) was removed from group ${g}\\b.* by ${bn}\\(${b}\\)$`));
     await carol.run(`addgroup ${g}`, /^error \(forbidden\): /);
     await alice.run(`unban ${g} ${c}`, new RegExp(`^ok: user ${c} may join group ${g} again$`));
     await carol.run(`addgroup ${g}`, /^ok: joined group /);
 
     await bob.run(`deletegroup ${g}`, /^error \(forbidden\): /);
     await alice.run(`deletegroup ${g}`, new RegExp(`^ok: deleted group ${g}$`));
-    await bob.expect(new RegExp(`^\\* group ${g} was deleted$`));
-    await carol.expect(new RegExp(`^\\* group ${g} was deleted$`));
+    await bob.expect(new RegExp(`^\\* group ${g}\\b.* was deleted$`));
+    await carol.expect(new RegExp(`^\\* group ${g}\\b.* was deleted$`));
     await carol.run("groups", /^groups: none$/);
     for (const x of [alice, bob, carol]) expect(await x.end()).toBe(0);
   }, 60_000);
@@ -262,8 +295,8 @@ describe("console client against the real server", () => {
     await alice.expect(/^\* reconnected to node n2$/, RECONNECT_WAIT_MS);
     await bob.expect(/^\* reconnected to node n2$/, RECONNECT_WAIT_MS);
 
-    await alice.run(`chat ${b} still there?`, /^ok: sent mid \d+$/);
-    await bob.expect(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${an}\\(${a}\\) -> you: still there\\?$`));
+    await alice.run(`chat ${b} still there?`, /^\S+ you -> \S+: still there\? \(mid \d+\)$/);
+    await bob.expect(new RegExp(`^${T} ${an}\\(${a}\\) -> you: still there\\? \\(mid \\d+\\)$`));
     expect(await alice.end()).toBe(0);
     expect(await bob.end()).toBe(0);
   }, 90_000);
@@ -303,21 +336,24 @@ describe("console client on a terminal", () => {
       sh("send-keys", "-t", session, "Enter");
       // capture-pane drops trailing spaces
       await until("the command prompt", (s) => s.split("\n").some((l) => l.trimEnd() === `${an}>`));
-      sh("send-keys", "-t", session, "chat 12 half typ");
-      await until("the half-typed line", (s) => s.includes("chat 12 half typ"));
+      const typed = `chat ${b} half typ`;
+      sh("send-keys", "-t", session, typed);
+      await until("the half-typed line", (s) => s.includes(typed));
+      // Typing a message to bob tells bob.
+      await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) is typing$`));
 
-      await bob.run(`chat ${a} ping from bob`, /^ok: sent mid/);
+      await bob.run(`chat ${a} ping from bob`, /^\S+ you -> \S+: ping from bob \(mid \d+\)$/);
       const nonEmpty = (s: string) => s.split("\n").filter((l) => l.trim() !== "");
       // Waits for the redraw too: the message and the prompt are separate writes.
       const s = await until(
         "bob's message, then the prompt and the half-typed line",
-        (s) => s.includes("ping from bob") && nonEmpty(s).at(-1) === `${an}> chat 12 half typ`,
+        (s) => s.includes("ping from bob") && nonEmpty(s).at(-1) === `${an}> ${typed}`,
       );
       const lines = nonEmpty(s);
       const msgLine = lines.findIndex((l) => l.includes("ping from bob"));
-      expect(lines[msgLine]).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${bn}\\(${b}\\) -> you: ping from bob$`));
+      expect(lines[msgLine]).toMatch(new RegExp(`^${T} ${bn}\\(${b}\\) -> you: ping from bob \\(mid \\d+\\)$`));
       // The prompt and what was typed are drawn again below, intact.
-      expect(lines.at(-1)).toBe(`${an}> chat 12 half typ`);
+      expect(lines.at(-1)).toBe(`${an}> ${typed}`);
       expect(lines.slice(0, -1).some((l) => l.includes("half typ"))).toBe(false);
     } finally {
       sh("kill-session", "-t", session);

@@ -1,7 +1,19 @@
 /** The console client's command parsing and output formats, as pure functions. */
 import { describe, expect, it } from "bun:test";
-import { HELP, parseCommand, parseLoginName, parseMenuChoice } from "../../src/client/console-commands.ts";
-import { formatError, formatGroups, formatMessage, formatTime } from "../../src/client/console-format.ts";
+import { HELP, parseCommand, parseLoginName, parseMenuChoice, typingTarget } from "../../src/client/console-commands.ts";
+import {
+  formatConversations,
+  formatDeletedPush,
+  formatEditedPush,
+  formatError,
+  formatGroups,
+  formatHistoryEnd,
+  formatMessage,
+  formatReadPush,
+  formatTime,
+  formatTypingPush,
+  type Names,
+} from "../../src/client/console-format.ts";
 import { RequestError } from "../../src/client/errors.ts";
 
 const ok = (line: string) => {
@@ -30,6 +42,12 @@ describe("parseCommand, word syntax", () => {
     expect(ok("ping")).toEqual({ cmd: "ping" });
     expect(ok("loginout")).toEqual({ cmd: "loginout" });
     expect(ok("quit")).toEqual({ cmd: "quit" });
+    expect(ok("conversations")).toEqual({ cmd: "conversations" });
+    expect(ok("read 5")).toEqual({ cmd: "read", with: 5 });
+    expect(ok("read g:3")).toEqual({ cmd: "read", group: 3 });
+    expect(ok("edit 12 better words")).toEqual({ cmd: "edit", mid: 12, text: "better words" });
+    expect(ok("delete 12")).toEqual({ cmd: "delete", mid: 12 });
+    expect(ok("unfriend 5")).toEqual({ cmd: "unfriend", user: 5 });
   });
 
   it("reads the group administration commands", () => {
@@ -70,6 +88,7 @@ describe("parseCommand, word syntax", () => {
   });
 
   it("accepts aliases and any case", () => {
+    expect(ok("convs")).toEqual({ cmd: "conversations" });
     expect(ok("logout")).toEqual({ cmd: "loginout" });
     expect(ok("exit")).toEqual({ cmd: "quit" });
     expect(ok("CHAT 5 Hi")).toEqual({ cmd: "chat", to: 5, text: "Hi" });
@@ -87,6 +106,14 @@ describe("parseCommand, word syntax", () => {
     expect(err("addgroup 3 4")).toBe("usage: addgroup <groupid>");
     expect(err("friends now")).toBe("usage: friends");
     expect(err("history x")).toBe("usage: history <friendid|g:groupid> [before-mid]");
+    expect(err("read")).toBe("usage: read <friendid|g:groupid>");
+    expect(err("read g:x")).toBe("usage: read <friendid|g:groupid>");
+    expect(err("edit 12")).toBe("usage: edit <mid> <new text>");
+    expect(err("edit x new")).toBe("usage: edit <mid> <new text>");
+    expect(err("delete")).toBe("usage: delete <mid>");
+    expect(err("delete 12 13")).toBe("usage: delete <mid>");
+    expect(err("unfriend bob")).toBe("usage: unfriend <userid>");
+    expect(err("conversations 5")).toBe("usage: conversations");
     expect(err("dance")).toBe('unknown command "dance" (type help)');
     expect(err("5")).toBe('unknown command "5" (type help)');
   });
@@ -108,6 +135,10 @@ describe("parseCommand, the references' colon syntax", () => {
     expect(ok("loginout")).toEqual({ cmd: "loginout" });
     expect(ok("history:g:3:100")).toEqual({ cmd: "history", group: 3, before: 100 });
     expect(ok("history:5")).toEqual({ cmd: "history", with: 5 });
+    expect(ok("read:g:3")).toEqual({ cmd: "read", group: 3 });
+    expect(ok("edit:12:now: with colons")).toEqual({ cmd: "edit", mid: 12, text: "now: with colons" });
+    expect(ok("delete:12")).toEqual({ cmd: "delete", mid: 12 });
+    expect(ok("unfriend:5")).toEqual({ cmd: "unfriend", user: 5 });
   });
 
   it("keeps colons inside the message", () => {
@@ -142,8 +173,24 @@ describe("menu and login input", () => {
   });
 
   it("lists every command in the help", () => {
-    for (const c of ["chat", "addfriend", "creategroup", "addgroup", "groupchat", "loginout", "history", "quit", "kick", "unban", "role", "rename", "deletegroup"]) {
-      expect(HELP).toContain(c);
+    const commands = ["chat", "addfriend", "creategroup", "addgroup", "groupchat", "loginout", "history", "quit", "kick", "unban", "role", "rename", "deletegroup"];
+    for (const c of [...commands, "conversations", "convs", "read", "edit", "delete", "unfriend"]) {
+      expect(HELP).toMatch(new RegExp(`\\b${c}\\b`));
+    }
+  });
+});
+
+describe("typingTarget", () => {
+  it("names the conversation of a half-typed chat or groupchat line with some text", () => {
+    expect(typingTarget("chat 8 h")).toEqual({ with: 8 });
+    expect(typingTarget("  CHAT:8:hel")).toEqual({ with: 8 });
+    expect(typingTarget("groupchat 3 hi")).toEqual({ group: 3 });
+    expect(typingTarget("groupchat:3:h")).toEqual({ group: 3 });
+  });
+
+  it("is null until there is an id and the start of a message, and for other commands", () => {
+    for (const line of ["", "chat", "chat 8", "chat 8 ", "chat 0 hi", "chat x hi", "history 8 12", "chatter 8 hi"]) {
+      expect(typingTarget(line)).toBeNull();
     }
   });
 });
@@ -157,15 +204,79 @@ describe("console output formats", () => {
     expect(formatTime(at(9, 5, 7, 16), now)).toBe("2026-05-16 09:05:07");
   });
 
-  it("formats messages to me, from me and in groups", () => {
-    const names = (id: number) => ({ 8: "bob" })[id];
-    const base = { mid: 1, text: "hello", ts: at(12, 0, 1) };
+  const names: Names = {
+    user: (id) => ({ 8: "bob", 7: "alice" })[id],
+    group: (id) => ({ 3: "team" })[id],
+  };
+
+  it("formats messages to me, from me and in groups, naming the group and ending with the mid", () => {
+    const base = { mid: 4, text: "hello", ts: at(12, 0, 1) };
     expect(formatMessage({ ...base, from: 7, name: "alice", to: 9 }, 9, names, now)).toBe(
-      "[12:00:01] alice(7) -> you: hello",
+      "[12:00:01] alice(7) -> you: hello (mid 4)",
     );
-    expect(formatMessage({ ...base, from: 9, name: "me", to: 8 }, 9, names, now)).toBe("[12:00:01] you -> bob(8): hello");
+    expect(formatMessage({ ...base, from: 9, name: "me", to: 8 }, 9, names, now)).toBe(
+      "[12:00:01] you -> bob(8): hello (mid 4)",
+    );
+    expect(formatMessage({ ...base, from: 9, name: "me", to: 5 }, 9, names, now)).toBe(
+      "[12:00:01] you -> user(5): hello (mid 4)",
+    );
     expect(formatMessage({ ...base, from: 7, name: "alice", group: 3 }, 9, names, now)).toBe(
-      "[12:00:01] group 3 alice(7): hello",
+      "[12:00:01] alice(7) -> group 3 team: hello (mid 4)",
+    );
+    expect(formatMessage({ ...base, from: 9, name: "me", group: 4 }, 9, names, now)).toBe(
+      "[12:00:01] you -> group 4: hello (mid 4)",
+    );
+  });
+
+  it("marks an edited message and shows a deleted one as deleted", () => {
+    const base = { mid: 4, from: 7, name: "alice", to: 9, ts: at(12, 0, 1) };
+    expect(formatMessage({ ...base, text: "fixed", edited: 1 }, 9, names, now)).toBe(
+      "[12:00:01] alice(7) -> you: fixed (mid 4, edited)",
+    );
+    expect(formatMessage({ ...base, text: "", edited: 1, deleted: 2 }, 9, names, now)).toBe(
+      "[12:00:01] alice(7) -> you: (deleted) (mid 4)",
+    );
+  });
+
+  it("lists conversations with their unread counts and last messages, aligned", () => {
+    const last = (mid: number, from: number, name: string) => ({ mid, from, name, text: `m${mid}`, ts: at(12, 0, mid) });
+    const list = [
+      { group: 3, name: "team", last: { ...last(12, 7, "alice"), group: 3 }, unread: 2, read: 9 },
+      { with: 8, name: "bob", last: { ...last(10, 9, "me"), to: 8 }, unread: 0, read: 9, peer_read: 10 },
+    ];
+    expect(formatConversations(list, 9, names, now)).toEqual([
+      "conversations (2, 2 unread):",
+      "  group 3 team  2 unread  [12:00:12] alice(7): m12 (mid 12)",
+      "  bob(8)        0 unread  [12:00:10] you: m10 (mid 10)",
+    ]);
+    expect(formatConversations([], 9, names, now)).toEqual(["conversations: none"]);
+  });
+
+  it("ends a history page with how to get the one before it", () => {
+    const page = (n: number) => Array.from({ length: n }, (_, i) => ({ mid: 100 + i, from: 8, name: "bob", to: 9, text: "x", ts: 0 }));
+    expect(formatHistoryEnd({ with: 8 }, page(50), 50)).toBe("(older messages: history 8 100)");
+    expect(formatHistoryEnd({ group: 3 }, page(50), 50)).toBe("(older messages: history g:3 100)");
+    expect(formatHistoryEnd({ with: 8 }, page(49), 50)).toBe("(no older messages)");
+    expect(formatHistoryEnd({ with: 8 }, [], 50)).toBe("(no older messages)");
+  });
+
+  it("shows reads, typing, edits and deletes as lines naming the mid", () => {
+    expect(formatReadPush({ type: "read", user: 8, with: 8, mid: 12 }, 9, names)).toBe("* bob(8) read up to mid 12");
+    expect(formatReadPush({ type: "read", user: 9, with: 8, mid: 12 }, 9, names)).toBe("* you read bob(8) up to mid 12");
+    expect(formatReadPush({ type: "read", user: 9, group: 3, mid: 12 }, 9, names)).toBe("* you read group 3 team up to mid 12");
+    expect(formatTypingPush({ type: "typing", user: 8 }, names)).toBe("* bob(8) is typing");
+    expect(formatTypingPush({ type: "typing", user: 7, group: 3 }, names)).toBe("* alice(7) is typing in group 3 team");
+    const edit = { type: "edited" as const, mid: 12, text: "new", edited: 1, from: 8, to: 9 };
+    expect(formatEditedPush(edit, 9, names)).toBe("* bob(8) edited mid 12: new");
+    expect(formatEditedPush({ ...edit, from: 9, to: undefined, group: 3 }, 9, names)).toBe("* you edited mid 12 in group 3 team: new");
+    const del = { type: "deleted" as const, mid: 12, deleted: 1, from: 8, to: 9 };
+    expect(formatDeletedPush(del, 9, names)).toBe("* bob(8) deleted mid 12");
+    expect(formatDeletedPush({ ...del, from: 9, to: 8 }, 9, names)).toBe("* you deleted mid 12");
+    expect(formatDeletedPush({ ...del, from: 7, to: undefined, group: 3 }, 9, names)).toBe(
+      "* mid 12 of alice(7) in group 3 team was deleted",
+    );
+    expect(formatDeletedPush({ ...del, from: 9, to: undefined, group: 3 }, 9, names)).toBe(
+      "* your mid 12 in group 3 team was deleted",
     );
   });
 

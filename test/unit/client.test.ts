@@ -4,10 +4,8 @@
  * with token relogin, heartbeat and clean shutdown.
  */
 import { afterEach, describe, expect, it } from "bun:test";
-import type { Socket, TCPSocketListener } from "bun";
 import { PassThrough, Writable } from "node:stream";
 import { runConsole } from "../../src/client/console.ts";
-import { FrameReader } from "../../src/protocol/frame-reader.ts";
 import {
   type ChatClient,
   type ChatClientOptions,
@@ -19,147 +17,7 @@ import {
   type Push,
   RequestError,
 } from "../../src/client/index.ts";
-
-type Frame = Record<string, any>;
-
-/** One connection as the fake server sees it. */
-class FakeConn {
-  readonly frames: Frame[] = [];
-  readonly reader = new FrameReader(1 << 24);
-  closed = false;
-  #waiters: Array<{ pred: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
-  #seen = 0;
-  #onClose = Promise.withResolvers<void>();
-
-  constructor(
-    readonly socket: Socket<FakeConn>,
-    readonly server: FakeServer,
-  ) {}
-
-  send(frame: Frame | string): void {
-    this.socket.write(typeof frame === "string" ? frame : `${JSON.stringify(frame)}\n`);
-  }
-
-  ok(req: Frame, fields: Frame = {}): void {
-    this.send({ type: "ok", re: req.id, ...fields });
-  }
-
-  /** The next frame received (after those already taken) that matches. */
-  next(pred: (f: Frame) => boolean = () => true): Promise<Frame> {
-    while (this.#seen < this.frames.length) {
-      const f = this.frames[this.#seen++]!;
-      if (pred(f)) return Promise.resolve(f);
-    }
-    return new Promise((resolve) => this.#waiters.push({ pred, resolve }));
-  }
-
-  nextOf(type: string): Promise<Frame> {
-    return this.next((f) => f.type === type);
-  }
-
-  get whenClosed(): Promise<void> {
-    return this.#onClose.promise;
-  }
-
-  drop(): void {
-    this.socket.terminate();
-  }
-
-  received(frame: Frame): void {
-    this.frames.push(frame);
-    const w = this.#waiters[0];
-    if (w) {
-      this.#seen = this.frames.length;
-      if (w.pred(frame)) {
-        this.#waiters.shift();
-        w.resolve(frame);
-      }
-    }
-    this.server.onFrame(this, frame);
-  }
-
-  ended(): void {
-    this.closed = true;
-    this.#onClose.resolve();
-  }
-}
-
-/**
- * A fake chat server. By default it greets with hello, answers `login`
- * (password → token "t1", a token "tN" → "t(N+1)"; anything else
- * bad_credentials) and `ping`; `script` may answer anything first (return
- * true when it did).
- */
-class FakeServer {
-  readonly conns: FakeConn[] = [];
-  #listener!: TCPSocketListener<FakeConn>;
-  #connWaiters: Array<(c: FakeConn) => void> = [];
-  nodeName = "n1";
-  /** What hello lists in `features` (none: a version 1 server). */
-  features: string[] | undefined;
-  script: (conn: FakeConn, f: Frame) => boolean | void = () => false;
-  validTokens = new Set<string>();
-  tokenCounter = 0;
-
-  static start(): FakeServer {
-    const s = new FakeServer();
-    s.#listener = Bun.listen<FakeConn>({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        open(socket) {
-          const conn = new FakeConn(socket, s);
-          socket.data = conn;
-          s.conns.push(conn);
-          conn.send({ type: "hello", version: 1, node: s.nodeName, ...(s.features ? { features: s.features } : {}) });
-          s.#connWaiters.shift()?.(conn);
-        },
-        data(socket, chunk) {
-          // A copy: FrameReader keeps a view of the read buffer, which Bun reuses.
-          for (const line of socket.data.reader.push(new Uint8Array(chunk))) {
-            if (typeof line === "string") socket.data.received(JSON.parse(line));
-          }
-        },
-        close(socket) {
-          socket.data.ended();
-        },
-      },
-    });
-    return s;
-  }
-
-  get port(): number {
-    return this.#listener.port;
-  }
-
-  /** The next connection (or the n-th one, 0-based, if it exists already). */
-  connection(n?: number): Promise<FakeConn> {
-    if (n !== undefined && this.conns[n]) return Promise.resolve(this.conns[n]!);
-    return new Promise((resolve) => this.#connWaiters.push(resolve));
-  }
-
-  onFrame(conn: FakeConn, f: Frame): void {
-    if (this.script(conn, f)) return;
-    if (f.type === "ping") conn.ok(f);
-    else if (f.type === "login") this.#login(conn, f);
-  }
-
-  #login(conn: FakeConn, f: Frame): void {
-    const byPassword = f.password === "s3cret-pw";
-    if (!byPassword && !this.validTokens.has(f.token)) {
-      conn.send({ type: "error", re: f.id, code: "bad_credentials", message: "wrong name or password" });
-      return;
-    }
-    const token = `t${++this.tokenCounter}`;
-    this.validTokens.add(token);
-    const id = typeof f.user === "number" ? f.user : 7;
-    conn.ok(f, { user: { id, name: f.name ?? "alice" }, friends: [], groups: [], pending: 0, token });
-  }
-
-  stop(): void {
-    this.#listener.stop(true);
-  }
-}
+import { type FakeConn, FakeServer, type Frame } from "../support/fake-server.ts";
 
 let server: FakeServer;
 const clients: ChatClient[] = [];
@@ -314,6 +172,21 @@ describe("ChatClient requests", () => {
       { type: "update_group", group: 4, desc: "" },
       { type: "delete_group", group: 4 },
     ]);
+  });
+
+  it("tells listeners of every ok with the request's fields, before a push that follows it", async () => {
+    const { client, conn } = await setup();
+    const seen: string[] = [];
+    client.on("ok", (e) => seen.push(`ok ${e.op} ${JSON.stringify(e.fields)} ${JSON.stringify(e.reply)}`));
+    client.onMessage((m) => seen.push(`msg ${m.mid}`));
+    const sent = client.send(8, "hi");
+    const f = await conn.nextOf("send");
+    conn.send(`${JSON.stringify({ type: "ok", re: f.id, mid: 4, ts: 1 })}\n${JSON.stringify(msg(5))}\n`);
+    await sent;
+    server.script = (c, r) => (r.type === "edit" ? (c.send({ type: "error", re: r.id, code: "forbidden", message: "no" }), true) : false);
+    await client.edit(4, "x").catch(() => {});
+    await client.ping();
+    expect(seen).toEqual(['ok send {"to":8,"text":"hi"} {"mid":4,"ts":1}', "msg 5", "ok ping {} {}"]);
   });
 
   it("keeps the newest token from each login and forgets it at logout", async () => {
@@ -840,7 +713,7 @@ describe("runConsole (against the fake server)", () => {
     };
     const con = consoleOn(server.port);
     con.type("1", "alice", "s3cret-pw");
-    await con.waitFor(/second\n/);
+    await con.waitFor(/second \(mid 2\)\n/);
     con.end();
     expect(await con.exited).toBe(0);
     const lines = con.text.split("\n");
@@ -848,13 +721,53 @@ describe("runConsole (against the fake server)", () => {
     expect(at(/^ok: logged in as alice\(7\) on node n1$/)).toBeGreaterThan(at(/^1\. login$/));
     expect(at(/^  bob\(8\) online$/)).toBeGreaterThan(at(/^ok: logged in/));
     expect(at(/^pending messages: 2$/)).toBeGreaterThan(at(/^  bob\(8\) online$/));
-    expect(at(/bob\(8\) -> you: first$/)).toBeGreaterThan(at(/^pending messages: 2$/));
-    expect(at(/bob\(8\) -> you: second$/)).toBeGreaterThan(at(/-> you: first$/));
+    expect(at(/bob\(8\) -> you: first \(mid 1\)$/)).toBeGreaterThan(at(/^pending messages: 2$/));
+    expect(at(/bob\(8\) -> you: second \(mid 2\)$/)).toBeGreaterThan(at(/-> you: first \(mid 1\)$/));
     // No prompts and no escape codes off a terminal.
     expect(con.text).not.toContain("\x1b");
     expect(con.text).not.toContain("password:");
     await server.conns[0]!.whenClosed;
     expect(server.conns[0]!.frames.filter((f) => f.type === "ack").flatMap((f) => f.mids)).toEqual([1, 2]);
+  });
+
+  it("shows pushes as lines, and a peer's typing once until a message of theirs", async () => {
+    server = FakeServer.start();
+    server.script = (c, f) => {
+      if (f.type !== "login") return false;
+      const friends = [{ id: 8, name: "bob", online: true }];
+      c.ok(f, { user: { id: 7, name: "alice" }, friends, groups: [], pending: 0, token: "t" });
+      return true;
+    };
+    const con = consoleOn(server.port);
+    con.type("1", "alice", "s3cret-pw");
+    await con.waitFor(/pending messages: 0\n/);
+    const conn = server.conns[0]!;
+    for (const push of [
+      { type: "typing", user: 8 },
+      { type: "typing", user: 8 }, // still typing: not shown again
+      msg(4, "done typing"),
+      { type: "typing", user: 8 },
+      { type: "read", user: 8, with: 8, mid: 3 },
+      { type: "edited", mid: 4, text: "better", edited: 1, from: 8, to: 7 },
+      { type: "deleted", mid: 4, deleted: 2, from: 8, to: 7 },
+      { type: "friend_removed", user: 8 },
+    ]) {
+      conn.send(push);
+    }
+    await con.waitFor(/is no longer your friend\n/);
+    con.end();
+    expect(await con.exited).toBe(0);
+    const shown = con.text.split("\n").filter((l) => l.startsWith("* ") || l.includes("(mid"));
+    expect(shown.map((l) => l.replace(/^\[[^\]]+\] /, ""))).toEqual([
+      "* connected to node n1",
+      "* bob(8) is typing",
+      "bob(8) -> you: done typing (mid 4)",
+      "* bob(8) is typing",
+      "* bob(8) read up to mid 3",
+      "* bob(8) edited mid 4: better",
+      "* bob(8) deleted mid 4",
+      "* bob(8) is no longer your friend",
+    ]);
   });
 
   it("goes back to the menu when the token is refused after a reconnect", async () => {
