@@ -1,0 +1,41 @@
+/**
+ * A Redis that refuses our credentials is a configuration error, not an
+ * outage: the bus would reconnect forever and the node would never say why.
+ * One connection without retries finds out before the bus starts.
+ */
+import { createClient } from "redis";
+
+/** Replies that mean "the password (or user) in the URL is wrong or missing". */
+const REFUSALS = [/^WRONGPASS/, /^NOAUTH/, /^ERR invalid password/i, /^ERR AUTH/, /^ERR Client sent AUTH, but no password is set/];
+
+/** Redis refused the URL's credentials; the message says what to change. */
+export class RedisAuthError extends Error {
+  readonly code = "redis_auth";
+}
+
+/**
+ * Connects once to `url` and sends PING. Throws RedisAuthError when Redis
+ * refuses the credentials. Any other failure (not listening, unreachable, slow)
+ * is left to the bus, which waits for Redis as it does after an outage.
+ */
+export async function checkRedisAuth(url: string, connectTimeoutMs = 2000): Promise<void> {
+  const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: connectTimeoutMs } });
+  // Without a listener an error event would be thrown; the rejected connect or ping carries the same error.
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    const reply = (e as Error)?.message ?? String(e);
+    if (!REFUSALS.some((r) => r.test(reply))) return;
+    const hasPassword = new URL(url).password !== "";
+    throw new RedisAuthError(
+      `redis: ${reply.split("\n")[0]}; ` +
+        (hasPassword
+          ? "check the password in --redis (redis://:PASSWORD@host:port, percent-encoded like a MySQL password)"
+          : "this Redis wants a password (requirepass): give it in --redis as redis://:PASSWORD@host:port"),
+    );
+  } finally {
+    client.destroy();
+  }
+}
