@@ -19,8 +19,10 @@
 # /run/chat-maintenance present, so that keepalived's check ignores the
 # node while it restarts and the VIP stays put; SIGTERM drains the node (its
 # clients reconnect through nginx to the other node with their token); then
-# it waits until /healthz says the node is up. No config file, nginx or
-# keepalived is touched.
+# it waits until /healthz says the node is up, and then for nginx's
+# fail_timeout (--settle), after which every nginx sends clients to this node
+# again: only then is the next VM's node safe to restart. No config file,
+# nginx or keepalived is touched.
 #
 # Options (defaults in brackets):
 #   --vrid N            VRRP virtual_router_id, same on both VMs        [51]
@@ -38,6 +40,8 @@
 #                       answering (503 is fine); nginx: nothing else
 #   --wait SECONDS      how long a restarted chat node may take to        [60]
 #                       answer /healthz before install.sh gives up
+#   --settle SECONDS    then how long nginx may still count the node as   [fail_timeout
+#                       failed (its connects were refused meanwhile)      in chat-stream.conf]
 #   --root DIR          stage everything under DIR instead of /, with the
 #                       paths inside the configs pointing into DIR; creates
 #                       no user and starts nothing, printing what it would
@@ -51,13 +55,13 @@ umask 022 # configs and the check script must not be group- or world-writable
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-  sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 role="" node="" iface="" vip="" nodes="" mysql="" redis="" tls_cert="" tls_key=""
 vrid=51 listen_port=8000 chat_port=6000 admin_port=6001 admin_host=127.0.0.1
-binary="$here/../dist/chat" check_mode=strict root="" start=1 upgrade=0 wait_s=60
+binary="$here/../dist/chat" check_mode=strict root="" start=1 upgrade=0 wait_s=60 settle_s=""
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || case "$1" in --no-start | --upgrade | -h | --help) ;; *) echo "install.sh: $1 needs a value" >&2; usage ;; esac
   case "$1" in
@@ -78,6 +82,7 @@ while [ $# -gt 0 ]; do
     --binary) binary=$2; shift 2 ;;
     --check-mode) check_mode=$2; shift 2 ;;
     --wait) wait_s=$2; shift 2 ;;
+    --settle) settle_s=$2; shift 2 ;;
     --root) root=$2; shift 2 ;;
     --no-start) start=0; shift ;;
     --upgrade) upgrade=1; shift ;;
@@ -94,6 +99,7 @@ for f in "$tls_cert" "$tls_key"; do
   [ -z "$f" ] || grep -q -- '-----BEGIN ' "$f" 2>/dev/null || die "$f is not a readable PEM file"
 done
 [[ $wait_s =~ ^[0-9]+$ ]] || die "--wait wants a number of seconds"
+[[ $settle_s =~ ^[0-9]*$ ]] || die "--settle wants a number of seconds"
 if [ "$upgrade" = 0 ]; then
   [ -n "$role" ] && [ -n "$node" ] && [ -n "$iface" ] && [ -n "$vip" ] && [ -n "$nodes" ] &&
     [ -n "$mysql" ] && [ -n "$redis" ] || { echo "install.sh: missing a required option" >&2; usage; }
@@ -241,6 +247,21 @@ restart_chat() {
   rm -f "$maintenance"
   trap - EXIT
   echo "chat: node up: $host:$port/healthz answers 200"
+  # While the node was down, nginx (on every VM) refused its share of the
+  # reconnecting clients to it and may have marked it failed: for
+  # fail_timeout it sends nobody there. Restarting the other VM's node within
+  # that time would leave nginx no node to send clients to.
+  # A node that was not running drained nobody.
+  local settle=$settle_s
+  [ "$verb" = start ] && settle=0
+  if [ -z "$settle" ]; then
+    settle=$(sed -n 's/.*fail_timeout=\([0-9]*\)s.*/\1/p' "$etc/nginx/chat-stream.conf" 2>/dev/null | head -n 1)
+    settle=${settle:-10}
+  fi
+  if [ "$settle" -gt 0 ]; then
+    echo "chat: waiting ${settle} s (nginx's fail_timeout) until every nginx sends clients to this node again"
+    sleep "$settle"
+  fi
 }
 
 # The executable, replaced in one rename; the one it replaces stays as

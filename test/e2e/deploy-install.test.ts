@@ -93,6 +93,8 @@ const base = (adminPort: number) => [
   "--role", "master", "--node", "vm1", "--iface", "lab0", "--vip", "10.0.0.100/24",
   "--nodes", "10.0.0.11:6000,10.0.0.12:6000", "--mysql", "mysql://chat:pw@10.0.0.20:3306/chat",
   "--redis", "redis://:pw@10.0.0.20:6379", "--admin-port", String(adminPort), "--wait", "20",
+  // nginx's fail_timeout wait after a restart: its own test below.
+  "--settle", "0",
 ];
 
 /** Every file under `dir`: its bytes and modification time. */
@@ -149,7 +151,7 @@ describe("deploy/install.sh", () => {
     const before = snapshot(vm.root);
     vm.forget();
 
-    const r = run(vm, ["--upgrade", "--binary", executable("1.1.0"), "--wait", "20"]);
+    const r = run(vm, ["--upgrade", "--binary", executable("1.1.0"), "--wait", "20", "--settle", "0"]);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).toContain("chat 1.0.0 (test build) -> chat 1.1.0 (test build)");
@@ -187,6 +189,19 @@ describe("deploy/install.sh", () => {
     expect(r.out).toContain("systemctl reload keepalived");
     expect(readFileSync(join(vm.root, "etc/keepalived/keepalived.conf.bak"), "utf8")).toContain(" strict ");
     expect(readFileSync(join(vm.root, "etc/keepalived/keepalived.conf"), "utf8")).toContain(" alive ");
+  });
+
+  it("waits out nginx's fail_timeout after the node is up, so that the next VM's restart finds it in use again", () => {
+    const vm = stage();
+    expect(run(vm, [...base(node.adminPort), "--binary", executable("1.0.0")]).code).toBe(0);
+    // The staged balancer config is where the wait comes from.
+    const conf = join(vm.root, "etc/nginx/chat-stream.conf");
+    writeFileSync(conf, readFileSync(conf, "utf8").replaceAll("fail_timeout=10s", "fail_timeout=1s"));
+    const t0 = Date.now();
+    const r = run(vm, ["--upgrade", "--binary", executable("1.1.0")]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("waiting 1 s (nginx's fail_timeout) until every nginx sends clients to this node again");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
   });
 
   it("fails an upgrade whose node does not come up, names the rollback and takes the maintenance flag down", async () => {
@@ -227,7 +242,7 @@ describe("deploy/install.sh", () => {
     // A renewed certificate goes out like an upgrade: one restart of the node.
     expect(Bun.spawnSync(["bash", join(DEPLOY, "make-certs.sh"), "--dir", certs, "10.0.0.100", "10.0.0.11", "10.0.0.12", "chat.example.com"]).exitCode).toBe(0);
     vm.forget();
-    const r = run(vm, ["--upgrade", "--binary", executable("1.0.0"), ...tls]);
+    const r = run(vm, ["--upgrade", "--binary", executable("1.0.0"), "--settle", "0", ...tls]);
     expect(r.code).toBe(0);
     expect(vm.calls()).toEqual(["restart chat", "  maintenance flag up"]);
     expect(readFileSync(join(vm.root, "etc/chat/tls/chat.pem"), "utf8")).toBe(readFileSync(join(certs, "chat.pem"), "utf8"));
