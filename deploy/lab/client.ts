@@ -6,7 +6,7 @@
  * connection drops (jittered backoff, bounded in attempts and time).
  */
 import type { Socket } from "bun";
-import { connectWithin } from "./wait.ts";
+import { connectWithin, type LabTls } from "./wait.ts";
 
 export type Frame = { type: string; [k: string]: unknown };
 
@@ -15,6 +15,8 @@ export interface ClientOptions {
   port: number;
   /** Name in the lab's report. */
   label: string;
+  /** TLS towards the server, trusting this authority; plain TCP without. */
+  tls?: LabTls;
   /** Ping interval while connected, in ms; a ping unanswered for 3 intervals drops the connection. Default 1000. */
   pingMs?: number;
   /** Reconnect backoff: first delay and cap, in ms. Default 100 and 1000. */
@@ -47,7 +49,7 @@ export interface Outage {
 }
 
 export class LabClient {
-  readonly opts: Required<ClientOptions>;
+  readonly opts: Required<Omit<ClientOptions, "tls">> & Pick<ClientOptions, "tls">;
   node?: string;
   token?: string;
   user?: { id: number; name: string };
@@ -93,6 +95,7 @@ export class LabClient {
       {
         hostname: this.opts.host,
         port: this.opts.port,
+        tls: this.opts.tls,
         socket: {
           data: (_s, chunk) => this.#onData(chunk),
           close: (s) => this.#onClose(s),
@@ -210,7 +213,12 @@ export class LabClient {
     this.#lastPong = Date.now();
     if (f.type === "ok" || f.type === "error") {
       const w = typeof f.re === "number" ? this.#waiters.get(f.re) : undefined;
-      if (!w) return; // a reply to a ping or an ack nobody awaits
+      if (!w) {
+        // An error that answers nothing (shutting_down, idle_timeout) is news for the checks;
+        // a reply to a ping or an ack nobody awaits is not.
+        if (f.type === "error" && f.re === undefined) this.events.push({ at: Date.now(), frame: f });
+        return;
+      }
       this.#waiters.delete(f.re as number);
       clearTimeout(w.timer);
       if (f.type === "ok") w.resolve(f);

@@ -5,12 +5,14 @@
  * was lost.
  */
 import { LabClient, RequestError, type Outage } from "./client.ts";
+import type { LabTls } from "./wait.ts";
 
 export const PASSWORD = "lab-password-1";
 
 export interface Endpoint {
   host: string;
   port: number;
+  tls?: LabTls;
 }
 
 /**

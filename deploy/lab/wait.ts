@@ -2,6 +2,11 @@
 import type { Socket, TCPSocketConnectOptions } from "bun";
 import { existsSync, readFileSync } from "node:fs";
 
+/** The lab's clients speak TLS to the chat nodes, trusting the lab's authority (deploy/make-certs.sh). */
+export interface LabTls {
+  ca: string;
+}
+
 /** Polls `check` every 50 ms until it is true; throws after `ms`, quoting the tail of `log`. */
 export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, ms: number, log?: string) {
   const deadline = Date.now() + ms;
@@ -32,8 +37,8 @@ export async function connectWithin<T = undefined>(options: TCPSocketConnectOpti
   throw new Error(`connect to ${options.hostname}:${options.port} timed out after ${ms} ms`);
 }
 
-/** Connects, optionally writes `probe`, resolves with what arrived within `ms` (empty when refused). */
-export async function tcpRead(host: string, port: number, probe = "", ms = 1_000, enough = (s: string) => s.length > 0): Promise<string> {
+/** Connects (with TLS when `tls` is given), optionally writes `probe`, resolves with what arrived within `ms` (empty when refused). */
+export async function tcpRead(host: string, port: number, probe = "", ms = 1_000, enough = (s: string) => s.length > 0, tls?: LabTls): Promise<string> {
   let got = "";
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
@@ -43,6 +48,7 @@ export async function tcpRead(host: string, port: number, probe = "", ms = 1_000
     sock = await connectWithin({
       hostname: host,
       port,
+      tls,
       socket: {
         data(_s, d) {
           got += d.toString();
@@ -68,8 +74,8 @@ export async function tcpGreets(host: string, port: number, probe = ""): Promise
 }
 
 /** The `node` of the hello frame a chat endpoint sends, or undefined. */
-export async function tcpHello(host: string, port: number, ms = 1_000): Promise<string | undefined> {
-  const line = (await tcpRead(host, port, "", ms, (s) => s.includes("\n"))).split("\n")[0];
+export async function tcpHello(host: string, port: number, ms = 1_000, tls?: LabTls): Promise<string | undefined> {
+  const line = (await tcpRead(host, port, "", ms, (s) => s.includes("\n"), tls)).split("\n")[0];
   if (!line) return undefined;
   try {
     const f = JSON.parse(line) as { type?: string; node?: string };
