@@ -33,7 +33,9 @@
 #                       authentication; 0.0.0.0 or this VM's address
 #                       lets a Prometheus elsewhere scrape it
 #   --tls-cert FILE     PEM certificate (deploy/make-certs.sh's chat.pem): the node
-#   --tls-key FILE      serves TLS; installed as /etc/chat/tls/chat.pem and .key
+#   --tls-key FILE      serves TLS; installed as /etc/chat/tls/chat.pem and .key.
+#                       Run again without them, the installed pair stays in use
+#   --no-tls            plain TCP: chat.env names no certificate
 #   --binary FILE       the executable (npm run build writes it)         [dist/chat]
 #   --check-mode M      what fails the VM over besides a dead nginx:     [strict]
 #                       strict: /healthz not 200; alive: /healthz not
@@ -55,15 +57,15 @@ umask 022 # configs and the check script must not be group- or world-writable
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-  sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,53p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 role="" node="" iface="" vip="" nodes="" mysql="" redis="" tls_cert="" tls_key=""
 vrid=51 listen_port=8000 chat_port=6000 admin_port=6001 admin_host=127.0.0.1
-binary="$here/../dist/chat" check_mode=strict root="" start=1 upgrade=0 wait_s=60 settle_s=""
+binary="$here/../dist/chat" check_mode=strict root="" start=1 upgrade=0 wait_s=60 settle_s="" no_tls=0
 while [ $# -gt 0 ]; do
-  [ $# -ge 2 ] || case "$1" in --no-start | --upgrade | -h | --help) ;; *) echo "install.sh: $1 needs a value" >&2; usage ;; esac
+  [ $# -ge 2 ] || case "$1" in --no-start | --upgrade | --no-tls | -h | --help) ;; *) echo "install.sh: $1 needs a value" >&2; usage ;; esac
   case "$1" in
     --role) role=$2; shift 2 ;;
     --node) node=$2; shift 2 ;;
@@ -79,6 +81,7 @@ while [ $# -gt 0 ]; do
     --admin-host) admin_host=$2; shift 2 ;;
     --tls-cert) tls_cert=$2; shift 2 ;;
     --tls-key) tls_key=$2; shift 2 ;;
+    --no-tls) no_tls=1; shift ;;
     --binary) binary=$2; shift 2 ;;
     --check-mode) check_mode=$2; shift 2 ;;
     --wait) wait_s=$2; shift 2 ;;
@@ -95,6 +98,7 @@ die() { echo "install.sh: $*" >&2; exit 1; }
 if { [ -n "$tls_cert" ] && [ -z "$tls_key" ]; } || { [ -z "$tls_cert" ] && [ -n "$tls_key" ]; }; then
   die "--tls-cert and --tls-key go together"
 fi
+[ "$no_tls" = 0 ] || [ -z "$tls_cert" ] || die "--no-tls and --tls-cert contradict each other"
 for f in "$tls_cert" "$tls_key"; do
   [ -z "$f" ] || grep -q -- '-----BEGIN ' "$f" 2>/dev/null || die "$f is not a readable PEM file"
 done
@@ -195,8 +199,8 @@ render() {
       -e "s|@CHAT_PORT@|$(esc "$chat_port")|g" \
       -e "s|@ADMIN_PORT@|$(esc "$admin_port")|g" \
       -e "s|@ADMIN_HOST@|$(esc "$admin_host")|g" \
-      -e "s|@TLS_CERT@|$(esc "${tls_cert:+$tls_dir/chat.pem}")|g" \
-      -e "s|@TLS_KEY@|$(esc "${tls_key:+$tls_dir/chat.key}")|g" \
+      -e "s|@TLS_CERT@|$(esc "${serve_tls:+$tls_dir/chat.pem}")|g" \
+      -e "s|@TLS_KEY@|$(esc "${serve_tls:+$tls_dir/chat.key}")|g" \
       -e "s|@MYSQL_URL@|$(esc "$mysql")|g" \
       -e "s|@REDIS_URL@|$(esc "$redis")|g" >"$tmp"
   if grep -n '@[A-Z_0-9]*@' "$tmp" >&2; then rm -f "$tmp"; die "unfilled placeholder in $1"; fi
@@ -302,6 +306,17 @@ if [ "$upgrade" = 1 ]; then
     echo "chat: installed; restart the node with: systemctl restart chat"
   fi
   exit 0
+fi
+
+# TLS: the pair given now, or the one installed before (a run without
+# --tls-cert must not quietly switch a TLS node to plain TCP), unless --no-tls.
+serve_tls=""
+if [ -n "$tls_cert" ]; then
+  serve_tls=1
+elif [ "$no_tls" = 0 ] && [ -e "$env_file" ] && [ "$(env_value CHAT_TLS_CERT)" = "$tls_dir/chat.pem" ] &&
+  [ -e "$tls_dir/chat.pem" ] && [ -e "$tls_dir/chat.key" ]; then
+  serve_tls=1
+  echo "chat: keeping the installed TLS pair in $tls_dir (--no-tls turns TLS off)"
 fi
 
 # Where the check script (and the operator) reach the admin port on this VM.

@@ -248,6 +248,22 @@ describe("deploy/install.sh", () => {
     expect(readFileSync(join(vm.root, "etc/chat/tls/chat.pem"), "utf8")).toBe(readFileSync(join(certs, "chat.pem"), "utf8"));
   });
 
+  it("keeps serving the installed TLS pair when run again without --tls-cert, until --no-tls", () => {
+    const vm = stage();
+    const certs = join(tmp, "certs-keep");
+    expect(Bun.spawnSync(["bash", join(DEPLOY, "make-certs.sh"), "--dir", certs, "10.0.0.100"]).exitCode).toBe(0);
+    const args = [...base(node.adminPort), "--binary", executable("1.0.0"), "--no-start"];
+    expect(run(vm, [...args, "--tls-cert", join(certs, "chat.pem"), "--tls-key", join(certs, "chat.key")]).code).toBe(0);
+    const envFile = join(vm.root, "etc/chat/chat.env");
+    const again = run(vm, args);
+    expect(again.code).toBe(0);
+    expect(again.out).toContain("keeping the installed TLS pair");
+    expect(readFileSync(envFile, "utf8")).toContain(`CHAT_TLS_CERT=${vm.root}/etc/chat/tls/chat.pem\n`);
+    const off = run(vm, [...args, "--no-tls"]);
+    expect(off.code).toBe(0);
+    expect(readFileSync(envFile, "utf8")).toContain("CHAT_TLS_CERT=\n");
+  });
+
   it("writes no TLS settings without --tls-cert, and takes neither half of the pair alone", () => {
     const vm = stage();
     expect(run(vm, [...base(node.adminPort), "--binary", executable("1.0.0"), "--no-start"]).code).toBe(0);
