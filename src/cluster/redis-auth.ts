@@ -14,17 +14,26 @@ export class RedisAuthError extends Error {
 }
 
 /**
- * Connects once to `url` and sends PING. Throws RedisAuthError when Redis
- * refuses the credentials. Any other failure (not listening, unreachable, slow)
- * is left to the bus, which waits for Redis as it does after an outage.
+ * Connects once to `url` and sends PING, for at most `timeoutMs`. Throws
+ * RedisAuthError when Redis refuses the credentials. Any other outcome (not
+ * listening, unreachable, too slow to answer) is left to the bus, which
+ * waits for Redis as it does after an outage.
  */
-export async function checkRedisAuth(url: string, connectTimeoutMs = 2000): Promise<void> {
-  const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: connectTimeoutMs } });
+export async function checkRedisAuth(url: string, timeoutMs = 2000): Promise<void> {
+  const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: timeoutMs } });
   // Without a listener an error event would be thrown; the rejected connect or ping carries the same error.
   client.on("error", () => {});
-  try {
+  let timer: Timer | undefined;
+  // A Redis that accepts but never answers (frozen, overloaded) must not hold the start up.
+  const slow = new Promise<"slow">((resolve) => (timer = setTimeout(() => resolve("slow"), timeoutMs)));
+  const attempt = (async () => {
     await client.connect();
     await client.ping();
+  })();
+  // Settled after the race is lost to `slow` (the client is destroyed then): nothing left to report.
+  attempt.catch(() => {});
+  try {
+    await Promise.race([attempt, slow]);
   } catch (e) {
     const reply = (e as Error)?.message ?? String(e);
     if (!REFUSALS.some((r) => r.test(reply))) return;
@@ -36,6 +45,7 @@ export async function checkRedisAuth(url: string, connectTimeoutMs = 2000): Prom
           : "this Redis wants a password (requirepass): give it in --redis as redis://:PASSWORD@host:port"),
     );
   } finally {
+    clearTimeout(timer);
     client.destroy();
   }
 }
