@@ -2,22 +2,34 @@
 # Installs what the project needs and is missing, then returns.
 #   sh scripts/bootstrap.sh        what the server needs: npm packages, MariaDB, Redis
 #   sh scripts/bootstrap.sh test   the same, plus what the test suite's HA lab needs
+#   sh scripts/bootstrap.sh npm    npm packages only: building, type-checking and
+#                                  the unit tests need nothing else (no root either)
 # MariaDB and Redis come from Debian packages, only their binaries are used:
 # the project starts private instances of its own (scripts/services.ts).
 set -eu
 cd "$(dirname "$0")/.."
 
+mode=${1:-server}
+case "$mode" in
+  server | test | npm) ;;
+  *) echo "usage: sh scripts/bootstrap.sh [test|npm]" >&2; exit 2 ;;
+esac
+
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
 missing=""
-have mariadbd || missing="$missing mariadb-server"
-have redis-server || missing="$missing redis-server"
-if [ "${1:-}" = test ]; then
+if [ "$mode" != npm ]; then
+  have mariadbd || missing="$missing mariadb-server"
+  have redis-server || missing="$missing redis-server"
+fi
+if [ "$mode" = test ]; then
   have nginx || missing="$missing nginx-light libnginx-mod-stream"
   [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || case "$missing" in *stream*) ;; *) missing="$missing libnginx-mod-stream" ;; esac
   have keepalived || missing="$missing keepalived"
   have ip || missing="$missing iproute2"
   have tmux || missing="$missing tmux"
+  # promtool checks /metrics and the alert rules (test/e2e/prometheus.test.ts).
+  have promtool || missing="$missing prometheus"
 fi
 
 if [ -n "$missing" ]; then
@@ -25,7 +37,7 @@ if [ -n "$missing" ]; then
     echo "chat: installing Debian packages:$missing" >&2
     apt-get update -qq
     # The packages' own services must not start (nginx on :80, keepalived on the
-    # host's interfaces): a policy-rc.d that says "no" for the install's duration.
+    # host's interfaces, prometheus on :9090): a policy-rc.d that says "no" for the install's duration.
     added_policy=""
     if [ ! -e /usr/sbin/policy-rc.d ]; then
       printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d

@@ -1,6 +1,7 @@
 /**
  * Private MariaDB and Redis instances in a project data directory, on free
- * loopback ports. Used by the test preload (started and stopped per run) and by
+ * loopback ports. Used by test runs (test/support/services.ts: started when a
+ * test file first needs them, stopped when the run ends) and by
  * `npm start` (started once, kept running, reused by the next start).
  *
  *   bun scripts/services.ts start <dir>   start (or reuse) and print the URLs

@@ -4,6 +4,8 @@
  * README's "Reliability" section. Extra arguments go to `bun test`
  * (e.g. `-t MariaDB`). CHAT_FUZZ_LONG=1 runs ten times the fuzz cases.
  */
+import { LineReader } from "./support/framing.ts";
+
 const FILES = [
   "test/unit/frame-reader.test.ts",
   "test/unit/schema.test.ts",
@@ -13,10 +15,11 @@ const FILES = [
   "test/e2e/rate-limits.test.ts",
   "test/e2e/faults.test.ts",
   "test/e2e/redis-outage.test.ts",
+  "test/e2e/lost-reply.test.ts",
 ];
 
 /** The first words of every line a scenario prints with its figures. */
-const FIGURE = /^(Fuzz|Slow consumer|Connection storm|Login storm|Interrupted logins|Rate limit|Idle timeout|MariaDB restart|MariaDB frozen|Redis restart|Node SIGKILL)/;
+const FIGURE = /^(Fuzz|Slow consumer|Connection storm|Login storm|Interrupted logins|Rate limit|Idle timeout|MariaDB restart|MariaDB frozen|Redis restart|Redis outage|Node SIGKILL|Lost reply)/;
 
 const root = `${import.meta.dir}/..`;
 const proc = Bun.spawn([process.execPath, "test", "--timeout", "120000", ...FILES.map((f) => `./${f}`), ...process.argv.slice(2)], {
@@ -27,14 +30,12 @@ const proc = Bun.spawn([process.execPath, "test", "--timeout", "120000", ...FILE
 });
 
 const figures: string[] = [];
-const decoder = new TextDecoder();
-let partial = "";
+const lines = new LineReader((line) => {
+  if (FIGURE.test(line)) figures.push(line.trim());
+});
 for await (const chunk of proc.stdout) {
   process.stdout.write(chunk);
-  partial += decoder.decode(chunk, { stream: true });
-  const lines = partial.split("\n");
-  partial = lines.pop() ?? "";
-  for (const line of lines) if (FIGURE.test(line)) figures.push(line.trim());
+  lines.push(chunk);
 }
 const code = await proc.exited;
 

@@ -1,17 +1,10 @@
 /**
- * Test preload: every test run gets private MariaDB and Redis instances on free
- * ports (in .data/test-<pid>), stopped and removed when the run ends. Set
- * CHAT_MYSQL_URL and CHAT_REDIS_URL to use running ones instead.
+ * Test preload: starts nothing. The integration and e2e files start the run's
+ * private MariaDB and Redis when they first need them (test/support/services.ts);
+ * this stops them when the whole run ends, and on Ctrl-C.
  */
 import { afterAll } from "bun:test";
-import { startServices, stopServices } from "../scripts/services.ts";
+import { stopTestServices } from "./support/services.ts";
 
-if (!process.env.CHAT_MYSQL_URL || !process.env.CHAT_REDIS_URL) {
-  const dir = `${import.meta.dir}/../.data/test-${process.pid}`;
-  const s = await startServices(dir, { relaxedDurability: true });
-  process.env.CHAT_MYSQL_URL = s.mysqlUrl;
-  process.env.CHAT_REDIS_URL = s.redisUrl;
-  const stop = () => stopServices(dir, { removeData: true });
-  afterAll(stop);
-  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
-}
+afterAll(stopTestServices);
+process.once("SIGINT", () => void stopTestServices().then(() => process.exit(130)));

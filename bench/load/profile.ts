@@ -83,7 +83,7 @@ function category(id: number, byId: Map<number, ProfileNode>, parent: Map<number
   if (!leaf.url && (leaf.functionName === "write" || leaf.functionName === "end") && inFile(/\/src\/server\/connection\.ts/))
     return "socket writes to clients";
   if (!leaf.url && (leaf.functionName === "parse" || leaf.functionName === "stringify")) return "JSON parse/stringify";
-  if (inFile(/\/src\/server\/metrics\.ts/)) return "metrics";
+  if (inFile(/\/src\/server\/metrics\.ts|node_modules\/prom-client\//)) return "metrics";
   if (inFile(/\/src\/protocol\//)) return "framing and request validation";
   if (inFile(/\/src\/server\/(admin)\.ts/)) return "admin HTTP";
   if (inFile(/\/src\//)) return "server logic (handlers, hub, sessions)";

@@ -11,7 +11,8 @@
  * performance.now(); the send time and the sender travel in the text.
  */
 import { Counter, type LatencySummary, Samples, r2 } from "./stats.ts";
-import { type Frame, Wire, type WireHandlers } from "./wire.ts";
+import { type Frame, LoadWire, type LoadWireHandlers } from "../../test/support/load-wire.ts";
+import { timedOut, waitUntil } from "../../test/support/wait.ts";
 
 export interface Target {
   host: string;
@@ -105,7 +106,7 @@ class ConnState {
   ackQueued = false;
 }
 
-const st = (w: Wire) => w.state as ConnState;
+const st = (w: LoadWire) => w.state as ConnState;
 
 /** Runs fn(i) for i in [0, n) with at most `limit` at once; stops starting new ones after the deadline. */
 async function mapLimit(n: number, limit: number, deadline: number, fn: (i: number) => Promise<void>): Promise<void> {
@@ -116,18 +117,20 @@ async function mapLimit(n: number, limit: number, deadline: number, fn: (i: numb
   await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
 }
 
-/** Waits until cond() or the time is up (polling every 20 ms). Returns cond(). */
-async function until(cond: () => boolean, ms: number, deadline: number): Promise<boolean> {
-  const end = Math.min(Date.now() + ms, deadline);
-  while (!cond() && Date.now() < end) await Bun.sleep(20);
-  return cond();
+/**
+ * Waits until cond() or the time is up (polling every 20 ms, never past the
+ * step's deadline). Running out is not an error here: the step goes on and
+ * reports what was left (undrained messages, acks still out).
+ */
+async function settle(what: string, cond: () => boolean, ms: number, deadline: number): Promise<void> {
+  await waitUntil(what, cond, Math.max(0, Math.min(ms, deadline - Date.now())), { everyMs: 20 }).catch(timedOut);
 }
 
 export async function runStep(cfg: StepConfig): Promise<StepResult> {
   const errors = new Counter();
   const tag = Math.random().toString(36).slice(2, 8);
   const tagDot = `${tag}.`;
-  const wires: (Wire | undefined)[] = new Array(cfg.conns);
+  const wires: (LoadWire | undefined)[] = new Array(cfg.conns);
   const latencies = new Samples();
 
   // ---- traffic state ----
@@ -146,16 +149,16 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
   let ackedMids = 0;
   let acksOut = 0;
   let ackDirty: ConnState[] = [];
-  const byState = new Map<ConnState, Wire>();
+  const byState = new Map<ConnState, LoadWire>();
   const isGroup = cfg.kind === "group";
 
-  const complete = (w: Wire, s: ConnState, id: number) => {
+  const complete = (w: LoadWire, s: ConnState, id: number) => {
     s.recs.delete(id);
     s.out--;
     if (running) pump(w, s);
   };
 
-  const pump = (w: Wire, s: ConnState) => {
+  const pump = (w: LoadWire, s: ConnState) => {
     // Acks waiting on this connection ride along in the same write as the send
     // (the batching timer still bounds their delay): fewer syscalls on both sides.
     if (s.acks.length > 0 && running && s.out < cfg.inflight) sendAcks(w, s);
@@ -173,7 +176,7 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
     }
   };
 
-  const sendAcks = (w: Wire, s: ConnState) => {
+  const sendAcks = (w: LoadWire, s: ConnState) => {
     s.ackQueued = false;
     while (s.acks.length > 0) {
       const mids = s.acks.length <= 1000 ? s.acks : s.acks.slice(0, 1000);
@@ -195,7 +198,7 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
   };
   const ackTimer = setInterval(flushAcks, cfg.ackMs > 0 ? cfg.ackMs : 10);
 
-  const handlers: WireHandlers = {
+  const handlers: LoadWireHandlers = {
     push(w, f) {
       if (f.type !== "msg") return; // presence, friend_added, member_joined: not measured
       const s = st(w);
@@ -274,7 +277,7 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
       const target = cfg.targets[i % cfg.targets.length]!;
       const loopback = target.host.startsWith("127.");
       try {
-        const w = await Wire.open(
+        const w = await LoadWire.open(
           { host: target.host, port: target.port, localAddress: loopback && cfg.sources > 0 ? `127.0.0.${2 + (i % cfg.sources)}` : undefined },
           i,
           handlers,
@@ -339,7 +342,7 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
 
     // ---- friends / groups ----
     t0 = performance.now();
-    const active: Wire[] = [];
+    const active: LoadWire[] = [];
     if (cfg.kind === "chat") {
       for (let k = 0; 2 * k + 1 < cfg.conns; k++) {
         const a = wires[2 * k];
@@ -359,7 +362,7 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
     } else if (cfg.kind === "group") {
       const G = cfg.groupSize;
       for (let k = 0; (k + 1) * G <= cfg.conns; k++) {
-        const members = Array.from({ length: G }, (_, j) => wires[k * G + j]).filter((w): w is Wire => !!w && st(w).user > 0);
+        const members = Array.from({ length: G }, (_, j) => wires[k * G + j]).filter((w): w is LoadWire => !!w && st(w).user > 0);
         const name = `${cfg.prefix}grp${k}`;
         const creator = wires[k * G];
         if (!creator || !st(creator).user || members.length < 2) continue;
@@ -388,10 +391,10 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
       });
     }
     // Messages left pending by earlier runs are pushed after login: let them arrive and be acked.
-    const live = wires.filter((w): w is Wire => !!w && !w.closed);
-    await until(() => live.every((w) => st(w).replayed >= st(w).pending), 30_000, cfg.deadline);
+    const live = wires.filter((w): w is LoadWire => !!w && !w.closed);
+    await settle("old pending messages replayed", () => live.every((w) => st(w).replayed >= st(w).pending), 30_000, cfg.deadline);
     flushAcks();
-    await until(() => acksOut <= 0, 10_000, cfg.deadline);
+    await settle("setup acks answered", () => acksOut <= 0, 10_000, cfg.deadline);
     result.setup.replayed = foreign;
     result.setup.ms = r2(performance.now() - t0);
     if (result.setup.friendsAdded || result.setup.groupsCreated || result.setup.joined || foreign)
@@ -432,9 +435,9 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
     await cfg.hooks.measureEnd();
     running = false;
     const inFlight = () => active.reduce((n, w) => n + (w.closed ? 0 : st(w).out), 0);
-    await until(() => inFlight() === 0, cfg.drainS * 1000, cfg.deadline);
+    await settle("in-flight messages drained", () => inFlight() === 0, cfg.drainS * 1000, cfg.deadline);
     flushAcks();
-    await until(() => acksOut <= 0, 5_000, cfg.deadline);
+    await settle("acks answered", () => acksOut <= 0, 5_000, cfg.deadline);
     result.traffic = {
       windowS: r2(windowMs / 1000),
       sent,
@@ -458,15 +461,15 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
     clearInterval(ackTimer);
     closing = true;
     running = false;
-    const open = wires.filter((w): w is Wire => !!w && !w.closed);
+    const open = wires.filter((w): w is LoadWire => !!w && !w.closed);
     for (const w of open) w.close();
-    await until(() => open.every((w) => w.closed), 10_000, Date.now() + 10_000);
+    await settle("connections closed", () => open.every((w) => w.closed), 10_000, Date.now() + 10_000);
     for (const w of open) if (!w.closed) w.terminate();
     result.errors = errors.toJSON();
   }
 }
 
-function login(w: Wire, cfg: StepConfig, i: number): Promise<Frame> {
+function login(w: LoadWire, cfg: StepConfig, i: number): Promise<Frame> {
   return w.request("login", { name: `${cfg.prefix}${i}`, password: cfg.password });
 }
 

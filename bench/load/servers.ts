@@ -1,13 +1,14 @@
 /**
- * Chat server processes for the benchmark: spawned through `sh -c "ulimit -n
- * ...; exec bun src/main.ts server ..."` so the server gets the raised
- * file-descriptor limit too, waited for on /healthz, sampled from /proc and
- * /metrics, and stopped by their own pid (SIGTERM, then SIGKILL).
+ * Chat server processes for the benchmark, on the shared spawnNode
+ * (test/support/node.ts): run through `sh -c "ulimit -n ...; exec bun
+ * src/main.ts server ..."` so the server gets the raised file-descriptor limit
+ * too, output to a log file, ready when /healthz answers, stopped by their own
+ * pid (SIGTERM, then SIGKILL), and sampled from /proc and /metrics.
  */
 import type { Subprocess } from "bun";
-import { mkdirSync, openSync, closeSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { freePort } from "../../scripts/services.ts";
+import { type NodeProcess, spawnNode } from "../../test/support/node.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
@@ -31,27 +32,15 @@ export interface ServerConfig {
   poolMaxSize: number;
 }
 
-export interface ServerProc {
-  node: string;
-  port: number;
-  adminPort: number;
-  pid: number;
+export interface ServerProc extends NodeProcess {
   logFile: string;
   profileFile?: string;
-  /** the command line, for the results */
-  argv: string[];
-  exited: boolean;
-  stop(): Promise<void>;
-  metrics(): Promise<Map<string, number>>;
 }
 
-/** Every server this process started and has not seen exit: the exit hooks kill these, by pid. */
-export const started = new Set<ServerProc>();
+/** Every server this process started (from the moment it exists) and has not seen exit: the exit hooks kill these, by pid. */
+const started = new Set<Subprocess>();
 
 export async function spawnServer(cfg: ServerConfig): Promise<ServerProc> {
-  const port = await freePort();
-  let adminPort = await freePort();
-  while (adminPort === port) adminPort = await freePort();
   mkdirSync(cfg.logDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const logFile = join(cfg.logDir, `server-${cfg.node}-${stamp}.log`);
@@ -63,80 +52,30 @@ export async function spawnServer(cfg: ServerConfig): Promise<ServerProc> {
     profileFile = join(cfg.profileDir, name);
     profArgs.push("--cpu-prof", `--cpu-prof-dir=${cfg.profileDir}`, `--cpu-prof-name=${name}`);
   }
-  const serverArgs = [
-    "--host", "127.0.0.1",
-    "--port", String(port),
-    "--admin-port", String(adminPort),
-    "--admin-host", "127.0.0.1",
-    "--node", cfg.node,
-    "--mysql", cfg.mysqlUrl,
-    ...(cfg.redisUrl ? ["--redis", cfg.redisUrl] : []),
-    "--hash-memory", String(cfg.hashMemoryKiB),
-    "--hash-time", String(cfg.hashTime),
-    "--rate-limit", "0",
-    "--pool-max-size", String(cfg.poolMaxSize),
-    "--log-level", "warn",
-    ...(cfg.extraArgs ?? []),
-  ];
   const root = cfg.root ?? ROOT;
-  const argv = [process.execPath, ...profArgs, join(root, "src/main.ts"), "server", ...serverArgs];
-  // `ulimit -n` in the shell that then becomes the server: the pid we get is the server's.
-  const script = `ulimit -n ${cfg.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
-  const fd = openSync(logFile, "a");
-  let child: Subprocess;
-  try {
-    child = Bun.spawn(["sh", "-c", script, "sh", ...argv], { cwd: root, stdin: "ignore", stdout: fd, stderr: fd });
-  } finally {
-    closeSync(fd);
-  }
-  const pid = child.pid;
-  const proc: ServerProc = {
+  const node = await spawnNode({
     node: cfg.node,
-    port,
-    adminPort,
-    pid,
+    mysqlUrl: cfg.mysqlUrl,
+    redisUrl: cfg.redisUrl,
+    hash: { memoryCost: cfg.hashMemoryKiB, timeCost: cfg.hashTime },
+    command: [process.execPath, ...profArgs, join(root, "src/main.ts")],
+    args: ["--admin-host", "127.0.0.1", "--rate-limit", "0", "--pool-max-size", String(cfg.poolMaxSize), "--log-level", "warn", ...(cfg.extraArgs ?? [])],
+    // `ulimit -n` in the shell that then becomes the server: the pid we get is the server's.
+    prefix: ["sh", "-c", `ulimit -n ${cfg.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, "sh"],
+    cwd: root,
+    logFile,
+    ready: "healthz",
+    startTimeoutMs: 60_000,
+    onStart: (p) => {
+      started.add(p);
+      void p.exited.then(() => started.delete(p));
+    },
+  });
+  const proc: ServerProc = Object.assign(node, {
     logFile,
     profileFile,
-    argv: argv.map((a) => (a === cfg.mysqlUrl || a === cfg.redisUrl ? redact(a) : a)),
-    exited: false,
-    async stop() {
-      if (proc.exited) return;
-      try {
-        process.kill(pid, "SIGTERM");
-      } catch {}
-      // A clean stop writes the CPU profile; give it time, then cut.
-      const done = await Promise.race([child.exited.then(() => true), Bun.sleep(20_000).then(() => false)]);
-      if (!done) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-        await Promise.race([child.exited, Bun.sleep(5_000)]);
-      }
-    },
-    async metrics() {
-      return parseMetrics(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(5_000) })).text());
-    },
-  };
-  started.add(proc);
-  void child.exited.then(() => {
-    proc.exited = true;
-    started.delete(proc);
+    argv: node.argv.map((a) => (a === cfg.mysqlUrl || a === cfg.redisUrl ? redact(a) : a)),
   });
-
-  // Ready when /healthz says the database answers.
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exited) throw new Error(`server ${cfg.node} exited at start; its log (${logFile}):\n${tail(logFile)}`);
-    try {
-      const r = await fetch(`http://127.0.0.1:${adminPort}/healthz`, { signal: AbortSignal.timeout(1_000) });
-      if (r.ok) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      await proc.stop();
-      throw new Error(`server ${cfg.node} not healthy within 60 s; its log (${logFile}):\n${tail(logFile)}`);
-    }
-    await Bun.sleep(100);
-  }
   return proc;
 }
 
@@ -145,19 +84,10 @@ export function killAllStarted() {
   for (const s of started) {
     try {
       process.kill(s.pid, "SIGKILL");
-    } catch {}
+    } catch {
+      // It exited between the exit hook and the signal: that is what we wanted.
+    }
   }
-}
-
-/** Prometheus text into `name{labels}` → value. */
-export function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const sp = line.lastIndexOf(" ");
-    out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-  }
-  return out;
 }
 
 /** Differences of counters between two scrapes (new keys count from zero). */
@@ -168,14 +98,6 @@ export function metricsDelta(before: Map<string, number>, after: Map<string, num
     if (d !== 0) out[k] = d;
   }
   return out;
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, "utf8").split("\n").slice(-20).join("\n");
-  } catch {
-    return "(no log)";
-  }
 }
 
 function redact(url: string): string {

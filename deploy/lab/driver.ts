@@ -12,7 +12,8 @@ import { PidRegistry } from "./procs.ts";
 import { Report, secs } from "./report.ts";
 import { chatNodeKill, crossNodeChat, distribution, nginxCrash, restore, rollingUpgrade, type Lab } from "./scenarios.ts";
 import { makeLabCerts, Stack, VIP_PORT, VMS, type Vm } from "./stack.ts";
-import { tcpHello, waitUntil } from "./wait.ts";
+import { tailOf, waitUntil } from "../../test/support/wait.ts";
+import { tcpHello } from "./probes.ts";
 
 /** What the supervisor hands the driver (a JSON file). */
 export interface LabState {
@@ -58,7 +59,7 @@ export async function drive(stateFile: string): Promise<number> {
     c.figure(`chat nodes ${topo.addr.vm1}:6000, ${topo.addr.vm2}:6000 and nginx :${VIP_PORT} on both VMs up in ${secs(Date.now() - t)}`);
     t = Date.now();
     for (const vm of VMS) await stack.startKeepalived(vm);
-    await waitUntil("VIP on vm1", async () => (await stack.vipHolders()).join() === "vm1", 10_000, stack.keepalived.vm1?.log);
+    await waitUntil("VIP on vm1", async () => (await stack.vipHolders()).join() === "vm1", 10_000, { detail: () => tailOf(stack.keepalived.vm1?.log) });
     const onVip = Date.now();
     await waitUntil("VIP answering", async () => (await tcpHello(topo.addr.vip, VIP_PORT, 300, certs.tls)) !== undefined, 10_000);
     c.figure(`keepalived started: VIP ${topo.addr.vip} on vm1 after ${secs(onVip - t)}, answering after ${secs(Date.now() - t)}`, true);
@@ -71,10 +72,10 @@ export async function drive(stateFile: string): Promise<number> {
   const steps: [string, (lab: Lab, c: import("./report.ts").CheckHandle) => Promise<void>, string?][] = [
     ["1. clients connecting to the VIP land on both nodes", distribution],
     ["2. users on different nodes chat both ways; group chat reaches both nodes", crossNodeChat],
-    ["3. master's nginx killed: VIP moves, clients reconnect with their token, zero lost", nginxCrash, "2"],
+    ["3. master's nginx killed: VIP moves, clients reconnect with their token, zero lost, zero duplicated", nginxCrash, "2"],
     ["4. chat node SIGKILLed: friends see its users offline within 15 s; pending messages arrive after reconnect", chatNodeKill, "2"],
-    ["5. everything restored: VIP fails back, zero lost, both nodes serve", restore, "2"],
-    ["6. rolling upgrade with install.sh --upgrade, vm2 then vm1: the VIP stays, clients move with their token, zero lost", rollingUpgrade, "2"],
+    ["5. everything restored: VIP fails back, zero lost, zero duplicated, both nodes serve", restore, "2"],
+    ["6. rolling upgrade with install.sh --upgrade, vm2 then vm1: the VIP stays, clients move with their token, zero lost, zero duplicated", rollingUpgrade, "2"],
   ];
   for (const [name, body, needs] of steps) {
     if (!up) report.skip(name, "setup failed");

@@ -10,6 +10,7 @@
 import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import { nsExists, nsInode, procNetns, type Member, type Topology } from "./netns.ts";
 import { PidRegistry, crash, type Recorded } from "./procs.ts";
 
@@ -82,12 +83,16 @@ export class Launcher {
    */
   async #confirmNamespace(rec: Recorded, ns: string) {
     const want = nsInode(ns);
-    const deadline = Date.now() + 2_000;
-    while (Date.now() < deadline) {
-      const have = procNetns(rec.pid);
-      if (have === undefined || have === want) return; // exited (its log says why) or in place
-      await Bun.sleep(5);
-    }
+    const placed = await waitUntil(
+      `${rec.label} in namespace ${ns}`,
+      () => {
+        const have = procNetns(rec.pid);
+        return have === undefined || have === want; // exited (its log says why) or in place
+      },
+      2_000,
+      { everyMs: 5 },
+    ).catch(timedOut);
+    if (placed) return;
     crash([rec]);
     throw new Error(`${rec.label} (${rec.pid}) is not in namespace ${ns}: killed it`);
   }

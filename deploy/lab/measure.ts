@@ -1,13 +1,15 @@
 /**
  * How the lab measures a failover: when the VIP moved and answered, when
- * each client was back, and whether every accepted message arrived.
+ * each client was back, and whether every accepted message arrived, once.
  */
+import { describeTally, SendLedger } from "../../test/support/send-ledger.ts";
+import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import type { Endpoint, Recipient, Sent } from "./people.ts";
 import { median, undelivered } from "./people.ts";
 import type { CheckHandle } from "./report.ts";
 import { secs } from "./report.ts";
 import type { Stack, Vm } from "./stack.ts";
-import { tcpHello } from "./wait.ts";
+import { tcpHello } from "./probes.ts";
 
 /** Longest a client may take to log back in after a failover ("a few seconds"). */
 export const RECONNECT_LIMIT_MS = 5_000;
@@ -22,15 +24,18 @@ function nameOf(r: Recipient): string {
  * gratuitous ARP goes out then), `alone` when it was the only holder.
  */
 export async function vipOn(stack: Stack, vm: Vm, timeoutMs: number): Promise<{ taken?: number; alone?: number }> {
-  const deadline = Date.now() + timeoutMs;
   let taken: number | undefined;
-  while (Date.now() < deadline) {
-    const h = await stack.vipHolders();
-    if (h.includes(vm)) taken ??= Date.now();
-    if (h.length === 1 && h[0] === vm) return { taken, alone: Date.now() };
-    await Bun.sleep(20);
-  }
-  return { taken };
+  const alone = await waitUntil(
+    `the VIP on ${vm} alone`,
+    async () => {
+      const h = await stack.vipHolders();
+      if (h.includes(vm)) taken ??= Date.now();
+      return h.length === 1 && h[0] === vm ? Date.now() : undefined;
+    },
+    timeoutMs,
+    { everyMs: 20 },
+  ).catch(timedOut);
+  return { taken, alone };
 }
 
 export function reportMove(c: CheckHandle, move: { taken?: number; alone?: number }, vm: Vm, since: number, what: string) {
@@ -62,9 +67,8 @@ export async function vipAnswers(vip: Endpoint, timeoutMs: number): Promise<numb
 
 /** Waits until every client lost its connection after `since` and logged back in; returns their times. */
 export async function backAfter(clients: Recipient[], since: number, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
   const outage = (u: Recipient) => u.outages.find((o) => o.lostAt >= since);
-  while (Date.now() < deadline && !clients.every((u) => outage(u)?.backAt)) await Bun.sleep(50);
+  await waitUntil("every client back", () => clients.every((u) => outage(u)?.backAt), timeoutMs).catch(timedOut);
   return clients.map((u) => ({ u, o: outage(u) }));
 }
 
@@ -95,12 +99,26 @@ export function reportReconnects(
   c.expect(Math.max(...times) <= limitMs, `a client took longer than ${secs(limitMs)} to come back`);
 }
 
+/**
+ * Reports what became of `sent` (the messages that got ok): delivered, lost,
+ * duplicated (a text its recipient received under two mids: stored twice),
+ * and how many were sent again after a lost connection, of which how many
+ * the server had already stored (`duplicate: true`: the reply was lost, not
+ * the message). `failures` are sends that never got ok.
+ */
 export async function reportLoss(c: CheckHandle, sent: Sent[], failures: string[], what: string) {
-  const lost = await undelivered(sent, 5_000);
-  const dups = [...new Set(sent.map((s) => s.to))].reduce((n, u) => n + u.duplicates, 0);
-  c.figure(`${what}: ${sent.length} messages accepted (ok), ${sent.length - lost.length} delivered, ${lost.length} lost (${dups} duplicate pushes so far, dropped by mid)`, true);
-  if (failures.length) c.figure(`sends refused meanwhile: ${failures.length} (first: ${failures[0]})`);
+  await undelivered(sent, 5_000);
+  const ledger = new SendLedger<Recipient>();
+  for (const s of sent) ledger.accept(s);
+  const recipients = new Set(sent.map((s) => s.to));
+  for (const r of recipients) for (const [mid, body] of r.received) ledger.saw({ mid, text: body.text }, r);
+  const t = ledger.tally();
+  const pushedAgain = [...recipients].reduce((n, u) => n + u.duplicates, 0);
+  c.figure(`${what}: ${describeTally(t)} (${pushedAgain} pushes of a mid already received so far, dropped by mid)`, true);
+  if (failures.length) c.figure(`sends that never got ok: ${failures.length} (first: ${failures[0]})`);
   c.expect(sent.length > 0, "nothing was sent during the outage");
-  c.expect(lost.length === 0, `${lost.length} messages lost, e.g. mid ${lost[0]?.mid} for ${lost[0] && nameOf(lost[0].to)}`);
+  c.expect(t.lost.length === 0, `${t.lost.length} messages lost, e.g. mid ${t.lost[0]?.mid} for ${t.lost[0] && nameOf(t.lost[0].to)}`);
+  c.expect(t.duplicated.length === 0, `${t.duplicated.length} messages stored twice, e.g. "${t.duplicated[0]}"`);
+  c.expect(failures.length === 0, `${failures.length} sends never got ok`);
 }
 

@@ -8,6 +8,7 @@
  * here ever looks processes up by name (`pidof nginx` would see every nginx).
  */
 import { appendFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
+import { timedOut, waitUntil } from "../../test/support/wait.ts";
 
 export interface Recorded {
   pid: number;
@@ -121,12 +122,10 @@ function signal(p: Recorded, sig: NodeJS.Signals) {
 export async function stopRecorded(procs: Recorded[], graceMs = 3_000): Promise<string[]> {
   const live = procs.filter(alive);
   for (const p of live) signal(p, "SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && live.some(alive)) await Bun.sleep(50);
+  await waitUntil("recorded processes gone after SIGTERM", () => !live.some(alive), graceMs).catch(timedOut);
   const stubborn = live.filter(alive);
   for (const p of stubborn) signal(p, "SIGKILL");
-  const killDeadline = Date.now() + 2_000;
-  while (Date.now() < killDeadline && stubborn.some(alive)) await Bun.sleep(20);
+  await waitUntil("recorded processes gone after SIGKILL", () => !stubborn.some(alive), 2_000, { everyMs: 20 }).catch(timedOut);
   return stubborn.map((p) => `${p.label} (${p.pid})`);
 }
 

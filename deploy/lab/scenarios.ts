@@ -3,19 +3,23 @@
  *   1. connections through the VIP land on both chat nodes
  *   2. users on different nodes chat both ways; group chat reaches both nodes
  *   3. the master's nginx crashes: the VIP moves, clients come back with their
- *      token, nothing sent meanwhile is lost
+ *      token, nothing sent meanwhile is lost or stored twice (the clients
+ *      through the VIP keep sending, and send again with the same cid what
+ *      the crash cut off)
  *   4. a chat node is SIGKILLed: friends see its users go offline within 15 s;
- *      what was sent to them arrives when they reconnect to the other node
- *   5. everything restarts: the VIP fails back, nothing is lost, both nodes
- *      serve again
+ *      what was sent to them arrives when they reconnect to the other node,
+ *      and what they were sending when it died goes again from there, once
+ *   5. everything restarts: the VIP fails back, nothing is lost or stored
+ *      twice, both nodes serve again
  *   6. the guide's rolling upgrade (install.sh --upgrade, vm2 then vm1): the
  *      VIP never leaves vm1, each drained node's clients come back with their
- *      token, nothing is lost
+ *      token, nothing is lost or stored twice
  */
+import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import type { LabClient } from "./client.ts";
 import { LibraryUser } from "./library-user.ts";
 import { backAfter, reportLoss, reportMove, reportReconnects, vipAnswers, vipOn } from "./measure.ts";
-import { arrival, befriendAll, keepSending, openOn, sendTo, signIn, spread, type Endpoint, type Recipient, type Sent } from "./people.ts";
+import { arrival, befriendAll, keepSending, openOn, sender, sendOnce, sendTo, signIn, spread, type Endpoint, type Recipient, type Sent } from "./people.ts";
 import type { CheckHandle } from "./report.ts";
 import { secs } from "./report.ts";
 import { alive, crash } from "./procs.ts";
@@ -41,6 +45,30 @@ export interface Lab {
 /** Everyone who receives during the failovers. */
 function recipients(lab: Lab): Recipient[] {
   return lab.erin ? [...lab.users, lab.erin] : lab.users;
+}
+
+/** keepSending's pause for a closed loop: the next send goes as soon as the last one's ok is in, so one is always in flight. */
+const CLOSED_LOOP = 0;
+
+/**
+ * The users through the VIP keep chatting (each to the next, erin to the
+ * sender) across a failover, a send every `everyMs`: what the failover cuts
+ * off in flight is sent again with its cid after the reconnect. Stopped and
+ * reported by the caller.
+ */
+function chatThroughVip(lab: Lab, tag: string, everyMs: number) {
+  const { users } = lab;
+  const clients = users.map((u, i) => keepSending(sender(u), [users[(i + 1) % users.length]!], `${tag} ${u.user!.name}`, everyMs, 10_000));
+  const erin = lab.erin ? keepSending(lab.erin, [lab.sender!], `${tag} erin`, everyMs, 10_000) : undefined;
+  return {
+    async stop() {
+      await Promise.all([...clients, erin].map((l) => l?.stop()));
+    },
+    async report(c: CheckHandle) {
+      await reportLoss(c, clients.flatMap((l) => l.sent), clients.flatMap((l) => l.failures), `sent by the lab clients through the VIP (cid, re-sent after reconnecting)`);
+      if (erin) await reportLoss(c, erin.sent, erin.failures, `sent by erin through the VIP (src/client library: cid, re-sent after reconnecting)`);
+    },
+  };
 }
 
 /** 1. Connections through the VIP land on both nodes (the hello frame's node). */
@@ -103,19 +131,20 @@ export async function crossNodeChat(lab: Lab, c: CheckHandle) {
   }
   const t0 = Date.now();
   const toErin = await sendTo(sender, erin, "hello erin");
-  const deadline = Date.now() + 3_000;
-  while (!erin.received.has(toErin.mid) && Date.now() < deadline) await Bun.sleep(5);
-  if (erin.received.has(toErin.mid)) c.figure(`sender@vm2 -> erin@${erin.node} (library client): delivered in ${Date.now() - t0} ms`);
+  const got = await waitUntil("erin receives", () => (erin.received.has(toErin.mid) ? Date.now() : undefined), 3_000, { everyMs: 5 }).catch(timedOut);
+  if (got !== undefined) c.figure(`sender@vm2 -> erin@${erin.node} (library client): delivered in ${got - t0} ms`);
   else c.fail("the library client erin did not receive a message in 3 s");
   c.check.headline.push("one-to-one both ways and group chat across vm1 and vm2");
 }
 
-/** 3. The master's nginx crashes: VIP moves, clients reconnect with their token, zero lost. */
+/** 3. The master's nginx crashes: VIP moves, clients reconnect with their token, zero lost, zero duplicated. */
 export async function nginxCrash(lab: Lab, c: CheckHandle) {
   const { stack } = lab;
   const holders = await stack.vipHolders();
   if (holders.join() !== "vm1") throw new Error(`the VIP should be on vm1 before the crash, it is on [${holders}]`);
-  const sending = keepSending(lab.sender!, recipients(lab), "during nginx crash");
+  const sending = keepSending(sender(lab.sender!), recipients(lab), "during nginx crash");
+  // In a closed loop, each has a send in flight when nginx dies: its reply (or the send itself) is lost with the proxy.
+  const chatting = chatThroughVip(lab, "nginx crash", CLOSED_LOOP);
   await Bun.sleep(300);
   const victims = stack.nginxProcesses("vm1");
   const t0 = Date.now();
@@ -128,8 +157,9 @@ export async function nginxCrash(lab: Lab, c: CheckHandle) {
   reportReconnects(c, await backAfter(lab.users, t0, 15_000), "after the kill", t0);
   if (lab.erin) reportReconnects(c, await backAfter([lab.erin], t0, 15_000), "(src/client library, default backoff) after the kill", t0);
   await Bun.sleep(500);
-  await sending.stop();
+  await Promise.all([sending.stop(), chatting.stop()]);
   await reportLoss(c, sending.sent, sending.failures, "sent to them from the kill until all were back");
+  await chatting.report(c);
 }
 
 /** 4. A chat node is SIGKILLed: presence offline within 15 s; pending messages arrive on reconnect. */
@@ -142,13 +172,17 @@ export async function chatNodeKill(lab: Lab, c: CheckHandle) {
     const u = lab.users[i % lab.users.length]!;
     const t = Date.now();
     u.drop();
-    await u.until(() => !!u.outages.find((o) => o.lostAt >= t)?.backAt, 5_000);
+    await waitUntil(`${u.opts.label} back`, () => !!u.outages.find((o) => o.lostAt >= t)?.backAt, 5_000).catch(timedOut);
   }
   const victims = lab.users.filter((u) => u.node === dead);
   const watchers = [...lab.users.filter((u) => u.node === live), lab.sender!];
   if (!victims.length) throw new Error(`no user could be placed on ${dead}: ${spread(lab.users)}`);
   c.figure(`before: ${spread(lab.users)}; VIP on [${(await stack.vipHolders())}]`);
   for (const v of victims) v.held = true; // they stay away until the offline pushes are seen
+  // The victims keep sending to a friend on the other node: what the kill cuts off goes again once they are back.
+  // In a closed loop, each has a send in flight when the node dies.
+  const theirs = victims.map((v) => keepSending(sender(v), [watchers[0]!], `node kill ${v.user!.name}`, CLOSED_LOOP, 10_000));
+  await Bun.sleep(300);
 
   const t0 = Date.now();
   crash([stack.chat[dead]!.rec]);
@@ -160,8 +194,9 @@ export async function chatNodeKill(lab: Lab, c: CheckHandle) {
     for (const v of victims) sent.push(await sendTo(lab.sender!, v, `while ${v.user!.name} is away #${round}`));
   const groupFrom = watchers[0]!;
   if (lab.group && groupFrom !== lab.sender) {
-    const g = await groupFrom.request("group_send", { group: lab.group, text: "group message while the node is down" });
-    for (const v of victims) sent.push({ to: v, mid: Number(g.mid), at: Date.now() });
+    const text = "group message while the node is down";
+    const g = await sendOnce(groupFrom, "group_send", { group: lab.group }, text);
+    for (const v of victims) sent.push({ text, to: v, mid: g.mid, attempts: g.attempts, duplicate: g.duplicate, at: Date.now() });
   }
 
   const offlineSeen = (v: LabClient) =>
@@ -169,7 +204,7 @@ export async function chatNodeKill(lab: Lab, c: CheckHandle) {
       .flatMap((w) => w.events)
       .find((e) => e.at >= t0 && e.frame.type === "presence" && e.frame.user === v.user!.id && e.frame.online === false);
   const deadline = t0 + OFFLINE_LIMIT_MS + 5_000;
-  while (Date.now() < deadline && !victims.every(offlineSeen)) await Bun.sleep(100);
+  await waitUntil("friends see every victim offline", () => victims.every(offlineSeen), deadline - Date.now(), { everyMs: 100 }).catch(timedOut);
   for (const v of victims) {
     const e = offlineSeen(v);
     if (!e) c.fail(`no friend saw ${v.user!.name} go offline within ${secs(deadline - t0)}`);
@@ -186,12 +221,17 @@ export async function chatNodeKill(lab: Lab, c: CheckHandle) {
   const wrongNode = victims.filter((v) => v.node !== live);
   c.expect(wrongNode.length === 0, `${wrongNode.map((v) => v.user!.name).join(", ")} did not land on ${live}`);
   await reportLoss(c, sent, [], `sent to them while away (pending)`);
+  await Bun.sleep(300);
+  await Promise.all(theirs.map((l) => l.stop()));
+  await reportLoss(c, theirs.flatMap((l) => l.sent), theirs.flatMap((l) => l.failures), `sent by them across the kill (cut off in flight: re-sent from ${live})`);
 }
 
 /** 5. Everything restored: VIP fails back to vm1, nothing lost, both nodes serve again. */
 export async function restore(lab: Lab, c: CheckHandle) {
   const { stack } = lab;
-  const sending = keepSending(lab.sender!, recipients(lab), "during failback");
+  const sending = keepSending(sender(lab.sender!), recipients(lab), "during failback");
+  // Not a closed loop here: the VIP moves when keepalived decides, seconds later.
+  const chatting = chatThroughVip(lab, "failback", 100);
   const t0 = Date.now();
   await stack.startChat("vm1");
   c.figure(`chat node vm1 restarted, answering after ${secs(Date.now() - t0)}`);
@@ -210,8 +250,9 @@ export async function restore(lab: Lab, c: CheckHandle) {
     reportReconnects(c, rows, `after the VIP moved (src/client library, ${LIBRARY_HEARTBEAT_MS / 1000} s heartbeat)`, movedAt, LIBRARY_HEARTBEAT_MS + 5_000);
   }
   await Bun.sleep(500);
-  await sending.stop();
+  await Promise.all([sending.stop(), chatting.stop()]);
   await reportLoss(c, sending.sent, sending.failures, "sent during the failback");
+  await chatting.report(c);
   await distribution(lab, c);
   // And both nodes chat again: someone on each, both ways.
   const a = await openOn(lab.vip, "after-a", "vm1");
@@ -245,7 +286,7 @@ function nodeOf(r: Recipient): string | undefined {
  * chat`. The VIP must stay on vm1 throughout (the maintenance flag keeps the
  * check from failing), keepalived must be neither restarted nor changing
  * state, each drained node's clients must be told shutting_down and come back
- * with their token, and nothing accepted may be lost.
+ * with their token, and nothing accepted may be lost or stored twice.
  */
 export async function rollingUpgrade(lab: Lab, c: CheckHandle) {
   const { stack } = lab;
@@ -264,7 +305,7 @@ export async function rollingUpgrade(lab: Lab, c: CheckHandle) {
       await Bun.sleep(20);
     }
   })();
-  const sending = keepSending(lab.sender!, recipients(lab), "during the upgrade");
+  const sending = keepSending(sender(lab.sender!), recipients(lab), "during the upgrade");
   try {
     for (const vm of ["vm2", "vm1"] as const) {
       const drained = recipients(lab).filter((u) => nodeOf(u) === vm);

@@ -12,7 +12,9 @@ import { fill, guideBlock } from "./guide.ts";
 import type { Launcher, Started } from "./launch.ts";
 import { addressesIn, type Topology } from "./netns.ts";
 import { alive, crash, type Recorded } from "./procs.ts";
-import { type LabTls, waitUntil, tcpHello, tcpGreets } from "./wait.ts";
+import { tailOf, waitUntil } from "../../test/support/wait.ts";
+import { spawnNode } from "../../test/support/node.ts";
+import { type LabTls, tcpGreets, tcpHello } from "./probes.ts";
 
 export const CHAT_PORT = 6000;
 export const ADMIN_PORT = 6001;
@@ -178,11 +180,24 @@ export class Stack {
     return { argv: [join(root, "usr/local/bin/chat"), ...argv.slice(1)], env };
   }
 
+  /** Starts the VM's chat node as systemd would, in its namespace; ready when its port says hello as `vm`. */
   async startChat(vm: Vm) {
-    // cwd: the VM's directory, far from the source tree and node_modules.
     const { argv, env } = this.chatCommand(vm);
-    this.chat[vm] = await this.launcher.spawn(vm, argv, `chat-${vm}`, { cwd: this.root(vm), env });
-    await waitUntil(`chat node ${vm}`, () => tcpHello(this.topo.addr[vm], CHAT_PORT, 1_000, this.tls).then((n) => n === vm), 20_000, this.chat[vm]!.log);
+    await spawnNode({
+      node: vm,
+      host: this.topo.addr[vm],
+      port: CHAT_PORT,
+      adminPort: ADMIN_PORT,
+      argv,
+      ready: "hello",
+      tls: this.tls,
+      // cwd: the VM's directory, far from the source tree and node_modules.
+      launch: async (cmd) => {
+        const started = await this.launcher.spawn(vm, cmd, `chat-${vm}`, { cwd: this.root(vm), env });
+        this.chat[vm] = started;
+        return { proc: started.proc, logFile: started.log };
+      },
+    });
   }
 
   /**
@@ -293,7 +308,7 @@ export class Stack {
     );
     const startLog = join(root, "var/log/nginx/error.log");
     this.nginx[vm] = await this.launcher.spawn(vm, ["nginx", "-p", `${root}/`, "-e", startLog, "-c", conf], `nginx-${vm}`);
-    await waitUntil(`nginx on ${vm}`, async () => (await tcpHello(this.topo.addr[vm], VIP_PORT, 1_000, this.tls)) !== undefined, 10_000, startLog);
+    await waitUntil(`nginx on ${vm}`, async () => (await tcpHello(this.topo.addr[vm], VIP_PORT, 1_000, this.tls)) !== undefined, 10_000, { detail: () => tailOf(startLog) });
     this.launcher.reg.recordDescendants([this.nginx[vm]!.rec]);
   }
 

@@ -72,14 +72,22 @@ export function flagOf(key: string, option: Option<unknown>): string {
   return option.flag ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** The command line alone: flag values as given (not yet parsed), and whether --help was asked for. */
-export function readArgs(table: Table, argv: string[]): { flags: Record<string, string | boolean>; help: boolean } {
+/**
+ * The command line alone: flag values as given (not yet parsed), whether
+ * --help was asked for, and the arguments that are no flags (refused unless
+ * `positionals`; after `--` everything is one, even "-x").
+ */
+export function readArgs(
+  table: Table,
+  argv: string[],
+  positionals = false,
+): { flags: Record<string, string | boolean>; help: boolean; args: string[] } {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
   for (const [key, o] of Object.entries(table)) options[flagOf(key, o)] = { type: o.type.arg === undefined ? "boolean" : "string" };
   try {
-    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    const { values, positionals: args } = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals });
     const { help, ...flags } = values as Record<string, string | boolean>;
-    return { flags, help: help === true };
+    return { flags, help: help === true, args };
   } catch (e) {
     // node:util's message: one useful sentence, then advice about `--` that does not apply here.
     throw new UsageError((e as Error).message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/, ""), true);

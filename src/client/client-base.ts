@@ -13,7 +13,10 @@ import { Link } from "./link.ts";
 import { type ChatClientOptions, type Resolved, resolveOptions } from "./options.ts";
 import { RecentSet } from "./recent-set.ts";
 import type {
+  DeletedPush,
+  EditedPush,
   FriendAddedPush,
+  FriendRemovedPush,
   HelloPush,
   LoginResult,
   MemberJoinedPush,
@@ -21,7 +24,9 @@ import type {
   MessagePush,
   PresencePush,
   Push,
+  ReadPush,
   Reply,
+  TypingPush,
   UserRef,
 } from "./types.ts";
 
@@ -40,6 +45,11 @@ export interface ClientEvents {
   friend_added: FriendAddedPush;
   member_joined: MemberJoinedPush;
   member_left: MemberLeftPush;
+  read: ReadPush;
+  typing: TypingPush;
+  edited: EditedPush;
+  deleted: DeletedPush;
+  friend_removed: FriendRemovedPush;
   /** the connection was lost; `willReconnect` tells whether the client tries again */
   disconnected: { error?: Error; willReconnect: boolean };
   /** a reconnection attempt is scheduled in `delayMs` */
@@ -72,6 +82,9 @@ interface SendOptions {
 
 const encoder = new TextEncoder();
 
+/** How many times requestOnce sends a request in all before it gives up (each after a reconnect). */
+const RESEND_ATTEMPTS = 20;
+
 export class ClientBase extends Emitter<ClientEvents> {
   readonly options: Readonly<Resolved>;
   #state: ClientState = "idle";
@@ -86,6 +99,8 @@ export class ClientBase extends Emitter<ClientEvents> {
   #heartbeat: ReturnType<typeof setTimeout> | null = null;
   #sleeper: { timer: ReturnType<typeof setTimeout>; wake(): void } | null = null;
   #closed = Promise.withResolvers<void>();
+  /** The extensions of the last server that said hello (kept while reconnecting). */
+  #features = new Set<string>();
 
   constructor(options: ChatClientOptions = {}) {
     super();
@@ -161,6 +176,52 @@ export class ClientBase extends Emitter<ClientEvents> {
     return this.#send(link, op, fields, { timeoutMs: this.options.requestTimeoutMs });
   }
 
+  /** Whether the server of the current connection offers a 1.1 extension (`hello.features`). */
+  offers(feature: string): boolean {
+    return this.#features.has(feature);
+  }
+
+  /**
+   * A request that must take effect once (a send): with a server that offers
+   * `cid`, it carries a fresh cid, and a connection lost before its reply
+   * (or a reply that never came) sends it again with the same cid once the
+   * client has reconnected and logged back in; the server answers a repeat
+   * with the first message (`duplicate: true`). Without `cid`, or without
+   * reconnecting, it is `request`.
+   */
+  async requestOnce(op: string, fields: Record<string, unknown>): Promise<Reply> {
+    if (!this.offers("cid") || this.options.reconnect === null) return this.request(op, fields);
+    const once = { ...fields, cid: crypto.randomUUID() };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.request(op, once);
+      } catch (err) {
+        const lost = err instanceof ConnectionClosedError || err instanceof TimeoutError;
+        if (!lost || attempt >= RESEND_ATTEMPTS || this.#state === "closed") throw err;
+        await this.#whenOpen();
+      }
+    }
+  }
+
+  /** Resolves once the client is open again (reconnected and logged back in); rejects once it is closed. */
+  #whenOpen(): Promise<void> {
+    if (this.#state === "open") return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.off("reconnected", done);
+        this.off("close", gone);
+        resolve();
+      };
+      const gone = () => {
+        this.off("reconnected", done);
+        this.off("close", gone);
+        reject(new ConnectionClosedError("client closed before the request could be sent again"));
+      };
+      this.on("reconnected", done);
+      this.on("close", gone);
+    });
+  }
+
   /** Sends the acks collected by autoAck now instead of at the end of the batch delay. */
   flushAcks(): void {
     this.#acks?.flush();
@@ -202,6 +263,7 @@ export class ClientBase extends Emitter<ClientEvents> {
     this.#state = "open";
     this.#lastSent = Date.now(); // the server counts silence from the connect
     this.#armHeartbeat();
+    this.#features = new Set(link.hello.features ?? []);
     this.emit("hello", link.hello);
     this.emit("push", link.hello);
   }
@@ -271,6 +333,11 @@ export class ClientBase extends Emitter<ClientEvents> {
       case "friend_added":
       case "member_joined":
       case "member_left":
+      case "read":
+      case "typing":
+      case "edited":
+      case "deleted":
+      case "friend_removed":
         this.emit(push.type, push as never);
     }
   }
@@ -377,6 +444,7 @@ export class ClientBase extends Emitter<ClientEvents> {
   #reopened(link: Link, login?: LoginResult, loginError?: RequestError): void {
     this.#state = "open";
     this.#armHeartbeat();
+    this.#features = new Set(link.hello.features ?? []);
     this.emit("hello", link.hello);
     this.emit("push", link.hello);
     this.emit("reconnected", { node: link.node, user: this.#user, login, loginError });

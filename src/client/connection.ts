@@ -16,6 +16,8 @@ import { ClientBase } from "./client-base.ts";
 import type { ChatClientOptions } from "./options.ts";
 import type {
   ChatMessage,
+  Conversation,
+  ConversationRef,
   Friend,
   FriendAddedPush,
   Group,
@@ -62,8 +64,13 @@ export class ChatClient extends ClientBase {
     return (await this.request("add_friend", { user })).friend as Friend;
   }
 
+  /**
+   * Sends a one-to-one message. With a server that offers `cid`, the message
+   * gets a cid and survives a lost connection: it is sent again with the same
+   * cid after the reconnect (when reconnecting is on), and stored once.
+   */
   async send(to: number, text: string): Promise<SendResult> {
-    return (await this.request("send", { to, text })) as unknown as SendResult;
+    return (await this.requestOnce("send", { to, text })) as unknown as SendResult;
   }
 
   async createGroup(name: string, desc?: string): Promise<GroupInfo> {
@@ -79,7 +86,7 @@ export class ChatClient extends ClientBase {
   }
 
   async groupSend(group: number, text: string): Promise<SendResult> {
-    return (await this.request("group_send", { group, text })) as unknown as SendResult;
+    return (await this.requestOnce("group_send", { group, text })) as unknown as SendResult;
   }
 
   /** Acknowledges messages; resolves with how many were pending. */
@@ -89,6 +96,36 @@ export class ChatClient extends ClientBase {
 
   async history(query: HistoryQuery): Promise<ChatMessage[]> {
     return (await this.request("history", query)).messages as ChatMessage[];
+  }
+
+  /** 1.1: the user's conversations with a message, newest first, with unread counts. */
+  async conversations(page: { limit?: number; before?: number } = {}): Promise<Conversation[]> {
+    return (await this.request("conversations", page)).conversations as Conversation[];
+  }
+
+  /** 1.1: moves the read position in a conversation up to `mid`; resolves with the position now. */
+  async read(conversation: ConversationRef, mid: number): Promise<number> {
+    return (await this.request("read", { ...conversation, mid })).read as number;
+  }
+
+  /** 1.1: tells the conversation's others that this user is typing (the server forwards one per 2 s). */
+  async typing(conversation: ConversationRef): Promise<void> {
+    await this.request("typing", conversation);
+  }
+
+  /** 1.1: replaces the text of one of this user's messages; resolves with when. */
+  async edit(mid: number, text: string): Promise<number> {
+    return (await this.request("edit", { mid, text })).edited as number;
+  }
+
+  /** 1.1: recalls a message (its text is erased, a tombstone stays); resolves with when. */
+  async deleteMessage(mid: number): Promise<number> {
+    return (await this.request("delete", { mid })).deleted as number;
+  }
+
+  /** 1.1: ends a friendship, both ways. */
+  async removeFriend(user: number): Promise<void> {
+    await this.request("remove_friend", { user });
   }
 
   async friends(): Promise<Friend[]> {

@@ -19,8 +19,9 @@ export interface ChatClientOptions {
   /**
    * Reconnect after losing the connection, with jittered exponential backoff
    * (100 ms doubling up to 5 s, ±50%), and log back in with the newest token.
-   * Nothing else is re-sent: requests in flight reject with
-   * ConnectionClosedError. Default false.
+   * With a server that offers `cid`, sends (`send`, `groupSend`) in flight or
+   * made meanwhile go again after the relogin, with their cid: stored once.
+   * Other requests in flight reject with ConnectionClosedError. Default false.
    */
   reconnect?: boolean | ReconnectOptions;
   /**

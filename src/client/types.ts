@@ -42,6 +42,8 @@ export interface HelloPush {
   type: "hello";
   version: number;
   node: string;
+  /** the 1.1 extensions the server offers (absent: none) */
+  features?: string[];
 }
 export interface MessagePush extends ChatMessage {
   type: "msg";
@@ -65,6 +67,44 @@ export interface MemberLeftPush {
   group: number;
   user: UserRef;
 }
+/** 1.1 `read`: `user` read the conversation up to `mid` (`with` the other party as seen by this user, or `group`). */
+export interface ReadPush {
+  type: "read";
+  user: number;
+  with?: number;
+  group?: number;
+  mid: number;
+}
+/** 1.1 `typing`: `user` is typing to this user, or in `group`. */
+export interface TypingPush {
+  type: "typing";
+  user: number;
+  group?: number;
+}
+/** 1.1 `edited`: message `mid` has new text. */
+export interface EditedPush {
+  type: "edited";
+  mid: number;
+  text: string;
+  edited: number;
+  from: number;
+  to?: number;
+  group?: number;
+}
+/** 1.1 `deleted`: message `mid` is a tombstone now. */
+export interface DeletedPush {
+  type: "deleted";
+  mid: number;
+  deleted: number;
+  from: number;
+  to?: number;
+  group?: number;
+}
+/** 1.1 `friend_removed`: the friendship with `user` ended. */
+export interface FriendRemovedPush {
+  type: "friend_removed";
+  user: number;
+}
 /** A push of a type this client does not know (servers may add some). */
 export interface OtherPush {
   type: string;
@@ -79,6 +119,11 @@ export type Push =
   | FriendAddedPush
   | MemberJoinedPush
   | MemberLeftPush
+  | ReadPush
+  | TypingPush
+  | EditedPush
+  | DeletedPush
+  | FriendRemovedPush
   | OtherPush;
 
 
@@ -97,6 +142,8 @@ export interface LoginResult {
   groups: Group[];
   /** how many messages are pending; they are pushed right after the reply */
   pending: number;
+  /** 1.1: unread messages over all conversations (absent on a version 1 server) */
+  unread?: number;
   /** a fresh token to log in again without the password */
   token: string;
 }
@@ -104,7 +151,17 @@ export interface LoginResult {
 export interface SendResult {
   mid: number;
   ts: number;
+  /** the server already had this message (a re-send after a lost reply): nothing new was stored */
+  duplicate?: true;
 }
+
+/** One of the user's conversations (1.1 `conversations`). */
+export type Conversation =
+  | { with: number; name: string; last: ChatMessage; unread: number; read: number; peer_read: number }
+  | { group: number; name: string; last: ChatMessage; unread: number; read: number };
+
+/** A conversation named in a request: one-to-one `with` a friend, or a `group`. */
+export type ConversationRef = { with: number } | { group: number };
 
 /** `history` arguments: one conversation, optionally before a mid. */
 export type HistoryQuery = ({ with: number } | { group: number }) & {

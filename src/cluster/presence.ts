@@ -31,10 +31,12 @@ export interface PresenceHost {
   announce(user: number): void;
   /** No other node has sessions of `user`. */
   onlyHere(user: number): void;
-  /** What this node knew of other nodes' sessions may be stale (Redis was away). */
-  forgetWhereabouts(): void;
+  /** Redis is back after an outage: what this node knew of other nodes, and what they changed meanwhile, may be stale. */
+  busReturned(): void;
   /** `user`'s last session was on a node that died: their friends must hear they are offline. */
   wentOffline(user: number): Promise<void>;
+  /** The node's figures now (connections, sessions, users), shown by `chat admin nodes`. */
+  stats?(): Record<string, number>;
 }
 
 /** Builds a node's presence once the node can answer for itself. */

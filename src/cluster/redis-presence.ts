@@ -5,6 +5,10 @@
  *   chat:nodes              every node that has registered sessions
  *   chat:node:<node>:users  users with a session on <node>
  *   chat:user:<id>:nodes    nodes where user <id> has a session
+ *   chat:stats:<node>       a hash of <node>'s figures, for `chat admin nodes`:
+ *                           connections, sessions, users, started (ms since
+ *                           the epoch), heartbeat (ms); written with each
+ *                           heartbeat, gone with the heartbeat key (TTL ALIVE_MS)
  *
  * A user is online when one of their nodes is alive. Each node writes only its
  * own entries. When a node stops heartbeating, the first live node to notice
@@ -19,16 +23,19 @@ import { NodeIdInUseError, type Presence, type PresenceFactory } from "./presenc
 import type { RedisBus } from "./redis-bus.ts";
 
 /** A node counts as dead this long after its last heartbeat. */
-const ALIVE_MS = 9000;
-const HEARTBEAT_MS = 2000;
+export const ALIVE_MS = 9000;
+export const HEARTBEAT_MS = 2000;
 /** How often each node looks for dead ones. */
 const SCAN_MS = 2000;
 /** How long a login waits for its user's channel subscription before it goes on without it. */
 const LISTEN_WAIT_MS = 2000;
 
-const alive = (node: string) => `chat:alive:${node}`;
-const nodeUsers = (node: string) => `chat:node:${node}:users`;
-const userNodes = (user: number | string) => `chat:user:${user}:nodes`;
+export const alive = (node: string) => `chat:alive:${node}`;
+export const nodeUsers = (node: string) => `chat:node:${node}:users`;
+export const userNodes = (user: number | string) => `chat:user:${user}:nodes`;
+export const nodeStats = (node: string) => `chat:stats:${node}`;
+/** Every node with sessions registered (alive or not yet reaped). */
+export const NODES = "chat:nodes";
 
 // ARGV[1] node; ARGV[2] user. Adds (or with ARGV[3]=="down", removes) the pair and
 // returns how many *other* live nodes the user has sessions on.
@@ -83,8 +90,21 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger): P
     const run = async (script: string, args: (string | number)[]) =>
       redis.eval(script, { keys: [], arguments: args.map(String) }) as Promise<unknown>;
 
+    const startedAt = Date.now();
+    /** The node's figures for operators: one small hash, rewritten with each heartbeat. */
+    const writeStats = async (beat: number) => {
+      const figures = host.stats?.() ?? {};
+      await redis
+        .multi()
+        .hSet(nodeStats(node), { ...figures, started: startedAt, heartbeat: beat })
+        .pExpire(nodeStats(node), ALIVE_MS)
+        .exec();
+    };
+
     const heartbeat = async () => {
-      await redis.set(alive(node), String(Date.now()), { PX: ALIVE_MS } as never);
+      const beat = Date.now();
+      await redis.set(alive(node), String(beat), { PX: ALIVE_MS } as never);
+      await writeStats(beat);
       // Reaped while cut off, or Redis restarted empty: write this node's sessions again.
       const registered = await redis.sIsMember("chat:nodes", node);
       if (!registered && !isEmpty(host.localUsers())) await resync("re-registered");
@@ -134,8 +154,10 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger): P
       const gone = ((await run(REAP, [node])) as string[]).map(Number);
       if (gone.length) log.info("previous_run_reaped", { node, offline_users: gone.length });
       for (const u of gone) await host.wentOffline(u);
-      await redis.set(alive(node), String(Date.now()), { PX: ALIVE_MS } as never);
+      const beat = Date.now();
+      await redis.set(alive(node), String(beat), { PX: ALIVE_MS } as never);
       claimed = true;
+      await writeStats(beat);
     };
 
     const safely = (what: string, fn: () => Promise<unknown>) => () => {
@@ -164,7 +186,7 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger): P
         });
       } else {
         // Announcements of other nodes' logins may have been lost meanwhile.
-        host.forgetWhereabouts();
+        host.busReturned();
         safely("resync", () => resync("redis reconnected"))();
       }
     };
@@ -241,7 +263,7 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger): P
         // (A node that never claimed its id has nothing here: the entries may be another live node's.)
         if (!claimed || bus.state !== "up") return;
         // Best effort: if this fails, the others reap this node once its heartbeat key expires.
-        await Promise.all([redis.del([alive(node), nodeUsers(node)]), redis.sRem("chat:nodes", node)]).catch((e) =>
+        await Promise.all([redis.del([alive(node), nodeUsers(node), nodeStats(node)]), redis.sRem("chat:nodes", node)]).catch((e) =>
           log.debug("presence_close_failed", { error: e }),
         );
       },

@@ -41,6 +41,13 @@ export const ERROR_CODES = [
   "shutting_down", // the server is stopping; reconnect (to another node)
   "output_overflow", // the connection's unsent output passed its limit
   "idle_timeout", // nothing received for too long
+  // version 1.1
+  "forbidden", // the requester's role does not allow it
+  "too_late", // past the edit window
+  "no_such_message", // no message the requester is a party to has this mid
+  "no_such_request", // no open friend request from that user
+  "blocked", // one of the two users blocks the other
+  "banned", // an operator banned the account: its sessions end, its logins fail
 ] as const;
 
 

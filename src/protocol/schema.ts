@@ -80,8 +80,9 @@ export type Login = Static<typeof Login>;
 export const Empty = Type.Object({});
 export type Empty = Static<typeof Empty>;
 
-export const AddFriend = Type.Object({ user: Id });
-export type AddFriend = Static<typeof AddFriend>;
+/** A request about one other user (add_friend, remove_friend). */
+export const UserRef = Type.Object({ user: Id });
+export type UserRef = Static<typeof UserRef>;
 
 const Text = CodePoints({ min: 1, max: 4096 });
 
@@ -105,6 +106,40 @@ export type GroupSend = Static<typeof GroupSend>;
 
 export const Ack = Type.Object({ mids: Type.Array(Id, { minItems: 1, maxItems: 1000 }) });
 export type Ack = Static<typeof Ack>;
+
+/** A conversation: one-to-one `with` a friend, or a `group` (exactly one of them). */
+const ConversationRef = { with: Type.Optional(Id), group: Type.Optional(Id) };
+
+export const Conversations = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  before: Type.Optional(Id),
+});
+export type Conversations = Static<typeof Conversations>;
+
+export const Read = Type.Object({ ...ConversationRef, mid: Id });
+export type Read = Static<typeof Read>;
+
+export const Typing = Type.Object(ConversationRef);
+export type Typing = Static<typeof Typing>;
+
+export const Edit = Type.Object({ mid: Id, text: Text });
+export type Edit = Static<typeof Edit>;
+
+export const MessageRef = Type.Object({ mid: Id });
+export type MessageRef = Static<typeof MessageRef>;
+
+export const FriendRequest = Type.Object({ user: Id, note: Type.Optional(CodePoints({ min: 0, max: 256 })) });
+export type FriendRequest = Static<typeof FriendRequest>;
+
+export const ChangePassword = Type.Object({
+  // The old password is checked, not validated: any length is "wrong password".
+  old: Type.String({ maxLength: 1024 }),
+  new: CodePoints({ min: 6, max: 128 }),
+});
+export type ChangePassword = Static<typeof ChangePassword>;
+
+export const FindUser = Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) });
+export type FindUser = Static<typeof FindUser>;
 
 export const History = Type.Object({
   with: Type.Optional(Id),
@@ -141,7 +176,7 @@ export const REQUESTS = {
   register: Register,
   login: Login,
   logout: Empty,
-  add_friend: AddFriend,
+  add_friend: UserRef,
   send: Send,
   create_group: CreateGroup,
   join_group: GroupRef,
@@ -152,6 +187,22 @@ export const REQUESTS = {
   friends: Empty,
   groups: Empty,
   ping: Empty,
+  // version 1.1
+  conversations: Conversations,
+  read: Read,
+  typing: Typing,
+  edit: Edit,
+  delete: MessageRef,
+  remove_friend: UserRef,
+  friend_request: FriendRequest,
+  accept_friend: UserRef,
+  decline_friend: UserRef,
+  friend_requests: Empty,
+  block: UserRef,
+  unblock: UserRef,
+  blocked: Empty,
+  find_user: FindUser,
+  change_password: ChangePassword,
 } as const satisfies Record<string, TSchema>;
 
 export type RequestType = keyof typeof REQUESTS;
@@ -174,11 +225,15 @@ const CROSS_FIELD: Partial<{ [T in RequestType]: (req: RequestOf<T>) => string |
     if (r.password === undefined) return "password: required";
     return undefined;
   },
-  history: (r) => {
-    if ((r.with === undefined) === (r.group === undefined)) return "with: history needs exactly one of with or group";
-    return undefined;
-  },
+  history: (r) => oneConversation("history", r),
+  read: (r) => oneConversation("read", r),
+  typing: (r) => oneConversation("typing", r),
 };
+
+function oneConversation(op: string, r: { with?: number; group?: number }): string | undefined {
+  if ((r.with === undefined) === (r.group === undefined)) return `with: ${op} needs exactly one of with or group`;
+  return undefined;
+}
 
 export function isRequestType(type: string): type is RequestType {
   return Object.hasOwn(REQUESTS, type);

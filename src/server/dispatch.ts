@@ -17,7 +17,7 @@ function error(services: Services, conn: Conn, re: Id, code: ErrorCode, message:
 }
 
 function errorLine(services: Services, re: Id, code: ErrorCode, message: string): string {
-  services.count.error(code);
+  services.metrics.error(code);
   return JSON.stringify({ type: "error", re, code, message }) + "\n";
 }
 
@@ -53,10 +53,20 @@ function isUnavailable(e: unknown): boolean {
   return err.fatal === true || UNAVAILABLE.has(err.code ?? "");
 }
 
+function okLine(re: Id, result: object | undefined): string {
+  return JSON.stringify({ type: "ok", re, ...result }) + "\n";
+}
+
+/** Records how long the request took (validation, handler, its database round trips); returns its reply. */
+function answered(services: Services, type: RequestType, started: number, reply: string): string {
+  services.metrics.requestDone(type, (performance.now() - started) / 1000);
+  return reply;
+}
+
 /** Handles one frame from `conn`; resolves once its reply (and any after-reply work) is written. */
 export async function dispatch(services: Services, conn: Conn, frame: Frame): Promise<void> {
   if (frame === TOO_LARGE) {
-    services.count.error("frame_too_large");
+    services.metrics.error("frame_too_large");
     // Replies to earlier requests go first (detached ones too); then the error, then the close.
     await conn.settled();
     conn.write(JSON.stringify({ type: "error", code: "frame_too_large", message: `a frame may be at most ${conn.maxFrame} bytes` }) + "\n");
@@ -79,11 +89,12 @@ export async function dispatch(services: Services, conn: Conn, frame: Frame): Pr
   const type = fields.type;
   if (typeof type !== "string") return error(services, conn, re, "bad_frame", "type: must be a string");
   if (!isRequestType(type)) return error(services, conn, re, "unknown_type", `unknown request type ${JSON.stringify(type.slice(0, 64))}`);
-  services.count.request(type);
+  services.metrics.request(type);
   if (!conn.take()) return error(services, conn, re, "rate_limited", "too many requests on this connection; slow down");
 
   const ctx: Ctx = { services, conn, session: conn.session };
-  let written: Promise<void> | undefined;
+  const started = performance.now();
+  let reply: string;
   try {
     const typed = validateRequest(type, fields);
     const handler = HANDLERS[type] as Handler<RequestType>;
@@ -92,16 +103,16 @@ export async function dispatch(services: Services, conn: Conn, frame: Frame): Pr
       // Its reply keeps its place; the connection's next request starts now.
       const slot = conn.reserve();
       Promise.resolve(handler.handle(ctx, typed)).then(
-        (result) => conn.fill(slot, JSON.stringify({ type: "ok", re, ...result }) + "\n"),
-        (e) => conn.fill(slot, failureLine(services, type, re, e)),
+        (result) => conn.fill(slot, answered(services, type, started, okLine(re, result))),
+        (e) => conn.fill(slot, answered(services, type, started, failureLine(services, type, re, e))),
       );
       return;
     }
-    const result = await handler.handle(ctx, typed);
-    written = conn.reply(JSON.stringify({ type: "ok", re, ...result }) + "\n");
+    reply = okLine(re, await handler.handle(ctx, typed));
   } catch (e) {
-    written = conn.reply(failureLine(services, type, re, e));
+    reply = failureLine(services, type, re, e);
   }
+  const written = conn.reply(answered(services, type, started, reply));
   if (ctx.after) {
     await written;
     await ctx.after();

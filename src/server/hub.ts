@@ -5,7 +5,17 @@
  * nodes in one conversation go through the reorder buffer.
  */
 import type { Bus } from "../cluster/bus.ts";
-import { channelTarget, decodeEnvelope, encodeEnvelope, groupChannel, type MsgRef, type PushEnvelope, type RosterChange, userChannel } from "../cluster/envelope.ts";
+import {
+  channelTarget,
+  decodeEnvelope,
+  type EndReason,
+  encodeEnvelope,
+  groupChannel,
+  type MsgRef,
+  type PushEnvelope,
+  type RosterChange,
+  userChannel,
+} from "../cluster/envelope.ts";
 import type { Logger } from "../log.ts";
 import { ReorderBuffer } from "./reorder.ts";
 import type { Roster } from "./roster.ts";
@@ -18,6 +28,10 @@ export interface HubOptions {
   log: Logger;
   /** Longest wait of a push in a conversation fed by several nodes, ms (reorder.ts). Default 50. */
   orderWindowMs?: number;
+  /** Every session of `user` here must end (an operator banned the user); the sessions' owner does it. */
+  endSessions?: (user: number, reason: EndReason) => void;
+  /** A message sent at `ts` (ms) was written to its recipients' sessions here (the push latency metric). */
+  pushed?: (ts: number) => void;
 }
 
 export interface PushOptions {
@@ -27,6 +41,8 @@ export interface PushOptions {
   msg?: MsgRef;
   /** A change to the target user's sessions, applied before the frame is written. */
   change?: RosterChange;
+  /** The message's `ts`, on the push to its recipients: its send-to-push latency is measured. */
+  sentAt?: number;
 }
 
 export class Hub {
@@ -35,6 +51,8 @@ export class Hub {
   readonly #roster: Roster;
   readonly #log: Logger;
   readonly #order: ReorderBuffer;
+  readonly #endSessions: (user: number, reason: EndReason) => void;
+  readonly #pushed: (ts: number) => void;
   /**
    * Users with sessions here who may also have sessions on other nodes. The
    * copy of a sender's own message for its other sessions needs no publish
@@ -44,12 +62,21 @@ export class Hub {
    * "maybe" again.
    */
   readonly #elsewhere = new Set<number>();
+  /**
+   * Users another node announced itself for since this node began registering
+   * them (listening): presence's "only here" must not undo what such an
+   * announcement said. Its reply and the announcement come on two Redis
+   * connections, and a busy event loop may read them in either order.
+   */
+  readonly #heard = new Set<number>();
 
   constructor(o: HubOptions) {
     this.node = o.node;
     this.#bus = o.bus;
     this.#roster = o.roster;
     this.#log = o.log;
+    this.#endSessions = o.endSessions ?? (() => {});
+    this.#pushed = o.pushed ?? (() => {});
     // With one node (the in-process bus) every message comes from here, in order.
     this.#order = new ReorderBuffer({
       windowMs: o.bus.state === "local" ? 0 : (o.orderWindowMs ?? 50),
@@ -63,6 +90,7 @@ export class Hub {
       },
       userLeft: (user) => {
         this.#elsewhere.delete(user);
+        this.#heard.delete(user);
         this.#bus.unsubscribe(userChannel(user));
       },
       groupArrived: (group) => void this.#bus.subscribe(groupChannel(group)),
@@ -72,6 +100,7 @@ export class Hub {
 
   /** Resolves once pushes for `user` from other nodes reach this one (its channel is subscribed). */
   listening(user: number): Promise<void> {
+    this.#heard.delete(user);
     return this.#bus.subscribe(userChannel(user));
   }
 
@@ -82,7 +111,7 @@ export class Hub {
 
   /** Presence found no other node with sessions of `user`. */
   onlyHere(user: number) {
-    this.#elsewhere.delete(user);
+    if (!this.#heard.has(user)) this.#elsewhere.delete(user);
   }
 
   /** What the hub knew of other nodes may be stale (Redis was away): assume every user may be elsewhere. */
@@ -92,7 +121,7 @@ export class Hub {
 
   /** A push (a frame line, a change, or both) to every session of `user` on every node, except `except`. */
   toUser(user: number, frame: string | undefined, opts: PushOptions = {}) {
-    const env: PushEnvelope = { kind: "push", origin: this.node, frame, except: opts.except?.key, msg: opts.msg, change: opts.change };
+    const env: PushEnvelope = { kind: "push", origin: this.node, frame, except: opts.except?.key, msg: opts.msg, change: opts.change, sentAt: opts.sentAt };
     this.#deliverUser(user, env);
     // A push to a user's *other* sessions (`except` given: the sender's copy of its
     // own message, cache updates) needs no publish when this node has all of them.
@@ -102,9 +131,9 @@ export class Hub {
     if (this.#bus.state !== "local" && !onlyHere) this.#bus.publish(userChannel(user), encodeEnvelope(env));
   }
 
-  /** A push to the sessions of every member of `group` on every node, except `except`. */
-  toGroup(group: number, frame: string, opts: { except?: Session; msg?: MsgRef } = {}) {
-    const env: PushEnvelope = { kind: "push", origin: this.node, frame, except: opts.except?.key, msg: opts.msg };
+  /** A push to the sessions of every member of `group` on every node, except `except` (or every session of `exceptUser`). */
+  toGroup(group: number, frame: string, opts: { except?: Session; exceptUser?: number; msg?: MsgRef; sentAt?: number } = {}) {
+    const env: PushEnvelope = { kind: "push", origin: this.node, frame, except: opts.except?.key, exceptUser: opts.exceptUser, msg: opts.msg, sentAt: opts.sentAt };
     this.#deliverGroup(group, env);
     if (this.#bus.state !== "local") this.#bus.publish(groupChannel(group), encodeEnvelope(env));
   }
@@ -125,14 +154,21 @@ export class Hub {
 
   /** Writes `env.frame` to the sessions `targets()` returns (looked up again when a held message goes). */
   #deliver(env: PushEnvelope, targets: () => ReadonlySet<Session> | undefined) {
-    const { frame, except, msg } = env;
+    const { frame, except, msg, sentAt } = env;
     if (frame === undefined) return;
     const set = targets();
     if (!msg) {
-      if (set) for (const s of set) if (s.key !== except) s.push(frame);
+      if (set) for (const s of set) if (s.key !== except && s.user.id !== env.exceptUser) s.push(frame);
       return;
     }
-    const run = set && reaches(set, except) ? () => pushAll(targets(), frame, except, msg) : undefined;
+    const run =
+      set && reaches(set, except)
+        ? () => {
+            pushAll(targets(), frame, except, msg);
+            // Once per message and node, however many sessions got it.
+            if (sentAt !== undefined) this.#pushed(sentAt);
+          }
+        : undefined;
     this.#order.deliver(env.origin, msg, run);
   }
 
@@ -142,7 +178,14 @@ export class Hub {
     if (!env || !target) return this.#log.warn("bus_bad_message", { channel });
     if (env.origin === this.node) return; // delivered locally when it was sent
     if (env.kind === "here") {
-      if ("user" in target && this.#roster.isLocal(target.user)) this.#elsewhere.add(target.user);
+      if ("user" in target && this.#roster.isLocal(target.user)) {
+        this.#elsewhere.add(target.user);
+        this.#heard.add(target.user);
+      }
+      return;
+    }
+    if (env.kind === "end_sessions") {
+      if ("user" in target) this.#endSessions(target.user, env.reason);
       return;
     }
     try {

@@ -7,7 +7,7 @@
 import type { Db } from "../store/db.ts";
 import type { NewMessage } from "../store/messages.ts";
 import { withRetry } from "../store/server-pool.ts";
-import { isCidRace, type StoredMessage, writeBatch } from "../store/write-batch.ts";
+import { isCidRace, type ReadRequest, type ReadResult, type StoredMessage, writeBatch } from "../store/write-batch.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -19,37 +19,38 @@ export interface MessageWriterOptions {
 }
 
 /** One item of a group commit: a message to store or an ack to apply. */
-type Write = { message: NewMessage; ack?: undefined } | { ack: { user: number; mids: number[] }; message?: undefined };
-type Written = StoredMessage | number;
+type Write =
+  | { message: NewMessage; ack?: undefined; read?: undefined }
+  | { ack: { user: number; mids: number[] }; message?: undefined; read?: undefined }
+  | { read: ReadRequest; message?: undefined; ack?: undefined };
+type Written = StoredMessage | number | ReadResult;
 
 export class MessageWriter {
   readonly #commits: GroupCommit<Write, Written>;
 
   constructor(db: Db, metrics: Metrics, options: MessageWriterOptions = {}) {
     const consecutive = options.consecutiveIds ?? true;
-    const batchSize = metrics.histogram("chat_message_batch_size", "Messages per group commit", [1, 2, 5, 10, 20, 50, 100, 200, 500]);
-    const batchMs = metrics.histogram("chat_message_batch_ms", "Time to write one group commit, ms", [1, 2, 5, 10, 25, 50, 100, 250, 1000]);
     this.#commits = new GroupCommit<Write, Written>(
       async (batch) => {
         const stored: NewMessage[] = [];
         const acked: { user: number; mids: number[] }[] = [];
+        const reads: ReadRequest[] = [];
         for (const w of batch) {
           if (w.message) stored.push(w.message);
-          else acked.push(w.ack);
+          else if (w.ack) acked.push(w.ack);
+          else reads.push(w.read);
         }
-        const result = await writeWithRetry(() => withRetry(() => db.transaction((conn) => writeBatch(conn, stored, acked, consecutive))));
+        const result = await writeWithRetry(() => withRetry(() => db.transaction((conn) => writeBatch(conn, stored, acked, reads, consecutive))));
         const fresh = result.messages.filter((m) => !m.duplicate).length;
-        metrics.inc("chat_messages_stored_total", "Messages durably stored", undefined, fresh);
-        metrics.inc("chat_messages_duplicate_total", "Sends answered with the message their cid already had", undefined, stored.length - fresh);
-        metrics.inc("chat_pending_acked_total", "Pending deliveries removed by acks", undefined, result.acked.reduce((x, y) => x + y, 0));
-        if (stored.length > 0) batchSize(stored.length);
+        metrics.committed({ stored: fresh, duplicates: stored.length - fresh, acked: result.acked.reduce((x, y) => x + y, 0) });
         let m = 0;
         let a = 0;
-        return batch.map((w) => (w.message ? (result.messages[m++] as StoredMessage) : (result.acked[a++] as number)));
+        let r = 0;
+        return batch.map((w) => (w.message ? (result.messages[m++] as StoredMessage) : w.ack ? (result.acked[a++] as number) : (result.reads[r++] as ReadResult)));
       },
-      { maxBatch: options.maxBatch ?? 500, onBatch: (_n, ms) => batchMs(ms) },
+      { maxBatch: options.maxBatch ?? 500, onBatch: (n, ms) => metrics.groupCommit(n, ms / 1000) },
     );
-    metrics.collect(() => metrics.gauge("chat_message_queue", "Messages waiting for a group commit", this.#commits.backlog.queued));
+    metrics.watch({ messageQueue: () => this.#commits.backlog.queued });
   }
 
   /**
@@ -63,6 +64,11 @@ export class MessageWriter {
   /** Marks `mids` delivered to `user`; resolves to how many were pending. */
   ack(user: number, mids: number[]): Promise<number> {
     return this.#commits.submit({ ack: { user, mids } }) as Promise<number>;
+  }
+
+  /** Moves `read.user`'s read position in a conversation (and delivers what it covers); resolves to where it is now. */
+  read(read: ReadRequest): Promise<ReadResult> {
+    return this.#commits.submit({ read }) as Promise<ReadResult>;
   }
 
   /** Resolves once everything submitted so far is written (or failed). */

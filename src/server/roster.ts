@@ -96,6 +96,25 @@ export class Roster {
     if (set) for (const s of set) this.#applyTo(s, change);
   }
 
+  /**
+   * Sets the friends and groups of every session of `user` here to what the
+   * database says (after an outage of the bus, when changes from other nodes
+   * may have been missed).
+   */
+  reset(user: number, friends: Iterable<number>, groups: Iterable<number>) {
+    const set = this.#byUser.get(user);
+    if (!set) return;
+    const f = new Set(friends);
+    const g = new Set(groups);
+    for (const s of set) {
+      const c = this.#caches.get(s) as Caches;
+      for (const x of [...c.friends]) if (!f.has(x)) this.#applyTo(s, { kind: "friend_removed", friend: x });
+      for (const x of f) this.#applyTo(s, { kind: "friend_added", friend: x });
+      for (const x of [...c.groups]) if (!g.has(x)) this.#applyTo(s, { kind: "group_left", group: x });
+      for (const x of g) this.#applyTo(s, { kind: "group_joined", group: x });
+    }
+  }
+
   /** The database showed `s`'s user a friend of `friend`: a cache miss filled. */
   sawFriend(s: Session, friend: number) {
     this.#applyTo(s, { kind: "friend_added", friend });
@@ -112,6 +131,9 @@ export class Roster {
     switch (change.kind) {
       case "friend_added":
         c.friends.add(change.friend);
+        return;
+      case "friend_removed":
+        c.friends.delete(change.friend);
         return;
       case "group_joined":
         if (c.groups.has(change.group)) return;

@@ -96,6 +96,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
   const metrics = new Metrics();
   log.info("start", { node: o.node, mysql: redact(o.mysqlUrl), redis: o.redisUrl ? redact(o.redisUrl) : "none" });
   const pool = createServerPool(o.pool, o.statementTimeoutMs);
+  metrics.watch({ pool: () => pool.stats() });
   let server: ChatServer | undefined;
   let bus: Bus = createLocalBus();
   // The admin endpoint first: /healthz answers 503 while the database is not reachable yet.
@@ -119,8 +120,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
     let presence: PresenceFactory | undefined;
     if (o.redisUrl) {
       if (!cluster) throw new TypeError("a Redis URL needs the cluster factory");
-      const dropped = () => metrics.inc("chat_bus_publish_dropped_total", "Publishes skipped while Redis was down");
-      ({ bus, presence } = await cluster(o.redisUrl, o.node, log, dropped));
+      ({ bus, presence } = await cluster(o.redisUrl, o.node, log, metrics.publishDropped));
     }
     server = await startServer(o, { db: pool, bus, log, metrics, presence, consecutiveIds });
   } catch (e) {
@@ -130,14 +130,6 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
     throw e;
   }
   const started = server;
-  metrics.collect(() => {
-    const s = pool.stats();
-    for (const k of ["size", "idle", "inUse", "waiting"] as const) metrics.gauge(`chat_pool_${snake(k)}`, `Pool connections: ${k}`, s[k]);
-    for (const k of ["created", "destroyed", "timeouts", "leases", "createErrors"] as const)
-      metrics.gauge(`chat_pool_${snake(k)}_total`, `Pool ${k} since start`, s[k]);
-    metrics.gauge("chat_pool_lease_wait_ms_total", "Sum of lease waits, ms", s.leaseWaitMsTotal);
-    metrics.gauge("chat_pool_lease_wait_ms_max", "Longest lease wait, ms", s.leaseWaitMsMax);
-  });
   log.info("ready", { node: o.node, port: started.port });
 
   let stopping: Promise<void> | undefined;
@@ -164,10 +156,6 @@ function listenAdmin(host: string, port: number, deps: Parameters<typeof startAd
         : `cannot listen on ${host}:${port} for the admin endpoint: ${(e as Error)?.message ?? e}`,
     );
   }
-}
-
-function snake(s: string) {
-  return s.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 }
 
 /** A URL without its password, for logs. */

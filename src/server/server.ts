@@ -6,14 +6,17 @@
  */
 import type { Socket, TCPSocketListener } from "bun";
 import type { Bus } from "../cluster/bus.ts";
+import type { EndReason } from "../cluster/envelope.ts";
 import { createLocalPresence, type PresenceFactory } from "../cluster/presence.ts";
 import type { Logger } from "../log.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
 import { FEATURES } from "../protocol/features.ts";
 import { DEFAULT_MAX_FRAME } from "../protocol/frame-reader.ts";
 import { DEFAULT_PORT } from "../protocol/port.ts";
 import type { Db } from "../store/db.ts";
-import { ping } from "../store/server-info.ts";
+import { answersWithin, ping } from "../store/server-info.ts";
 import { purgeExpiredTokens } from "../store/tokens.ts";
+import { BanWatch } from "./ban-watch.ts";
 import { Conn, Flusher } from "./conn.ts";
 import { dispatch } from "./dispatch.ts";
 import { Hub } from "./hub.ts";
@@ -21,6 +24,7 @@ import { MessageWriter } from "./message-writer.ts";
 import { Metrics } from "./metrics.ts";
 import { OutageLatch } from "./outage-latch.ts";
 import { Roster } from "./roster.ts";
+import { UserRate } from "./user-rate.ts";
 import type { Services } from "./services.ts";
 import { Sessions } from "./sessions.ts";
 
@@ -59,8 +63,24 @@ export interface ServerOptions {
    * long (ms) at most, to go out in mid order; 0 turns the wait off. Default 50.
    */
   orderWindowMs?: number;
+  /** How long after sending a sender may edit or delete a message, ms; 0 for no bound. Default 0. */
+  editWindowMs?: number;
+  /** `open` (add_friend befriends at once, as in version 1) or `consent` (it asks). Default open. */
+  friendPolicy?: "open" | "consent";
+  /** Open outgoing friend requests per user. Default 100. */
+  maxOutgoingRequests?: number;
+  /** Blocks per user. Default 1000. */
+  maxBlocks?: number;
+  /** Friend requests per user per minute (add_friend too under consent); 0 for no limit. Default 10. */
+  requestRatePerMinute?: number;
   /** How often expired login tokens are deleted, ms; 0 never. Default 10 min. */
   tokenPurgeIntervalMs?: number;
+  /**
+   * How often the node looks in the database for users banned lately and
+   * ends their sessions here, ms; 0 never. A ban reaches every node through
+   * Redis at once; this is for the nodes it did not reach. Default 10 s.
+   */
+  banCheckIntervalMs?: number;
 }
 
 export interface ServerDeps {
@@ -100,10 +120,13 @@ export const DEFAULTS = {
   maxGroupMembers: 5000,
   orderWindowMs: 50,
   tokenPurgeIntervalMs: 10 * 60_000,
+  editWindowMs: 0,
+  friendPolicy: "open",
+  maxOutgoingRequests: 100,
+  maxBlocks: 1000,
+  requestRatePerMinute: 10,
+  banCheckIntervalMs: 10_000,
 } satisfies Omit<ServerOptions, "node" | "tls">;
-
-/** One error frame as a line, for the frames that answer no request. */
-const notice = (code: string, message: string) => JSON.stringify({ type: "error", code, message }) + "\n";
 
 export async function startServer(options: ServerOptions, deps: ServerDeps): Promise<ChatServer> {
   const o = { ...DEFAULTS, ...options };
@@ -111,9 +134,31 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   if (o.rateLimit > 0 && o.rateBurst < 1) throw new TypeError("rateBurst must be at least 1 when rate limiting is on");
   const { db, log } = deps;
   const metrics = deps.metrics ?? new Metrics();
+  /** One error frame as a line, for the frames that answer no request; counted with the replies. */
+  const notice = (code: ErrorCode, message: string) => {
+    metrics.error(code);
+    return JSON.stringify({ type: "error", code, message }) + "\n";
+  };
 
   const roster = new Roster();
-  const hub = new Hub({ node: o.node, bus: deps.bus, roster, log, orderWindowMs: o.orderWindowMs });
+  /** Ends the sessions here of a user an operator banned (`chat admin ban`). */
+  const endSessions = async (user: number, reason: EndReason) => {
+    const ended = await sessions.endUser(user, reason);
+    if (ended > 0) {
+      for (let i = 0; i < ended; i++) metrics.error(reason);
+      log.info("sessions_ended", { user, reason, sessions: ended });
+    }
+    return ended;
+  };
+  const hub = new Hub({
+    node: o.node,
+    bus: deps.bus,
+    roster,
+    log,
+    orderWindowMs: o.orderWindowMs,
+    endSessions: (user, reason) => void endSessions(user, reason).catch((e) => log.warn("session_end_failed", { user, error: e })),
+    pushed: (ts) => metrics.pushed(ts),
+  });
   // Presence asks the node about its sessions, and tells it of users whose node died.
   const presence = (deps.presence ?? createLocalPresence)({
     localUsers: () => roster.users(),
@@ -121,20 +166,21 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     listening: (user) => hub.listening(user),
     announce: (user) => hub.announce(user),
     onlyHere: (user) => hub.onlyHere(user),
-    forgetWhereabouts: () => hub.forgetWhereabouts(),
+    // Redis is back: what other nodes did meanwhile may not have reached this one.
+    busReturned: () => {
+      hub.forgetWhereabouts();
+      void sessions.refreshCaches().catch((e) => log.warn("cache_refresh_failed", { error: e }));
+    },
     wentOffline: (user) => sessions.wentOffline(user),
+    stats: () => ({ connections: conns.size, sessions: roster.sessionCount, users: roster.userCount }),
   });
-  metrics.inc("chat_pushes_out_of_order_total", "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login", undefined, 0);
   const sessions = new Sessions({
     node: o.node,
     db,
     roster,
     hub,
     presence,
-    hooks: {
-      outOfOrder: () =>
-        metrics.inc("chat_pushes_out_of_order_total", "Messages not pushed to a connection that already had a larger mid of their conversation; they stay pending for the next login"),
-    },
+    hooks: { outOfOrder: () => metrics.outOfOrder() },
   });
 
   const services: Services = {
@@ -147,17 +193,18 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     presence,
     log,
     metrics,
-    count: {
-      request: metrics.counter("chat_requests_total", "Requests by type", "type"),
-      error: metrics.counter("chat_errors_total", "Error replies by code", "code"),
-    },
     policy: {
       tokenTtlMs: o.tokenTtlMs,
       hash: o.hash,
       maxFriends: o.maxFriends,
       maxGroupsPerUser: o.maxGroupsPerUser,
       maxGroupMembers: o.maxGroupMembers,
+      editWindowMs: o.editWindowMs,
+      friendPolicy: o.friendPolicy,
+      maxOutgoingRequests: o.maxOutgoingRequests,
+      maxBlocks: o.maxBlocks,
     },
+    requestRate: new UserRate(o.requestRatePerMinute),
     mysql: new OutageLatch("mysql", log, () => ping(db)),
     dummyHash: await Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id", ...o.hash }),
   };
@@ -167,13 +214,14 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const perAddress = new Map<string, number>();
   let nextId = 1;
   let stopping = false;
-  const hello = JSON.stringify({ type: "hello", version: 1, node: o.node, features: FEATURES }) + "\n";
+  const features = o.friendPolicy === "consent" ? [...FEATURES, "consent"] : FEATURES;
+  const hello = JSON.stringify({ type: "hello", version: 1, node: o.node, features }) + "\n";
   const connOptions = {
     maxFrame: o.maxFrame,
     maxOutput: o.maxOutput,
     rate: o.rateLimit,
     burst: o.rateBurst,
-    countOut: metrics.counter("chat_frames_out_total", "Frames sent, by type", "type"),
+    countOut: metrics.frameOut,
     flusher: new Flusher(),
     handle: (conn: Conn, frame: Parameters<typeof dispatch>[2]) => dispatch(services, conn, frame),
     onError: (e: unknown) => log.error("dispatch_failed", { error: e }),
@@ -208,7 +256,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
         }
         perAddress.set(remote, count);
         conns.add(conn);
-        metrics.inc("chat_connections_total", "Connections accepted");
+        metrics.connectionAccepted();
         conn.write(hello);
       },
       data(socket, chunk) {
@@ -271,10 +319,16 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       : undefined;
   purgeSweep?.unref();
 
-  metrics.collect(() => {
-    metrics.gauge("chat_connections", "Open connections", conns.size);
-    metrics.gauge("chat_sessions", "Logged-in sessions on this node", roster.sessionCount);
-    metrics.gauge("chat_users_online_here", "Users with a session on this node", roster.userCount);
+  const bans = new BanWatch({ db, log, intervalMs: o.banCheckIntervalMs, endUser: (user) => endSessions(user, "banned"), isLocal: (user) => roster.isLocal(user) });
+  bans.start();
+
+  metrics.watch({
+    connections: () => conns.size,
+    sessions: () => roster.sessionCount,
+    usersOnlineHere: () => roster.userCount,
+    mysqlUp: () => answersWithin(db, 1000),
+    // A single node has no Redis, and no chat_redis_up (metrics.ts says why).
+    ...(deps.bus.state === "local" ? {} : { redisUp: () => deps.bus.state === "up" }),
   });
 
   log.info("listen", { node: o.node, host: o.host, port: listener.port, tls: !!o.tls });
@@ -292,6 +346,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       listener.stop(false);
       clearInterval(idleSweep);
       clearInterval(purgeSweep);
+      bans.stop();
       // Answer what each connection has in flight, then say goodbye and end its session.
       await Promise.all(
         [...conns].map(async (conn) => {

@@ -20,6 +20,13 @@ export interface Policy {
   maxFriends: number;
   maxGroupsPerUser: number;
   maxGroupMembers: number;
+  /** How long after sending a sender may edit or delete a message, ms; 0 for no bound. */
+  editWindowMs: number;
+  /** `open`: add_friend makes friends at once; `consent`: it asks, and the other user accepts. */
+  friendPolicy: "open" | "consent";
+  /** Open outgoing friend requests per user, and blocks per user (limit_reached). */
+  maxOutgoingRequests: number;
+  maxBlocks: number;
 }
 
 /** The services of one server, shared by its handlers. */
@@ -37,11 +44,11 @@ export interface Services {
   presence: Presence;
   log: Logger;
   metrics: Metrics;
-  /** Hot-path counters: requests by type, error replies by code. */
-  count: { request(type: string): void; error(code: string): void };
   policy: Policy;
   /** MySQL's state, for one log line per outage. */
   mysql: OutageLatch;
+  /** Friend requests (and add_friend under consent) per user: answered rate_limited past it. */
+  requestRate: { take(user: number): boolean };
   /** A hash of nothing, verified against when a login names no user, so both cost the same. */
   dummyHash: string;
 }

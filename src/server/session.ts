@@ -18,6 +18,8 @@ export interface PushTarget {
   write(line: string): void;
   /** Gives the connection up: its client is too far behind. Its messages stay pending. */
   overflow(): void;
+  /** Closes the connection once what is queued is sent. */
+  end(): void;
   readonly closed: boolean;
 }
 
@@ -46,6 +48,9 @@ export class Session {
   /** Highest mid written per conversation (a message replayed and then pushed live goes out once). */
   readonly #lastMid = new Map<string, number>();
   #ended = false;
+  #tokens: readonly string[];
+  /** When a `typing` of this session was last forwarded, per conversation (ms). */
+  readonly #typedAt = new Map<string, number>();
 
   constructor(
     /** Unique within the cluster: node id and connection number. */
@@ -53,12 +58,23 @@ export class Session {
     readonly user: { id: number; name: string },
     readonly out: PushTarget,
     /** Tokens to revoke at logout: the one issued to this session and the one it logged in with. */
-    readonly tokens: readonly string[],
+    tokens: readonly string[],
     readonly hooks: SessionHooks,
     caches: { friends: ReadonlySet<number>; groups: ReadonlySet<number> } = { friends: new Set(), groups: new Set() },
   ) {
     this.friends = caches.friends;
     this.groups = caches.groups;
+    this.#tokens = tokens;
+  }
+
+  /** Tokens to revoke at logout: the one issued to this session and the one it logged in with. */
+  get tokens(): readonly string[] {
+    return this.#tokens;
+  }
+
+  /** The session's tokens are now these (a password change revoked the others and issued one). */
+  replaceTokens(tokens: readonly string[]) {
+    this.#tokens = tokens;
   }
 
   get ended(): boolean {
@@ -70,6 +86,30 @@ export class Session {
     if (this.#ended) return false;
     this.#ended = true;
     return true;
+  }
+
+  /**
+   * Whether a `typing` in `conv` goes on to the others: at most one per
+   * session and conversation every `everyMs` (those in between are dropped,
+   * not delayed).
+   */
+  mayForwardTyping(conv: string, now: number, everyMs = 2000): boolean {
+    const last = this.#typedAt.get(conv);
+    if (last !== undefined && now - last < everyMs) return false;
+    if (this.#typedAt.size >= 1000) this.#typedAt.clear(); // bounded: a fresh start costs one extra forward each
+    this.#typedAt.set(conv, now);
+    return true;
+  }
+
+  /**
+   * The server ends this session (its user was banned): `line`, an error
+   * frame that answers no request, goes out at once, ahead of any held push,
+   * then the connection closes. Undelivered messages stay pending.
+   */
+  closeWith(line: string) {
+    if (this.out.closed) return;
+    this.out.write(line);
+    this.out.end();
   }
 
   /** A live push; `msg` marks a message, for order. */

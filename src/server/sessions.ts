@@ -1,12 +1,14 @@
 /**
  * Sessions begin and end here, whatever ends them (logout, a closed socket,
- * shutdown): the roster learns of them, presence counts them, and the user's
+ * shutdown, a ban): the roster learns of them, presence counts them, and the user's
  * friends hear when the user comes online or goes offline, including when
  * the node the user was on died.
  */
+import type { EndReason } from "../cluster/envelope.ts";
 import type { Presence } from "../cluster/presence.ts";
 import type { Db } from "../store/db.ts";
-import { friendIds } from "../store/friends.ts";
+import { friendIds, friendIdsOf } from "../store/friends.ts";
+import { groupIdsOf } from "../store/groups.ts";
 import type { Conn } from "./conn.ts";
 import type { Hub } from "./hub.ts";
 import type { Roster } from "./roster.ts";
@@ -28,6 +30,10 @@ export interface Opening {
   groups: Iterable<number>;
   tokens: string[];
 }
+
+const END_MESSAGES: Record<EndReason, string> = {
+  banned: "this account has been banned",
+};
 
 export class Sessions {
   readonly #d: SessionsDeps;
@@ -55,6 +61,33 @@ export class Sessions {
     if (!session.end()) return;
     const last = this.#d.roster.remove(session);
     if (await this.#d.presence.down(session.user.id, last)) this.#tellFriends(session.user.id, session.friends, false);
+  }
+
+  /**
+   * Re-reads the friends and groups of every user with a session here. While
+   * the bus was away, other nodes' changes (a friend removed, a kick) did not
+   * reach this node's caches; the database has them.
+   */
+  async refreshCaches() {
+    const users = [...this.#d.roster.users()];
+    for (let i = 0; i < users.length; i += 500) {
+      const chunk = users.slice(i, i + 500);
+      const [friends, groups] = await Promise.all([friendIdsOf(this.#d.db, chunk), groupIdsOf(this.#d.db, chunk)]);
+      for (const u of chunk) this.#d.roster.reset(u, friends.get(u) ?? [], groups.get(u) ?? []);
+    }
+  }
+
+  /**
+   * Ends every session of `user` on this node: each gets an `error` frame
+   * with code `reason` and no `re`, then its connection closes. Returns how
+   * many there were.
+   */
+  async endUser(user: number, reason: EndReason): Promise<number> {
+    const sessions = [...(this.#d.roster.sessionsOf(user) ?? [])];
+    const frame = JSON.stringify({ type: "error", code: reason, message: END_MESSAGES[reason] }) + "\n";
+    for (const s of sessions) s.closeWith(frame);
+    await Promise.all(sessions.map((s) => this.end(s)));
+    return sessions.length;
   }
 
   /** `user`'s last session was on a node that died (presence reaped it). */

@@ -17,12 +17,27 @@ export async function addFriendship(db: Db, a: number, b: number): Promise<boole
   }
 }
 
+/** Ends a friendship both ways; false when there was none. Positions stay: a new friendship resumes where this one ended. */
+export async function removeFriendship(db: Db, a: number, b: number): Promise<boolean> {
+  const r = await exec(db, "DELETE FROM friends WHERE (user_id = ? AND friend_id = ?) OR (user_id = ? AND friend_id = ?)", [a, b, b, a]);
+  return r.affectedRows > 0;
+}
+
 export async function friendsOf(db: Db, user: number): Promise<UserRow[]> {
   return rows<UserRow>(
     db,
     "SELECT u.id, u.name FROM friends f JOIN users u ON u.id = f.friend_id WHERE f.user_id = ? ORDER BY u.id",
     [user],
   );
+}
+
+/** The friends of each of `users` (one statement for all of them). */
+export async function friendIdsOf(db: Db, users: number[]): Promise<Map<number, number[]>> {
+  const out = new Map<number, number[]>(users.map((u) => [u, []]));
+  if (users.length === 0) return out;
+  for (const r of await queryRows<{ user_id: number; friend_id: number }>(db, `SELECT user_id, friend_id FROM friends WHERE user_id IN (${marks(users.length)})`, users))
+    out.get(r.user_id)?.push(r.friend_id);
+  return out;
 }
 
 export async function friendIds(db: Db, user: number): Promise<number[]> {

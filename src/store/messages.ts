@@ -5,7 +5,7 @@
  * writes are in store/write-batch.ts.
  */
 import type { ChatMessage } from "../protocol/schema.ts";
-import { type Db, rows } from "./db.ts";
+import { type Db, exec, marks, queryRows, rows } from "./db.ts";
 
 /** A message to store: the protocol's message body before it has a mid. */
 export type NewMessage = Omit<ChatMessage, "mid" | "name" | "edited" | "deleted">;
@@ -33,6 +33,43 @@ function toMessage(r: Row): ChatMessage {
   if (r.edited != null) m.edited = Number(r.edited);
   if (r.deleted != null) m.deleted = Number(r.deleted);
   return m;
+}
+
+/** The messages with these mids, ascending (tombstones included). */
+export async function messagesByMids(db: Db, mids: number[]): Promise<ChatMessage[]> {
+  if (mids.length === 0) return [];
+  const r = await queryRows<Row>(db, `SELECT ${COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.mid IN (${marks(mids.length)}) ORDER BY m.mid`, mids);
+  return r.map(toMessage);
+}
+
+/** Who a message is between: its sender and recipient or group, its time, and whether it was deleted. */
+export interface MessageParties {
+  mid: number;
+  from: number;
+  to: number | null;
+  group: number | null;
+  ts: number;
+  deleted: boolean;
+}
+
+export async function messageParties(db: Db, mid: number): Promise<MessageParties | undefined> {
+  const r = await rows<{ mid: number; sender_id: number; recipient_id: number | null; group_id: number | null; ts: number; deleted: number | null }>(
+    db,
+    "SELECT mid, sender_id, recipient_id, group_id, ts, deleted FROM messages WHERE mid = ?",
+    [mid],
+  );
+  const m = r[0];
+  return m && { mid: Number(m.mid), from: m.sender_id, to: m.recipient_id, group: m.group_id, ts: Number(m.ts), deleted: m.deleted != null };
+}
+
+/** Replaces a message's text; false when it is gone (deleted meanwhile). */
+export async function editMessage(db: Db, mid: number, text: string, at: number): Promise<boolean> {
+  return (await exec(db, "UPDATE messages SET body = ?, edited = ? WHERE mid = ? AND deleted IS NULL", [text, at, mid])).affectedRows > 0;
+}
+
+/** Erases a message's text, leaving a tombstone; false when it was deleted already. */
+export async function deleteMessage(db: Db, mid: number, at: number): Promise<boolean> {
+  return (await exec(db, "UPDATE messages SET body = '', deleted = ? WHERE mid = ? AND deleted IS NULL", [at, mid])).affectedRows > 0;
 }
 
 /** The `limit` most recent messages before `before`, ascending by mid. */

@@ -14,10 +14,22 @@ export async function issueToken(db: Db, user: number, ttlMs: number): Promise<s
   return token;
 }
 
-/** The user a live token belongs to. */
+/**
+ * The user a live token belongs to, unless that user is banned: a ban revokes
+ * the user's tokens, but a login that was under way may have issued one after.
+ */
 export async function tokenUser(db: Db, token: string): Promise<number | undefined> {
-  const r = await rows<{ user_id: number }>(db, "SELECT user_id FROM tokens WHERE token_hash = ? AND expires_at > ?", [hash(token), Date.now()]);
+  const r = await rows<{ user_id: number }>(
+    db,
+    "SELECT t.user_id FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.expires_at > ? AND u.banned_at IS NULL",
+    [hash(token), Date.now()],
+  );
   return r[0]?.user_id;
+}
+
+/** Revokes every token of `user`; returns how many there were. */
+export async function revokeUserTokens(db: Db, user: number): Promise<number> {
+  return (await exec(db, "DELETE FROM tokens WHERE user_id = ?", [user])).affectedRows;
 }
 
 export async function revokeTokens(db: Db, tokens: string[]): Promise<void> {

@@ -7,6 +7,14 @@ export interface UserRow {
 
 export interface Credentials extends UserRow {
   password_hash: string;
+  /** An operator banned the account (`chat admin ban`): no login may succeed. */
+  banned: boolean;
+}
+
+const CREDENTIALS = "SELECT id, name, password_hash, banned_at IS NOT NULL AS banned FROM users";
+
+function credentials(r: (Omit<Credentials, "banned"> & { banned: number }) | undefined): Credentials | undefined {
+  return r && { id: r.id, name: r.name, password_hash: r.password_hash, banned: Number(r.banned) === 1 };
 }
 
 /** Inserts a user; `undefined` when the name is taken. */
@@ -24,12 +32,18 @@ export async function credentialsByName(db: Db, name: string): Promise<Credentia
   // utf8mb4_bin is a PAD SPACE collation: "alice " = "alice" in SQL. Names are
   // exact, so compare again here (this also rejects a name whose unpaired
   // surrogate the driver sent as U+FFFD).
-  const r = (await rows<Credentials>(db, "SELECT id, name, password_hash FROM users WHERE name = ?", [name]))[0];
-  return r?.name === name ? r : undefined;
+  const r = (await rows<Omit<Credentials, "banned"> & { banned: number }>(db, `${CREDENTIALS} WHERE name = ?`, [name]))[0];
+  return r?.name === name ? credentials(r) : undefined;
 }
 
 export async function credentialsById(db: Db, id: number): Promise<Credentials | undefined> {
-  return (await rows<Credentials>(db, "SELECT id, name, password_hash FROM users WHERE id = ?", [id]))[0];
+  return credentials((await rows<Omit<Credentials, "banned"> & { banned: number }>(db, `${CREDENTIALS} WHERE id = ?`, [id]))[0]);
+}
+
+/** The user with exactly this name (see credentialsByName on why the name is compared again). */
+export async function userByName(db: Db, name: string): Promise<UserRow | undefined> {
+  const r = (await rows<UserRow>(db, "SELECT id, name FROM users WHERE name = ?", [name]))[0];
+  return r?.name === name ? r : undefined;
 }
 
 export async function userById(db: Db, id: number): Promise<UserRow | undefined> {

@@ -32,10 +32,27 @@ export interface StoredMessage {
   duplicate: boolean;
 }
 
+/** `user` has read the conversation up to `mid` (protocol 1.1 `read`). */
+export interface ReadRequest {
+  user: number;
+  /** The group, or 0 for one-to-one with `peer`. */
+  group: number;
+  peer: number;
+  mid: number;
+}
+
+export interface ReadResult {
+  /** The read position now. */
+  read: number;
+  /** Whether this read moved it. */
+  moved: boolean;
+}
+
 export interface BatchResult {
   messages: StoredMessage[];
   /** Per ack, how many of its mids were pending (a mid acked twice in one batch counts for the first ack only). */
   acked: number[];
+  reads: ReadResult[];
 }
 
 /** A user's conversation: a group, or the one-to-one with `peer`. */
@@ -60,10 +77,18 @@ const MOVE_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PA
 const CID_LIST = jsonTable("s BIGINT UNSIGNED PATH '$[0]', c VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$[1]'");
 /** [work item, user, group or peer, from (exclusive), to (inclusive)]: a conversation's mids in a range. */
 const RANGE_LIST = jsonTable("i INT PATH '$[0]', u BIGINT UNSIGNED PATH '$[1]', c BIGINT UNSIGNED PATH '$[2]', lo BIGINT UNSIGNED PATH '$[3]', hi BIGINT UNSIGNED PATH '$[4]'");
+/** [read, user, group or peer, mid]: a read request. */
+const READ_LIST = jsonTable("i INT PATH '$[0]', u BIGINT UNSIGNED PATH '$[1]', c BIGINT UNSIGNED PATH '$[2]', m BIGINT UNSIGNED PATH '$[3]'");
 /** [user, mid]. */
 const USER_MID_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', m BIGINT UNSIGNED PATH '$[1]'");
 
-export async function writeBatch(conn: Connection, messages: NewMessage[], acks: AckRequest[], consecutive: boolean): Promise<BatchResult> {
+export async function writeBatch(
+  conn: Connection,
+  messages: NewMessage[],
+  acks: AckRequest[],
+  reads: ReadRequest[],
+  consecutive: boolean,
+): Promise<BatchResult> {
   // What each acked mid is: its conversation, for the ack's user.
   const ackedMids = [...new Set(acks.flatMap((a) => a.mids))];
   const meta = new Map<number, { sender: number; recipient: number | null; group: number | null }>();
@@ -98,32 +123,97 @@ export async function writeBatch(conn: Connection, messages: NewMessage[], acks:
   const groups = new Set<number>();
   for (const m of messages) if (m.group != null) groups.add(m.group);
   for (const t of touched.values()) if (t.conv.group > 0) groups.add(t.conv.group);
+  for (const r of reads) if (r.group > 0) groups.add(r.group);
   if (groups.size > 0)
     await queryRows(conn, `SELECT g.id FROM ${ID_LIST} STRAIGHT_JOIN chat_groups g ON g.id = x.id ORDER BY g.id FOR UPDATE`, [
       JSON.stringify([...groups].sort((a, b) => a - b)),
     ]);
   const lockRows = new Map<string, Conv>();
   for (const t of touched.values()) lockRows.set(convKey(t.conv), t.conv);
+  for (const r of reads) lockRows.set(convKey(r), { user: r.user, group: r.group, peer: r.peer });
   for (const m of messages)
     if (m.to != null) {
       const c = { user: m.to, group: 0, peer: m.from };
       lockRows.set(convKey(c), c);
     }
   const positions = new Map<string, number>();
+  const readAt = new Map<string, number>();
   if (lockRows.size > 0) {
     const keys = [...lockRows.values()].sort(byKey);
-    for (const r of await queryRows<{ user_id: number; group_id: number; peer_id: number; acked_upto: number }>(
+    for (const r of await queryRows<{ user_id: number; group_id: number; peer_id: number; acked_upto: number; read_upto: number }>(
       conn,
-      `SELECT s.user_id, s.group_id, s.peer_id, s.acked_upto FROM ${CONV_LIST}
+      `SELECT s.user_id, s.group_id, s.peer_id, s.acked_upto, s.read_upto FROM ${CONV_LIST}
        STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p FOR UPDATE`,
       [JSON.stringify(keys.map((k) => [k.user, k.group, k.peer]))],
     ))
-      positions.set(convKey({ user: r.user_id, group: r.group_id, peer: r.peer_id }), Number(r.acked_upto));
+    {
+      const key = convKey({ user: r.user_id, group: r.group_id, peer: r.peer_id });
+      positions.set(key, Number(r.acked_upto));
+      readAt.set(key, Number(r.read_upto));
+    }
   }
 
   const stored = await insertMessages(conn, messages, consecutive);
   const acked = await applyAcks(conn, acks.length, [...touched.values()], positions);
-  return { messages: stored, acked };
+  const read = await applyReads(conn, reads, readAt);
+  return { messages: stored, acked, reads: read };
+}
+
+/**
+ * Moves read positions forward to the largest mid of the conversation at
+ * most the one given; a read message is delivered too, so acked_upto follows
+ * and the acks above it that it covers go. A conversation without a
+ * positions row is not the user's: its read stays 0.
+ */
+async function applyReads(conn: Connection, reads: ReadRequest[], readAt: Map<string, number>): Promise<ReadResult[]> {
+  if (reads.length === 0) return [];
+  const top = new Map<number, number>();
+  const groupReads = reads.map((r, i) => [i, r.user, r.group, r.mid] as const).filter((r) => r[2] > 0);
+  const directReads = reads.map((r, i) => [i, r.user, r.peer, r.mid] as const).filter((_, i) => (reads[i] as ReadRequest).group === 0);
+  if (groupReads.length > 0)
+    for (const r of await queryRows<{ i: number; top: number | null }>(
+      conn,
+      `SELECT x.i, (SELECT MAX(m.mid) FROM messages m WHERE m.group_id = x.c AND m.mid <= x.m) AS top FROM ${READ_LIST}`,
+      [JSON.stringify(groupReads)],
+    ))
+      top.set(r.i, Number(r.top ?? 0));
+  if (directReads.length > 0)
+    for (const r of await queryRows<{ i: number; top: number | null }>(
+      conn,
+      `SELECT x.i, (SELECT MAX(m.mid) FROM messages m WHERE m.peer_lo = LEAST(x.u, x.c) AND m.peer_hi = GREATEST(x.u, x.c) AND m.mid <= x.m) AS top FROM ${READ_LIST}`,
+      [JSON.stringify(directReads)],
+    ))
+      top.set(r.i, Number(r.top ?? 0));
+
+  const results: ReadResult[] = [];
+  const moved = new Map<string, [u: number, g: number, p: number, r: number]>();
+  reads.forEach((r, i) => {
+    const key = convKey(r);
+    const at = readAt.get(key);
+    if (at === undefined) return void results.push({ read: 0, moved: false });
+    const to = Math.max(at, top.get(i) ?? 0);
+    results.push({ read: to, moved: to > at });
+    if (to > at) {
+      readAt.set(key, to); // a second read of the batch starts from here
+      moved.set(key, [r.user, r.group, r.peer, to]);
+    }
+  });
+  if (moved.size > 0) {
+    const list = JSON.stringify([...moved.values()]);
+    await queryExec(
+      conn,
+      `UPDATE ${MOVE_LIST} STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p
+       SET s.read_upto = x.t, s.acked_upto = GREATEST(s.acked_upto, x.t)`,
+      [list],
+    );
+    await queryExec(
+      conn,
+      `DELETE a FROM ${MOVE_LIST} STRAIGHT_JOIN acked_above a ON a.user_id = x.u AND a.mid <= x.t
+       JOIN messages m ON m.mid = a.mid AND ((x.g > 0 AND m.group_id = x.g) OR (x.g = 0 AND m.peer_lo = LEAST(x.u, x.p) AND m.peer_hi = GREATEST(x.u, x.p)))`,
+      [list],
+    );
+  }
+  return results;
 }
 
 /**

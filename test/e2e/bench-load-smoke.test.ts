@@ -8,7 +8,7 @@ import { afterAll, expect, it } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freshDatabase } from "../helpers/db.ts";
+import { freshDatabase } from "../support/db.ts";
 
 const ROOT = `${import.meta.dir}/../..`;
 const out = mkdtempSync(join(tmpdir(), "chat-load-smoke-"));

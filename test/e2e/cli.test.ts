@@ -1,14 +1,15 @@
 /** The `chat` command line: help, version, bad flags, environment, config files, migrate. */
 import { afterAll, describe, expect, it } from "bun:test";
+import { FEATURES } from "../../src/protocol/features.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { POOL_DEFAULTS } from "../../pool/index.ts";
 import { freePort } from "../../scripts/services.ts";
 import { DEFAULTS } from "../../src/server/server.ts";
 import mysql from "mysql2/promise";
-import { freshDatabase, mysqlUrl } from "../helpers/db.ts";
-import { CHEAP_HASH } from "../helpers/server.ts";
-import { Wire } from "../helpers/wire.ts";
+import { freshDatabase, mysqlUrl } from "../support/db.ts";
+import { CHEAP_HASH, type NodeProcess, spawnNode } from "../support/node.ts";
+import { Wire } from "../support/wire.ts";
 
 const MAIN = `${import.meta.dir}/../../src/main.ts`;
 
@@ -83,7 +84,7 @@ describe("chat", () => {
   it("prints its commands with --help and its version with --version", () => {
     const help = chat("--help");
     expect(help.code).toBe(0);
-    for (const cmd of ["server", "client", "migrate"]) expect(help.out).toContain(cmd);
+    for (const cmd of ["server", "client", "migrate", "admin"]) expect(help.out).toContain(cmd);
     const version = chat("--version");
     expect(version.code).toBe(0);
     expect(version.out).toMatch(/^chat \d+\.\d+\.\d+ \(\w+\)\n$/);
@@ -158,7 +159,7 @@ describe("chat", () => {
     });
     await c.until(/INFO ready /);
     const w = await Wire.connect(port);
-    expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "env1", features: ["cid"] });
+    expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "env1", features: [...FEATURES] });
     await w.ok({ type: "register", name: "env_user", password: "password-1" });
     w.close();
     expect((await fetch(`http://127.0.0.1:${admin}/healthz`)).status).toBe(200);
@@ -173,7 +174,7 @@ describe("chat", () => {
     const c = spawnChat(["--host", "127.0.0.2", "--port", String(port), "--admin-port", String(admin), "--node", "adm1", "--mysql", url]);
     const log = await c.until(/INFO ready /);
     expect(log).toContain(`admin_listen host=127.0.0.1 port=${admin}`);
-    const w = await Wire.connect(port, "127.0.0.2");
+    const w = await Wire.connect(port, { host: "127.0.0.2" });
     expect(w.frames[0]).toMatchObject({ type: "hello", node: "adm1" });
     w.close();
     expect((await fetch(`http://127.0.0.1:${admin}/healthz`)).status).toBe(200);
@@ -211,18 +212,18 @@ describe("chat", () => {
         },
       }),
     );
-    const p = Bun.spawn([process.execPath, MAIN, "server", "--config", `${dir}/chat.json`], { stderr: "pipe", stdout: "ignore" });
+    let node: NodeProcess | undefined;
     try {
-      let w: Wire | undefined;
-      for (let i = 0; i < 100 && !w; i++) w = await Wire.connect(port).catch(() => Bun.sleep(100).then(() => undefined));
-      expect(w?.frames[0]).toEqual({ type: "hello", version: 1, node: "cfg1", features: ["cid"] });
-      await w!.ok({ type: "register", name: "cfg_user", password: "password-1" });
+      // Everything from the file: the command line names only the file.
+      node = await spawnNode({ node: "cfg1", port, adminPort: admin, argv: [process.execPath, MAIN, "server", "--config", `${dir}/chat.json`] });
+      const w = await node.connect();
+      expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "cfg1", features: [...FEATURES] });
+      await w.ok({ type: "register", name: "cfg_user", password: "password-1" });
       const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
       expect(metrics).toMatch(/chat_pool_size [123]\n/);
-      w!.close();
+      w.close();
     } finally {
-      p.kill();
-      await p.exited;
+      await node?.kill();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -8,7 +8,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import type { Subprocess } from "bun";
-import { freshDatabase } from "../helpers/db.ts";
+import { freePort } from "../../scripts/services.ts";
+import { freshDatabase } from "../support/db.ts";
+import { LineReader } from "../support/framing.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
+import { waitUntil } from "../support/wait.ts";
 
 const ROOT = `${import.meta.dir}/../..`;
 const MAIN = `${ROOT}/src/main.ts`;
@@ -16,17 +20,9 @@ const WAIT_MS = 10_000;
 /** Reconnecting backs off up to 5 s (±50%) while the new node starts. */
 const RECONNECT_WAIT_MS = 30_000;
 
-function freePort(): number {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
-}
-
 /** Lines of a child's output, with waiting for a line that matches. */
 class Lines {
   readonly lines: string[] = [];
-  #partial = "";
   #waiters: Array<{ re: RegExp; from: number; resolve: (m: RegExpMatchArray) => void }> = [];
   #cursor = 0;
 
@@ -35,14 +31,9 @@ class Lines {
   }
 
   async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      this.#partial += decoder.decode(chunk, { stream: true });
-      const parts = this.#partial.split("\n");
-      this.#partial = parts.pop()!;
-      for (const line of parts) this.#add(line);
-    }
-    if (this.#partial) this.#add(this.#partial);
+    const reader = new LineReader((line) => this.#add(line));
+    for await (const chunk of stream) reader.push(chunk);
+    if (reader.rest) this.#add(reader.rest);
   }
 
   #add(line: string): void {
@@ -80,38 +71,6 @@ class Lines {
         },
       });
     });
-  }
-}
-
-/** A `chat server` child process. */
-class ServerProc {
-  constructor(
-    readonly proc: Subprocess<"ignore", "pipe", "pipe">,
-    readonly out: Lines,
-  ) {}
-
-  static async start(dbUrl: string, port: number, node: string): Promise<ServerProc> {
-    const proc = Bun.spawn(
-      [process.execPath, MAIN, "server", "--host", "127.0.0.1", "--port", String(port), "--admin-port", "0",
-        "--mysql", dbUrl, "--node", node, "--hash-memory", "64", "--hash-time", "1"],
-      { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: ROOT },
-    );
-    const out = new Lines(proc.stdout);
-    const err = new Lines(proc.stderr);
-    const s = new ServerProc(proc, out);
-    await Promise.race([
-      out.waitFor(/\blisten\b.*port=\d+/, "the server's listen line"),
-      err.waitFor(/\blisten\b.*port=\d+/, "the server's listen line"),
-      proc.exited.then((code) => {
-        throw new Error(`server exited with ${code}:\n${out.lines.join("\n")}\n${err.lines.join("\n")}`);
-      }),
-    ]);
-    return s;
-  }
-
-  async stop(): Promise<void> {
-    this.proc.kill("SIGTERM");
-    await this.proc.exited;
   }
 }
 
@@ -160,14 +119,14 @@ class ConsoleProc {
 const consoles: ConsoleProc[] = [];
 let dbUrl: string;
 let port: number;
-let server: ServerProc;
+let server: NodeProcess;
 let counter = 0;
 const uniq = (name: string) => `${name}${process.pid % 10_000}x${++counter}`;
 
 beforeAll(async () => {
   dbUrl = await freshDatabase();
-  port = freePort();
-  server = await ServerProc.start(dbUrl, port, "n1");
+  port = await freePort();
+  server = await startServer("n1");
 });
 
 afterEach(() => {
@@ -175,8 +134,13 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await server?.kill();
 });
+
+/** A `chat server` on the file's port (a failover starts another on the same port). */
+function startServer(node: string): Promise<NodeProcess> {
+  return spawnNode({ node, mysqlUrl: dbUrl, port, adminPort: 0, cwd: ROOT });
+}
 
 async function registerAndLogin(c: ConsoleProc, name: string, password = "pass-word-1"): Promise<number> {
   await c.expect(/^\* connected to node \w+$/);
@@ -255,10 +219,10 @@ describe("console client against the real server", () => {
     const b = await registerAndLogin(bob, bn);
     await alice.run(`addfriend ${b}`, /^ok: /);
 
-    await server.stop();
+    await server.kill();
     await alice.expect(/^\* connection lost, reconnecting\.\.\.$/);
     await bob.expect(/^\* connection lost, reconnecting\.\.\.$/);
-    server = await ServerProc.start(dbUrl, port, "n2");
+    server = await startServer("n2");
     await alice.expect(/^\* reconnected to node n2$/, RECONNECT_WAIT_MS);
     await bob.expect(/^\* reconnected to node n2$/, RECONNECT_WAIT_MS);
 
@@ -276,15 +240,11 @@ describe("console client on a terminal", () => {
     const session = `chat-client-test-${process.pid}`;
     const sh = (...args: string[]) => Bun.spawnSync([tmux!, ...args], { stdout: "pipe", stderr: "pipe" });
     const screen = () => sh("capture-pane", "-p", "-t", session).stdout.toString();
-    const until = async (what: string, ok: (s: string) => boolean) => {
-      const deadline = Date.now() + WAIT_MS;
-      for (;;) {
+    const until = (what: string, ok: (s: string) => boolean) =>
+      waitUntil(what, () => {
         const s = screen();
-        if (ok(s)) return s;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; screen:\n${s}`);
-        await Bun.sleep(50);
-      }
-    };
+        return ok(s) ? s : undefined;
+      }, WAIT_MS, { detail: () => `screen:\n${screen()}` });
     const [an, bn] = [uniq("alice"), uniq("bob")];
     const bob = ConsoleProc.start(port);
     const b = await registerAndLogin(bob, bn);

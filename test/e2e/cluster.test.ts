@@ -4,14 +4,14 @@
  * within 15 s while their messages wait for them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { FEATURES } from "../../src/protocol/features.ts";
+import { freshDatabase, redisUrl } from "../support/db.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
+import type { Wire } from "../support/wire.ts";
 
 let dbUrl: string;
 let n1: NodeProcess;
 let n2: NodeProcess;
-const redisUrl = () => process.env.CHAT_REDIS_URL as string;
 
 async function login(node: NodeProcess, name: string, register = true): Promise<{ w: Wire; id: number; token: string }> {
   const w = await node.connect();
@@ -23,8 +23,8 @@ async function login(node: NodeProcess, name: string, register = true): Promise<
 beforeAll(async () => {
   dbUrl = await freshDatabase();
   [n1, n2] = await Promise.all([
-    spawnServer({ node: "c1", dbUrl, redisUrl: redisUrl() }),
-    spawnServer({ node: "c2", dbUrl, redisUrl: redisUrl() }),
+    spawnNode({ node: "c1", mysqlUrl: dbUrl, redisUrl: redisUrl() }),
+    spawnNode({ node: "c2", mysqlUrl: dbUrl, redisUrl: redisUrl() }),
   ]);
 });
 
@@ -36,8 +36,8 @@ describe("a two-node cluster", () => {
   it("says which node a client reached", async () => {
     const a = await n1.connect();
     const b = await n2.connect();
-    expect(a.frames[0]).toEqual({ type: "hello", version: 1, node: "c1", features: ["cid"] });
-    expect(b.frames[0]).toEqual({ type: "hello", version: 1, node: "c2", features: ["cid"] });
+    expect(a.frames[0]).toEqual({ type: "hello", version: 1, node: "c1", features: [...FEATURES] });
+    expect(b.frames[0]).toEqual({ type: "hello", version: 1, node: "c2", features: [...FEATURES] });
     a.close();
     b.close();
   });
@@ -201,7 +201,7 @@ describe("a two-node cluster", () => {
   });
 
   it("marks a SIGKILLed node's users offline within 15 s and keeps their messages pending", async () => {
-    const n3 = await spawnServer({ node: "c3", dbUrl, redisUrl: redisUrl() });
+    const n3 = await spawnNode({ node: "c3", mysqlUrl: dbUrl, redisUrl: redisUrl() });
     const watcher = await login(n1, "k_watcher");
     const victim = await login(n3, "k_victim");
     await watcher.w.ok({ type: "add_friend", user: victim.id });
@@ -227,7 +227,7 @@ describe("a two-node cluster", () => {
   }, 40_000);
 
   it("stops gracefully on SIGTERM: answers in-flight requests, says goodbye, touches only its own users", async () => {
-    const n4 = await spawnServer({ node: "c4", dbUrl, redisUrl: redisUrl() });
+    const n4 = await spawnNode({ node: "c4", mysqlUrl: dbUrl, redisUrl: redisUrl() });
     const stay = await login(n1, "t_stay");
     const leaving = await login(n4, "t_leaving");
     const other = await login(n2, "t_other");

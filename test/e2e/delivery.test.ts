@@ -4,9 +4,9 @@
  * member_left; history paging; mid order.
  */
 import { describe, expect, test } from "bun:test";
-import { befriend, type Frame, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../helpers/conformance.ts";
-import { uniq } from "../helpers/server.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { befriend, type Frame, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../support/conformance.ts";
+import { uniq } from "../support/server.ts";
+import type { Wire } from "../support/wire.ts";
 
 const srv = sharedServer();
 const fresh = (prefix = "d") => srv.fresh(prefix);
@@ -165,7 +165,7 @@ describe("pending messages", () => {
     const m = await a.w.ok({ type: "send", to: b.id, text: "to ack" });
     await b.w.push("msg", (f) => f.mid === m.mid);
     const from = b.w.frames.length;
-    b.w.raw(
+    b.w.write(
       [
         { type: "ack", id: "ack", mids: [m.mid] },
         { type: "send", id: "send", to: a.id, text: "right after the ack" },

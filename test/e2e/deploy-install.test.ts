@@ -17,8 +17,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort } from "../../scripts/services.ts";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
 
 const DEPLOY = resolve(import.meta.dir, "../../deploy");
 const tmp = mkdtempSync(`${tmpdir()}/chat-install-`);
@@ -119,7 +119,7 @@ beforeAll(async () => {
     writeFileSync(join(stubs, name), STUB);
     chmodSync(join(stubs, name), 0o755);
   }
-  node = await spawnServer({ node: "inst1", dbUrl: await freshDatabase() });
+  node = await spawnNode({ node: "inst1", mysqlUrl: await freshDatabase() });
 });
 
 afterAll(async () => {

@@ -5,7 +5,7 @@
  * travels in every body of the message.
  */
 import { describe, expect, test } from "bun:test";
-import { befriend, framesUntilPing, session, sharedServer } from "../helpers/conformance.ts";
+import { befriend, framesUntilPing, session, sharedServer } from "../support/conformance.ts";
 
 const srv = sharedServer({ node: "once" });
 const fresh = (prefix = "eo") => srv.fresh(prefix);

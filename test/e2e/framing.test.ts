@@ -4,9 +4,9 @@
  * 65536-byte limit, and replies in request order when requests are pipelined.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { closed, framesUntilPing, PASSWORD, rawReply, repliesFrom, sharedServer } from "../helpers/conformance.ts";
-import { uniq } from "../helpers/server.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { closed, framesUntilPing, PASSWORD, rawReply, repliesFrom, sharedServer } from "../support/conformance.ts";
+import { uniq } from "../support/server.ts";
+import type { Wire } from "../support/wire.ts";
 
 const LIMIT = 65_536;
 const enc = new TextEncoder();
@@ -28,7 +28,7 @@ async function writeInPieces(w: Wire, bytes: Uint8Array, cuts: number[]) {
   let start = 0;
   for (const cut of [...cuts, bytes.length]) {
     if (cut <= start) continue;
-    w.raw(bytes.slice(start, cut));
+    w.write(bytes.slice(start, cut));
     start = cut;
     await barrier.ok({ type: "ping" });
   }
@@ -107,7 +107,7 @@ describe("several frames in one write", () => {
   test("each frame of a write gets its own reply, in order", async () => {
     const w = await conn();
     const from = w.frames.length;
-    w.raw('{"type":"ping","id":1}\n{"type":"ping","id":2}\n{"type":"nope","id":3}\n{"type":"ping","id":4}\n');
+    w.write('{"type":"ping","id":1}\n{"type":"ping","id":2}\n{"type":"nope","id":3}\n{"type":"ping","id":4}\n');
     await w.next((f) => f.re === 4, 5000, from);
     expect(repliesFrom(w, from)).toEqual([
       { type: "ok", re: 1 },
@@ -133,7 +133,7 @@ describe("several frames in one write", () => {
     for (let i = 0; i < 300; i++) frames.push({ type: i % 3 === 0 ? "friends" : "ping" });
     frames.push({ type: "logout" }, { type: "friends" });
     const from = w.frames.length;
-    w.raw(frames.map((f, i) => `${JSON.stringify({ ...f, id: i })}\n`).join(""));
+    w.write(frames.map((f, i) => `${JSON.stringify({ ...f, id: i })}\n`).join(""));
     await w.next((f) => f.re === frames.length - 1, 10_000, from);
     const replies = repliesFrom(w, from);
     expect(replies.map((r) => r.re)).toEqual(frames.map((_, i) => i));
@@ -147,7 +147,7 @@ describe("several frames in one write", () => {
     const from = w.frames.length;
     let text = "";
     for (let i = 0; i < 1000; i++) text += `{"type":"ping","id":${i}}\n`;
-    w.raw(text);
+    w.write(text);
     await w.next((f) => f.re === 999, 10_000, from);
     expect(repliesFrom(w, from).map((r) => r.re)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   });
@@ -157,7 +157,7 @@ describe("blank lines", () => {
   test("empty and white-space-only lines (CRLF keep-alives) get no reply", async () => {
     const w = await conn();
     const from = w.frames.length;
-    w.raw('\n\r\n   \n\t\r\n{"type":"ping","id":"after"}\r\n');
+    w.write('\n\r\n   \n\t\r\n{"type":"ping","id":"after"}\r\n');
     await w.next((f) => f.re === "after", 5000, from);
     expect(w.frames.slice(from)).toEqual([{ type: "ok", re: "after" }]);
   });
@@ -176,7 +176,7 @@ describe("invalid UTF-8", () => {
     test(`a frame with ${what} gets bad_frame without re, and the connection goes on`, async () => {
       const w = await conn();
       const from = w.frames.length;
-      w.raw(bytes('{"type":"ping","id":"u","x":"', bad, '"}\n{"type":"ping","id":"after"}\n'));
+      w.write(bytes('{"type":"ping","id":"u","x":"', bad, '"}\n{"type":"ping","id":"after"}\n'));
       await w.next((f) => f.re === "after", 5000, from);
       expect(repliesFrom(w, from)).toEqual([
         { type: "error", code: "bad_frame", message: expect.any(String) },
@@ -197,7 +197,7 @@ describe("the frame size limit", () => {
   test("a frame of 65537 bytes gets frame_too_large without re and the connection closes", async () => {
     const w = await conn();
     const from = w.frames.length;
-    w.raw(pingOfSize(LIMIT + 1, "over"));
+    w.write(pingOfSize(LIMIT + 1, "over"));
     await closed(w);
     expect(w.frames.slice(from)).toEqual([{ type: "error", code: "frame_too_large", message: expect.any(String) }]);
   });
@@ -205,7 +205,7 @@ describe("the frame size limit", () => {
   test("a frame limit counts bytes, not characters: 30000 CJK characters are too large", async () => {
     const w = await conn();
     const from = w.frames.length;
-    w.raw(`${JSON.stringify({ type: "ping", id: "cjk", pad: "中".repeat(30_000) })}\n`);
+    w.write(`${JSON.stringify({ type: "ping", id: "cjk", pad: "中".repeat(30_000) })}\n`);
     await closed(w);
     expect(w.frames.slice(from)).toEqual([{ type: "error", code: "frame_too_large", message: expect.any(String) }]);
   });
@@ -213,8 +213,8 @@ describe("the frame size limit", () => {
   test("more than 65536 bytes without a newline get frame_too_large and the connection closes", async () => {
     const w = await conn();
     const from = w.frames.length;
-    w.raw('{"type":"ping","pad":"');
-    w.raw("p".repeat(LIMIT));
+    w.write('{"type":"ping","pad":"');
+    w.write("p".repeat(LIMIT));
     await closed(w);
     expect(w.frames.slice(from)).toEqual([{ type: "error", code: "frame_too_large", message: expect.any(String) }]);
   });
@@ -227,7 +227,7 @@ describe("the frame size limit", () => {
     let sent = 0;
     // Write until the server gives up; it must, before the line ever ends.
     while (!w.closed && sent < LIMIT * 2) {
-      w.raw(chunk);
+      w.write(chunk);
       sent += chunk.length;
       await barrier.ok({ type: "ping" });
     }
@@ -245,7 +245,7 @@ describe("the frame size limit", () => {
       { type: "login", id: "l", name, password: PASSWORD },
       { type: "ping", id: "p" },
     ];
-    w.raw(`${before.map((f) => JSON.stringify(f)).join("\n")}\n${pingOfSize(LIMIT + 100, "big")}{"type":"ping","id":"c"}\n`);
+    w.write(`${before.map((f) => JSON.stringify(f)).join("\n")}\n${pingOfSize(LIMIT + 100, "big")}{"type":"ping","id":"c"}\n`);
     await closed(w);
     const got = w.frames.slice(from);
     expect(got.map((f) => f.re ?? f.code)).toEqual(["r", "l", "p", "frame_too_large"]);

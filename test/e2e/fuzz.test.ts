@@ -14,9 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ERROR_CODES } from "../../src/protocol/errors.ts";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
-import { fmt, RawClient, rssMiB } from "../helpers/raw-client.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
+import { fmt, rssMiB } from "../support/probes.ts";
+import { Wire } from "../support/wire.ts";
 
 const LONG = !!process.env.CHAT_FUZZ_LONG;
 const SEED = Number(process.env.CHAT_FUZZ_SEED ?? 20_240_601);
@@ -225,15 +226,15 @@ function lines(bytes: Uint8Array): { count: number; longest: number } {
 let node: NodeProcess;
 
 beforeAll(async () => {
-  node = await spawnServer({ node: "fuzz", dbUrl: await freshDatabase(), args: ["--rate-limit", "0"] });
+  node = await spawnNode({ node: "fuzz", mysqlUrl: await freshDatabase(), args: ["--rate-limit", "0"] });
 });
 
 afterAll(async () => {
   await node?.kill();
 });
 
-async function account(name: string): Promise<RawClient> {
-  const c = await RawClient.open(node.port, { keep: false });
+async function account(name: string): Promise<Wire> {
+  const c = await Wire.connect(node.port, { keep: false });
   expect((await c.req({ type: "register", name, password: PASSWORD })).type).toBe("ok");
   return c;
 }
@@ -265,7 +266,7 @@ describe("fuzzing the frame reader and request validation", () => {
     const worker = async (k: number) => {
       const r = prng(SEED + k);
       const who = k % 2 === 0 ? whoA : whoB;
-      const c = await RawClient.open(node.port, { keep: false });
+      const c = await Wire.connect(node.port, { keep: false });
       // Half the connections fuzz logged in, half anonymous.
       if (k < CONNS / 2) expect((await c.req({ type: "login", name: who.name, password: PASSWORD })).type).toBe("ok");
       for (let done = 0, batch = 0; done < perConn; batch++) {
@@ -282,7 +283,7 @@ describe("fuzzing the frame reader and request validation", () => {
         const { count, longest } = lines(all);
         expect(longest).toBeLessThanOrEqual(MAX_LINE);
         const before = c.replies;
-        const reply = c.next((f) => f.re === barrier, 30_000);
+        const reply = c.arrival((f) => f.re === barrier, 30_000);
         // Written in pieces of random size: the server's reads split frames anywhere.
         for (let at = 0; at < all.length; ) {
           const size = 1 + int(r, r() < 0.5 ? 64 : 8192);
@@ -326,7 +327,7 @@ describe("fuzzing the frame reader and request validation", () => {
     for (let i = 0; i < 16; i++) oversize.push(Uint8Array.from({ length: 65_536 + int(r, 100_000) }, () => int(r, 256) || 0x0b).map((x) => (x === 0x0a ? 0x0b : x)));
     let closedWithCode = 0;
     for (const big of oversize) {
-      const c = await RawClient.open(node.port);
+      const c = await Wire.connect(node.port);
       c.write(big);
       await c.closedPromise();
       const replies = c.frames.filter((f) => f.type === "ok" || f.type === "error");
@@ -337,18 +338,18 @@ describe("fuzzing the frame reader and request validation", () => {
       closedWithCode++;
     }
     // Exactly at the limit: answered, not closed.
-    const edge = await RawClient.open(node.port);
+    const edge = await Wire.connect(node.port);
     const atLimit = '{"type":"ping","id":"edge","pad":"' + "p".repeat(MAX_LINE - 36) + '"}';
     expect(Buffer.byteLength(atLimit)).toBe(MAX_LINE);
     expect((await edge.req({ type: "ping" })).type).toBe("ok");
     edge.write(atLimit + "\n");
-    expect((await edge.next((f) => f.re === "edge")).frame.type).toBe("ok");
+    expect((await edge.arrival((f) => f.re === "edge")).frame.type).toBe("ok");
     expect(edge.closed).toBe(false);
     edge.close();
 
     // Still alive: a fresh connection gets hello and a ping answer.
     expect(node.proc.exitCode).toBeNull();
-    const fresh = await RawClient.open(node.port);
+    const fresh = await Wire.connect(node.port);
     expect(fresh.hello).toMatchObject({ type: "hello", version: 1, node: "fuzz" });
     expect((await fresh.req({ type: "ping" })).type).toBe("ok");
     fresh.close();

@@ -4,10 +4,10 @@
  * only its own session and revokes its tokens; token login.
  */
 import { describe, expect, test } from "bun:test";
-import { befriend, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../helpers/conformance.ts";
-import { until } from "../helpers/raw-client.ts";
-import { startTestServer, uniq } from "../helpers/server.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { befriend, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../support/conformance.ts";
+import { startTestServer, uniq } from "../support/server.ts";
+import { waitUntil } from "../support/wait.ts";
+import type { Wire } from "../support/wire.ts";
 
 const srv = sharedServer();
 const fresh = (prefix = "id") => srv.fresh(prefix);
@@ -211,7 +211,7 @@ describe("token login", () => {
       await w.ok({ type: "login", name, password: PASSWORD });
       const count = async () => ((await short.pool.query("SELECT COUNT(*) AS n FROM tokens")) as [{ n: number }[], unknown])[0][0]?.n;
       expect(await count()).toBe(1);
-      await until("the expired token to be purged", async () => ((await count()) === 0 ? true : undefined), 5000);
+      await waitUntil("the expired token to be purged", async () => (await count()) === 0, 5000);
       w.close();
     } finally {
       await short.stop();

@@ -1,11 +1,11 @@
 /** Operator logs: the events that matter, one line each, and never a secret or a message text. */
 import { describe, expect, it } from "bun:test";
-import { freshDatabase } from "../helpers/db.ts";
-import { spawnServer } from "../helpers/process.ts";
+import { freshDatabase } from "../support/db.ts";
+import { spawnNode } from "../support/node.ts";
 
 describe("the server log", () => {
   it("records start, listen and shutdown, and no password, token or message text even at debug level", async () => {
-    const node = await spawnServer({ node: "log1", dbUrl: await freshDatabase(), args: ["--log-level", "debug"] });
+    const node = await spawnNode({ node: "log1", mysqlUrl: await freshDatabase(), args: ["--log-level", "debug"] });
     const a = await node.connect();
     const b = await node.connect();
     await a.ok({ type: "register", name: "log_a", password: "SECRET-PASSWORD-a" });
@@ -15,7 +15,7 @@ describe("the server log", () => {
     await a.ok({ type: "add_friend", user: lb.user.id });
     await a.ok({ type: "send", to: lb.user.id, text: "MESSAGE-TEXT-MARKER" });
     await b.req({ type: "login", name: "log_b", password: "WRONG-PASSWORD-MARKER" });
-    a.raw("not json MALFORMED-MARKER\n");
+    a.write("not json MALFORMED-MARKER\n");
     await a.ok({ type: "ping" });
     expect(await node.kill("SIGTERM")).toBe(0);
 

@@ -4,9 +4,9 @@
  * code-point lengths), and what the server must ignore.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { befriend, framesUntilPing, PASSWORD, type Person, person, rawReply, register, sharedServer } from "../helpers/conformance.ts";
-import { startTestServer, uniq } from "../helpers/server.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { befriend, framesUntilPing, PASSWORD, type Person, person, rawReply, register, sharedServer } from "../support/conformance.ts";
+import { startTestServer, uniq } from "../support/server.ts";
+import type { Wire } from "../support/wire.ts";
 
 const srv = sharedServer();
 const conn = () => srv.conn();
@@ -87,7 +87,7 @@ describe("generic errors", () => {
   test("every reply to a request without id has no re at all", async () => {
     const w = await conn();
     const from = w.frames.length;
-    w.raw('{"type":"ping"}\n{"type":"nope"}\n{"type":"friends"}\n{"type":"send"}\n');
+    w.write('{"type":"ping"}\n{"type":"nope"}\n{"type":"friends"}\n{"type":"send"}\n');
     const replies = (await framesUntilPing(w, from)).filter((f) => f.type === "ok" || f.type === "error");
     expect(replies).toEqual([{ type: "ok" }, errNoRe("unknown_type"), errNoRe("not_logged_in"), errNoRe("bad_frame")]);
     for (const r of replies) expect(Object.hasOwn(r, "re")).toBe(false);
@@ -100,7 +100,7 @@ describe("rate limits", () => {
     try {
       const w = await slow.connect();
       const from = w.frames.length;
-      w.raw(Array.from({ length: 40 }, (_, i) => `{"type":"ping","id":${i}}\n`).join(""));
+      w.write(Array.from({ length: 40 }, (_, i) => `{"type":"ping","id":${i}}\n`).join(""));
       await w.next((f) => f.re === 39, 10_000, from);
       const replies = w.frames.slice(from);
       expect(replies.map((r) => r.re)).toEqual(Array.from({ length: 40 }, (_, i) => i));
@@ -138,7 +138,7 @@ describe("request ids", () => {
   test("the same id may be reused, and every reply carries its own request's id", async () => {
     const w = await conn();
     const from = w.frames.length;
-    w.raw('{"type":"ping","id":"same"}\n{"type":"nope","id":"same"}\n{"type":"ping","id":7}\n');
+    w.write('{"type":"ping","id":"same"}\n{"type":"nope","id":"same"}\n{"type":"ping","id":7}\n');
     const replies = await framesUntilPing(w, from);
     expect(replies).toEqual([{ type: "ok", re: "same" }, { ...errNoRe("unknown_type"), re: "same" }, { type: "ok", re: 7 }]);
   });
@@ -384,7 +384,7 @@ describe("what the server ignores", () => {
   test("empty lines are ignored: they get no reply", async () => {
     const w = await conn();
     const from = w.frames.length;
-    w.raw('\n\n\n{"type":"ping","id":"a"}\n\n{"type":"ping","id":"b"}\n\n');
+    w.write('\n\n\n{"type":"ping","id":"a"}\n\n{"type":"ping","id":"b"}\n\n');
     const frames = await framesUntilPing(w, from);
     expect(frames).toEqual([
       { type: "ok", re: "a" },

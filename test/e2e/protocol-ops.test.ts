@@ -3,9 +3,10 @@
  * its `ok`, and every error code the table lists for it.
  */
 import { describe, expect, test } from "bun:test";
-import { befriend, PASSWORD, person, register, session, sharedServer } from "../helpers/conformance.ts";
-import { uniq } from "../helpers/server.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { FEATURES } from "../../src/protocol/features.ts";
+import { befriend, PASSWORD, person, register, session, sharedServer } from "../support/conformance.ts";
+import { uniq } from "../support/server.ts";
+import type { Wire } from "../support/wire.ts";
 
 const srv = sharedServer({ node: "ops-1" });
 const fresh = (prefix = "op") => srv.fresh(prefix);
@@ -18,7 +19,7 @@ function err(code: string) {
 describe("hello", () => {
   test("the server greets every connection with hello, protocol version 1, its node id and the extensions it offers", async () => {
     const w = await conn();
-    expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "ops-1", features: ["cid"] });
+    expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "ops-1", features: [...FEATURES] });
   });
 });
 
@@ -46,12 +47,12 @@ describe("register", () => {
 });
 
 describe("login", () => {
-  test("by name returns the user, friends, groups, the pending count and a token", async () => {
+  test("by name returns the user, friends, groups, the pending and unread counts and a token", async () => {
     const name = uniq("lg");
     const id = await register(srv.port, name);
     const w = await conn();
     const r = await w.req({ type: "login", id: 7009, name, password: PASSWORD });
-    expect(r).toEqual({ type: "ok", re: 7009, user: { id, name }, friends: [], groups: [], pending: 0, token: expect.any(String) });
+    expect(r).toEqual({ type: "ok", re: 7009, user: { id, name }, friends: [], groups: [], pending: 0, unread: 0, requests: 0, token: expect.any(String) });
     expect(r.token.length).toBeGreaterThan(0);
     expect(r.token.length).toBeLessThanOrEqual(256);
   });
@@ -68,7 +69,7 @@ describe("login", () => {
     const w = await conn();
     const r = await w.ok({ type: "login", token: p.token });
     expect(r.user).toEqual({ id: p.id, name: p.name });
-    expect(Object.keys(r).sort()).toEqual(["friends", "groups", "pending", "re", "token", "type", "user"]);
+    expect(Object.keys(r).sort()).toEqual(["friends", "groups", "pending", "re", "requests", "token", "type", "unread", "user"]);
   });
 
   test("lists friends with their online state and groups with their members", async () => {

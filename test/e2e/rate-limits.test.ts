@@ -4,9 +4,10 @@
  * connection limit, caps answered with limit_reached, and an idle timeout.
  */
 import { afterEach, describe, expect, it } from "bun:test";
-import net from "node:net";
-import { fmt, RawClient, until } from "../helpers/raw-client.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { fmt } from "../support/probes.ts";
+import { waitUntil } from "../support/wait.ts";
+import { Wire } from "../support/wire.ts";
+import { startTestServer, type TestServer } from "../support/server.ts";
 
 const PASSWORD = "password-1";
 let servers: TestServer[] = [];
@@ -22,8 +23,8 @@ afterEach(async () => {
   servers = [];
 });
 
-async function login(port: number, name: string): Promise<{ c: RawClient; id: number }> {
-  const c = await RawClient.open(port);
+async function login(port: number, name: string): Promise<{ c: Wire; id: number }> {
+  const c = await Wire.connect(port);
   expect((await c.req({ type: "register", name, password: PASSWORD })).type).toBe("ok");
   const r = await c.req({ type: "login", name, password: PASSWORD });
   expect(r.type).toBe("ok");
@@ -31,10 +32,10 @@ async function login(port: number, name: string): Promise<{ c: RawClient; id: nu
 }
 
 /** Writes `n` requests at once; resolves with their replies, in arrival order. */
-async function burst(c: RawClient, n: number, make: (i: number) => Record<string, unknown>, tag: string) {
+async function burst(c: Wire, n: number, make: (i: number) => Record<string, unknown>, tag: string) {
   const last = `${tag}-${n - 1}`;
   const before = c.frames.length;
-  const done = c.next((f) => f.re === last, 20_000);
+  const done = c.arrival((f) => f.re === last, 20_000);
   c.write(Array.from({ length: n }, (_, i) => JSON.stringify({ ...make(i), id: `${tag}-${i}` }) + "\n").join(""));
   await done;
   return c.frames.slice(before).filter((f) => f.type === "ok" || f.type === "error");
@@ -43,7 +44,7 @@ async function burst(c: RawClient, n: number, make: (i: number) => Record<string
 describe("the per-connection rate limit", () => {
   it("answers rate_limited past the burst, one reply per request, in order", async () => {
     const s = await server({ rateLimit: 100, rateBurst: 20 });
-    const c = await RawClient.open(s.port);
+    const c = await Wire.connect(s.port);
     const t0 = performance.now();
     const replies = await burst(c, 500, () => ({ type: "ping" }), "p");
     const elapsed = (performance.now() - t0) / 1000;
@@ -74,10 +75,10 @@ describe("the per-connection rate limit", () => {
     expect(replies.length).toBe(300);
     const okMids = replies.filter((f) => f.type === "ok").map((f) => f.mid);
     expect(replies.every((f) => f.type === "ok" || f.code === "rate_limited")).toBe(true);
-    const again = await RawClient.open(s.port);
+    const again = await Wire.connect(s.port);
     const relog = await again.req({ type: "login", name: "rl_b", password: PASSWORD });
     expect(relog.pending).toBe(okMids.length);
-    await until("replay", () => (again.frames.filter((f) => f.type === "msg").length >= okMids.length ? true : undefined));
+    await waitUntil("replay", () => (again.frames.filter((f) => f.type === "msg").length >= okMids.length ? true : undefined));
     expect(again.frames.filter((f) => f.type === "msg").map((f) => f.mid)).toEqual(okMids);
     console.log(`Rate limit 50/s, burst 30: 300 sends at once -> ${okMids.length} ok and stored, ${300 - okMids.length} rate_limited and not stored`);
     for (const c of [a.c, again]) c.close();
@@ -85,51 +86,38 @@ describe("the per-connection rate limit", () => {
 
   it("can be turned off", async () => {
     const s = await server({ rateLimit: 0 });
-    const c = await RawClient.open(s.port);
+    const c = await Wire.connect(s.port);
     const replies = await burst(c, 5000, () => ({ type: "ping" }), "z");
     expect(replies.filter((f) => f.type === "ok").length).toBe(5000);
     c.close();
   });
 });
 
-/** A raw connection from a chosen loopback source address; resolves with its first line and whether it was closed. */
-function connectFrom(port: number, localAddress: string): Promise<{ socket: net.Socket; first: Promise<Record<string, any>>; closed: Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: "127.0.0.1", localAddress });
-    let buf = "";
-    let gotFirst!: (f: Record<string, any>) => void;
-    const first = new Promise<Record<string, any>>((r) => (gotFirst = r));
-    const closed = new Promise<void>((r) => socket.once("close", () => r()));
-    socket.on("data", (d) => {
-      buf += d.toString();
-      const nl = buf.indexOf("\n");
-      if (nl >= 0) gotFirst(JSON.parse(buf.slice(0, nl)));
-    });
-    socket.once("connect", () => resolve({ socket, first, closed }));
-    socket.once("error", reject);
-  });
-}
+/** A connection from a chosen loopback source address, not waiting for a hello (the server may refuse it). */
+const connectFrom = (port: number, localAddress: string) => Wire.connect(port, { localAddress, hello: false });
+/** The first frame the server sent on `c`. */
+const first = (c: Wire) => c.next(() => true);
 
 describe("the per-address connection limit", () => {
   it("refuses the connection over the limit with a code, counts each address apart, and frees a slot on close", async () => {
     const s = await server({ maxConnsPerAddress: 3 });
     const three = await Promise.all([1, 2, 3].map(() => connectFrom(s.port, "127.0.0.1")));
-    for (const c of three) expect((await c.first).type).toBe("hello");
+    for (const c of three) expect((await first(c)).type).toBe("hello");
 
     const fourth = await connectFrom(s.port, "127.0.0.1");
-    expect(await fourth.first).toMatchObject({ type: "error", code: "rate_limited" });
-    await fourth.closed;
+    expect(await first(fourth)).toMatchObject({ type: "error", code: "rate_limited" });
+    await fourth.closedPromise();
 
     // Another address has its own count.
     const other = await Promise.all([1, 2, 3].map(() => connectFrom(s.port, "127.0.0.2")));
-    for (const c of other) expect((await c.first).type).toBe("hello");
+    for (const c of other) expect((await first(c)).type).toBe("hello");
 
-    three[0]?.socket.end();
-    await until("the server saw the close", () => (s.server.connections === 5 ? true : undefined));
+    three[0]?.close();
+    await waitUntil("the server saw the close", () => (s.server.connections === 5 ? true : undefined));
     const again = await connectFrom(s.port, "127.0.0.1");
-    expect((await again.first).type).toBe("hello");
+    expect((await first(again)).type).toBe("hello");
     expect(s.server.connections).toBe(6);
-    for (const c of [...three, ...other, again]) c.socket.destroy();
+    for (const c of [...three, ...other, again]) c.close();
   });
 });
 
@@ -230,7 +218,7 @@ describe("the idle timeout", () => {
     expect(silent.c.frames.at(-1)).toMatchObject({ type: "error", code: "idle_timeout" });
     expect(friend.c.closed).toBe(false);
     // Its session ended: the friend is told, and sees it offline.
-    await friend.c.find((f) => f.type === "presence" && f.user === silent.id && f.online === false, 2000);
+    await friend.c.next((f) => f.type === "presence" && f.user === silent.id && f.online === false, 2000);
     const listed = await friend.c.req({ type: "friends" });
     expect(listed.friends).toEqual([{ id: silent.id, name: "idle_silent", online: false }]);
     console.log(`Idle timeout 300 ms: silent connection closed after ${fmt(took)} ms, a pinging one kept`);

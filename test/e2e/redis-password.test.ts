@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
 import { freePort } from "../../scripts/services.ts";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
 
 /** `/` and `#` need percent-encoding in a URL: the guide says so, the server must decode them. */
 const PASSWORD = "r3dis/pass#word";
@@ -48,7 +48,7 @@ afterAll(async () => {
 
 async function refusal(node: string, url: string): Promise<{ message: string; ms: number }> {
   const t0 = Date.now();
-  const message = await spawnServer({ node, dbUrl, redisUrl: url }).then(
+  const message = await spawnNode({ node, mysqlUrl: dbUrl, redisUrl: url }).then(
     (n) => {
       nodes.push(n);
       return "started";
@@ -60,7 +60,7 @@ async function refusal(node: string, url: string): Promise<{ message: string; ms
 
 describe("Redis with requirepass", () => {
   it("carries a cluster when the URL holds the password, percent-encoded", async () => {
-    const [a, b] = await Promise.all([spawnServer({ node: "rp1", dbUrl, redisUrl: urlWith(PASSWORD) }), spawnServer({ node: "rp2", dbUrl, redisUrl: urlWith(PASSWORD) })]);
+    const [a, b] = await Promise.all([spawnNode({ node: "rp1", mysqlUrl: dbUrl, redisUrl: urlWith(PASSWORD) }), spawnNode({ node: "rp2", mysqlUrl: dbUrl, redisUrl: urlWith(PASSWORD) })]);
     nodes.push(a!, b!);
     expect((await a!.health()).body.redis).toBe("up");
     const wa = await a!.connect();

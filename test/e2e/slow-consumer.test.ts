@@ -4,9 +4,11 @@
  * bounded; every message stays pending and arrives at the next login.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
-import { fmt, metric, RawClient, rssMiB, until } from "../helpers/raw-client.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
+import { fmt, metric, rssMiB } from "../support/probes.ts";
+import { waitUntil } from "../support/wait.ts";
+import { Wire } from "../support/wire.ts";
 
 const MAX_OUTPUT = 64 * 1024;
 const TEXT = "slow consumer ".repeat(290); // ~4 KB a push
@@ -18,15 +20,15 @@ let node: NodeProcess;
 let state: { acked: number[]; victim: number } | undefined;
 
 beforeAll(async () => {
-  node = await spawnServer({ node: "slow", dbUrl: await freshDatabase(), args: ["--max-output", String(MAX_OUTPUT), "--rate-limit", "0"] });
+  node = await spawnNode({ node: "slow", mysqlUrl: await freshDatabase(), args: ["--max-output", String(MAX_OUTPUT), "--rate-limit", "0"] });
 });
 
 afterAll(async () => {
   await node?.kill();
 });
 
-async function login(name: string, register = true): Promise<{ c: RawClient; id: number }> {
-  const c = await RawClient.open(node.port);
+async function login(name: string, register = true): Promise<{ c: Wire; id: number }> {
+  const c = await Wire.connect(node.port);
   if (register) expect((await c.req({ type: "register", name, password: "password-1" })).type).toBe("ok");
   const r = await c.req({ type: "login", name, password: "password-1" });
   expect(r.type).toBe("ok");
@@ -38,7 +40,7 @@ describe("a slow consumer", () => {
     const sender = await login("sc_sender");
     const victim = await login("sc_victim");
     expect((await sender.c.req({ type: "add_friend", user: victim.id })).type).toBe("ok");
-    await victim.c.find((f) => f.type === "friend_added");
+    await victim.c.next((f) => f.type === "friend_added");
     expect(await metric(node.adminPort, "chat_sessions")).toBe(2);
 
     // The victim stops reading: the kernel buffers fill, then the server's output queue.
@@ -81,7 +83,7 @@ describe("a slow consumer", () => {
     const liveMids = new Set(victim.c.frames.filter((f) => f.type === "msg").map((f) => f.mid));
 
     // Nothing was acked, so every message is still pending for the victim.
-    const again = await RawClient.open(node.port, { keep: false });
+    const again = await Wire.connect(node.port, { keep: false });
     const relog = await again.req({ type: "login", name: "sc_victim", password: "password-1" });
     expect(relog.pending).toBe(acked.length);
     again.abort();
@@ -100,13 +102,13 @@ describe("a slow consumer", () => {
   it("gets every pending message at its next login, in mid order", async () => {
     expect(state).toBeDefined();
     const { acked } = state as NonNullable<typeof state>;
-    await until("the last session ended", async () => ((await metric(node.adminPort, "chat_sessions")) === 0 ? true : undefined));
-    const c = await RawClient.open(node.port);
+    await waitUntil("the last session ended", async () => ((await metric(node.adminPort, "chat_sessions")) === 0 ? true : undefined));
+    const c = await Wire.connect(node.port);
     const started = performance.now();
     const relog = await c.req({ type: "login", name: "sc_victim", password: "password-1" });
     expect(relog.pending).toBe(acked.length);
     const got = () => c.frames.filter((f) => f.type === "msg").map((f) => f.mid as number);
-    await until(
+    await waitUntil(
       "every pending message replayed",
       () => {
         // A connection closed mid-replay loses nothing (the rest stays pending), but this login never gets it.

@@ -7,11 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { createClient } from "redis";
 import { freePort } from "../../scripts/services.ts";
-import { befriend, framesUntilPing, person, session } from "../helpers/conformance.ts";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
+import { befriend, framesUntilPing, person, session } from "../support/conformance.ts";
+import { freshDatabase, redisUrl } from "../support/db.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
 
-const redisUrl = () => process.env.CHAT_REDIS_URL as string;
 const node = (name: string) => `${name}-${process.pid}`;
 
 let dbUrl: string;
@@ -20,7 +19,7 @@ const started: NodeProcess[] = [];
 
 beforeAll(async () => {
   dbUrl = await freshDatabase();
-  live = await spawnServer({ node: node("live"), dbUrl, redisUrl: redisUrl() });
+  live = await spawnNode({ node: node("live"), mysqlUrl: dbUrl, redisUrl: redisUrl() });
   started.push(live);
 });
 
@@ -40,8 +39,8 @@ describe("a second node with a live node's id", () => {
   it("refuses to start, names the id and --node, and leaves the live node's users online", async () => {
     const { a, b } = await friends("dup");
     const from = b.w.frames.length;
-    await expect(spawnServer({ node: live.node, dbUrl, redisUrl: redisUrl() })).rejects.toThrow(
-      new RegExp(`exited with 1[\\s\\S]*node id "${live.node}" is in use by a live node.*--node`),
+    await expect(spawnNode({ node: live.node, mysqlUrl: dbUrl, redisUrl: redisUrl() })).rejects.toThrow(
+      new RegExp(`exited with 1 while starting[\\s\\S]*node id "${live.node}" is in use by a live node.*--node`),
     );
     // Nothing told b that a went offline, and a message still arrives at once.
     const m = await a.w.ok({ type: "send", to: b.id, text: "still here" });
@@ -55,10 +54,10 @@ describe("a second node with a live node's id", () => {
 
   it("a restart of a node that died moments ago takes its id back and clears its stale users", async () => {
     const id = node("phoenix");
-    const first = await spawnServer({ node: id, dbUrl, redisUrl: redisUrl() });
+    const first = await spawnNode({ node: id, mysqlUrl: dbUrl, redisUrl: redisUrl() });
     const a = await person(first.port, `phx${process.pid % 10000}`);
     await first.kill("SIGKILL");
-    const again = await spawnServer({ node: id, dbUrl, redisUrl: redisUrl() });
+    const again = await spawnNode({ node: id, mysqlUrl: dbUrl, redisUrl: redisUrl() });
     started.push(again);
     expect(again.log()).toContain(`previous_run_reaped node=${id} offline_users=1`);
     a.w.close();
@@ -71,8 +70,8 @@ describe("a port already in use", () => {
     const from = b.w.frames.length;
     const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
-      await expect(spawnServer({ node: live.node, dbUrl, redisUrl: redisUrl(), port: busy.port })).rejects.toThrow(
-        new RegExp(`exited with 1[\\s\\S]*port ${busy.port} is already in use \\(EADDRINUSE\\)`),
+      await expect(spawnNode({ node: live.node, mysqlUrl: dbUrl, redisUrl: redisUrl(), port: busy.port })).rejects.toThrow(
+        new RegExp(`exited with 1 while starting[\\s\\S]*port ${busy.port} is already in use \\(EADDRINUSE\\)`),
       );
     } finally {
       busy.stop(true);
@@ -87,7 +86,7 @@ describe("a port already in use", () => {
     const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const id = node("busy");
     try {
-      await expect(spawnServer({ node: id, dbUrl, redisUrl: redisUrl(), port: busy.port })).rejects.toThrow(/EADDRINUSE/);
+      await expect(spawnNode({ node: id, mysqlUrl: dbUrl, redisUrl: redisUrl(), port: busy.port })).rejects.toThrow(/EADDRINUSE/);
     } finally {
       busy.stop(true);
     }
@@ -107,20 +106,20 @@ describe("database configuration errors", () => {
     const url = new URL(dbUrl);
     url.password = "not-the-password";
     const t = performance.now();
-    await expect(spawnServer({ node: node("pw"), dbUrl: url.toString() })).rejects.toThrow(/exited with 1[\s\S]*ER_ACCESS_DENIED_ERROR.*check the user and password/);
+    await expect(spawnNode({ node: node("pw"), mysqlUrl: url.toString() })).rejects.toThrow(/exited with 1 while starting[\s\S]*ER_ACCESS_DENIED_ERROR.*check the user and password/);
     expect(performance.now() - t).toBeLessThan(15_000);
   });
 
   it("exits at once for a database that does not exist", async () => {
     const url = new URL(dbUrl);
     url.pathname = "/no_such_database_here";
-    await expect(spawnServer({ node: node("db"), dbUrl: url.toString() })).rejects.toThrow(/exited with 1[\s\S]*ER_BAD_DB_ERROR.*create the database/);
+    await expect(spawnNode({ node: node("db"), mysqlUrl: url.toString() })).rejects.toThrow(/exited with 1 while starting[\s\S]*ER_BAD_DB_ERROR.*create the database/);
   });
 
   it("waits for a database that is not reachable yet, with /healthz answering 503", async () => {
     const url = new URL(dbUrl);
     url.port = String(await freePort());
-    const waiting = await spawnServer({ node: node("wait"), dbUrl: url.toString(), waitFor: "WARN mysql_unavailable" });
+    const waiting = await spawnNode({ node: node("wait"), mysqlUrl: url.toString(), readyLine: "WARN mysql_unavailable" });
     try {
       const h = await waiting.health();
       expect(h.status).toBe(503);

@@ -6,10 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import mysql from "mysql2/promise";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
-import { fmt, metric, RawClient, rssMiB, until } from "../helpers/raw-client.ts";
-import { CHEAP_HASH } from "../helpers/server.ts";
+import { freshDatabase, redisUrl } from "../support/db.ts";
+import { CHEAP_HASH, type NodeProcess, spawnNode } from "../support/node.ts";
+import { fmt, metric, rssMiB } from "../support/probes.ts";
+import { waitUntil } from "../support/wait.ts";
+import { Wire } from "../support/wire.ts";
 
 const CONNECTIONS = 10_000;
 const USERS = 1000;
@@ -17,15 +18,15 @@ const PASSWORD = "password-1";
 
 let node: NodeProcess;
 let dbUrl: string;
-let watcher: RawClient;
+let watcher: Wire;
 const ids: number[] = [];
 
 beforeAll(async () => {
   dbUrl = await freshDatabase();
-  node = await spawnServer({
+  node = await spawnNode({
     node: `storm${process.pid}`,
-    dbUrl,
-    redisUrl: process.env.CHAT_REDIS_URL,
+    mysqlUrl: dbUrl,
+    redisUrl: redisUrl(),
     args: ["--rate-limit", "0", "--pool-max-size", "16"],
   });
   // 1,000 users and a watcher who is everyone's friend, straight into the database (the API path is tested elsewhere).
@@ -43,7 +44,7 @@ beforeAll(async () => {
   } finally {
     await conn.end();
   }
-  watcher = await RawClient.open(node.port);
+  watcher = await Wire.connect(node.port);
   const r = await watcher.req({ type: "login", name: "storm_watcher", password: PASSWORD });
   expect(r.friends.length).toBe(USERS);
 });
@@ -68,14 +69,14 @@ function listenOverflows(): number {
 }
 
 /** Opens `n` connections, `wave` at a time (below the listen backlog), each past its hello. */
-async function openMany(n: number, wave = 250): Promise<RawClient[]> {
-  const out: RawClient[] = [];
-  for (let i = 0; i < n; i += wave) out.push(...(await Promise.all(Array.from({ length: Math.min(wave, n - i) }, () => RawClient.open(node.port)))));
+async function openMany(n: number, wave = 250): Promise<Wire[]> {
+  const out: Wire[] = [];
+  for (let i = 0; i < n; i += wave) out.push(...(await Promise.all(Array.from({ length: Math.min(wave, n - i) }, () => Wire.connect(node.port)))));
   return out;
 }
 
 /** Drops half the clients with FIN and half with RST, all in one tick. */
-function dropAll(clients: RawClient[]) {
+function dropAll(clients: Wire[]) {
   clients.forEach((c, i) => (i % 2 ? c.abort() : c.close()));
 }
 
@@ -86,7 +87,7 @@ describe("storms", () => {
     const started = performance.now();
     const settled = await Promise.allSettled(
       Array.from({ length: CONNECTIONS }, async () => {
-        const c = await RawClient.connect(node.port, { keep: false });
+        const c = await Wire.connect(node.port, { keep: false, hello: false });
         // Like any real client, say something at once. It also matters to TCP: Bun listens with a
         // backlog of 512, and a connection whose handshake ACK was dropped on accept-queue overflow
         // (SYN cookies) is only completed when its first data segment is retransmitted.
@@ -100,7 +101,7 @@ describe("storms", () => {
     const early = clients.slice(0, CONNECTIONS / 10);
     dropAll(early);
     const rest = clients.slice(CONNECTIONS / 10);
-    await until("every ping answered", () => (rest.every((c) => c.replies > 0 || c.closed) ? true : undefined), 60_000).catch(async (e) => {
+    await waitUntil("every ping answered", () => (rest.every((c) => c.replies > 0 || c.closed) ? true : undefined), 60_000).catch(async (e) => {
       throw new Error(`${e.message}: ${rest.filter((c) => c.hello).length} hello, ${rest.filter((c) => c.replies).length} replies, ${rest.filter((c) => c.closed).length} closed of ${rest.length}; server has ${await metric(node.adminPort, "chat_connections")} connections`);
     });
     const answered = performance.now();
@@ -109,11 +110,11 @@ describe("storms", () => {
     const rssPeak = rssMiB(node.proc.pid);
     const dropStarted = performance.now();
     dropAll(rest);
-    await until("the server saw every close", async () => ((await metric(node.adminPort, "chat_connections")) === 1 ? true : undefined), 60_000, 100);
+    await waitUntil("the server saw every close", async () => ((await metric(node.adminPort, "chat_connections")) === 1 ? true : undefined), 60_000, { everyMs: 100 });
     const drained = performance.now();
     expect(node.proc.exitCode).toBeNull();
     expect((await node.health()).status).toBe(200);
-    const probe = await RawClient.open(node.port);
+    const probe = await Wire.connect(node.port);
     expect((await probe.req({ type: "ping" })).type).toBe("ok");
     probe.close();
     console.log(
@@ -137,13 +138,13 @@ describe("storms", () => {
     for (const r of replies) codes.set(r.type === "ok" ? "ok" : r.code, (codes.get(r.type === "ok" ? "ok" : r.code) ?? 0) + 1);
     expect(codes.get("ok")).toBe(USERS);
     expect(await metric(node.adminPort, "chat_sessions")).toBe(USERS + 1);
-    await until("presence online for all", () => (watcher.frames.slice(mark).filter((f) => f.type === "presence" && f.online).length >= USERS ? true : undefined), 30_000);
+    await waitUntil("presence online for all", () => (watcher.frames.slice(mark).filter((f) => f.type === "presence" && f.online).length >= USERS ? true : undefined), 30_000);
     expect(await onlineFriends()).toBe(USERS);
 
     const dropped = performance.now();
     dropAll(clients);
-    await until("every session ended", async () => ((await metric(node.adminPort, "chat_sessions")) === 1 ? true : undefined), 30_000, 100);
-    await until("presence offline for all", () => (watcher.frames.slice(mark).filter((f) => f.type === "presence" && !f.online).length >= USERS ? true : undefined), 30_000);
+    await waitUntil("every session ended", async () => ((await metric(node.adminPort, "chat_sessions")) === 1 ? true : undefined), 30_000, { everyMs: 100 });
+    await waitUntil("presence offline for all", () => (watcher.frames.slice(mark).filter((f) => f.type === "presence" && !f.online).length >= USERS ? true : undefined), 30_000);
     const offlineIn = performance.now() - dropped;
     expect(await onlineFriends()).toBe(0);
     expect(node.proc.exitCode).toBeNull();
@@ -161,12 +162,12 @@ describe("storms", () => {
       c.write(JSON.stringify({ type: "login", name: `storm_${i}`, password: PASSWORD, id: 1 }) + "\n");
       setTimeout(() => (i % 2 ? c.abort() : c.close()), (i * 7) % 2000);
     });
-    await until("every connection closed", () => (clients.every((c) => c.closed) ? true : undefined), 30_000);
+    await waitUntil("every connection closed", () => (clients.every((c) => c.closed) ? true : undefined), 30_000);
     const loggedIn = clients.filter((c) => c.frames.some((f) => f.type === "ok")).length;
-    await until("every session ended", async () => ((await metric(node.adminPort, "chat_sessions")) === 1 ? true : undefined), 30_000, 100);
-    await until("every connection gone", async () => ((await metric(node.adminPort, "chat_connections")) === 1 ? true : undefined), 30_000, 100);
+    await waitUntil("every session ended", async () => ((await metric(node.adminPort, "chat_sessions")) === 1 ? true : undefined), 30_000, { everyMs: 100 });
+    await waitUntil("every connection gone", async () => ((await metric(node.adminPort, "chat_connections")) === 1 ? true : undefined), 30_000, { everyMs: 100 });
     // Presence settles with the sessions: nobody is left online.
-    const online = await until("no friend online", async () => ((await onlineFriends()) === 0 ? 0 : undefined), 15_000, 200).catch(() => -1);
+    const online = await waitUntil("no friend online", async () => ((await onlineFriends()) === 0 ? 0 : undefined), 15_000, { everyMs: 200 }).catch(() => -1);
     const stuck = online === -1 ? await onlineFriends() : 0;
     console.log(
       `Interrupted logins: ${fmt(USERS)} logins cut off 0-2 s after sending (${fmt(loggedIn)} got their ok first); ` +

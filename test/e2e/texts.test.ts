@@ -4,9 +4,9 @@
  * as sent, through send, push, history, pending replay, and register/login.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { befriend, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../helpers/conformance.ts";
-import { uniq } from "../helpers/server.ts";
-import type { Wire } from "../helpers/wire.ts";
+import { befriend, framesUntilPing, PASSWORD, type Person, person, register, session, sharedServer } from "../support/conformance.ts";
+import { uniq } from "../support/server.ts";
+import type { Wire } from "../support/wire.ts";
 
 const srv = sharedServer();
 const fresh = (prefix = "tx") => srv.fresh(prefix);

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connectClient } from "../../src/client/index.ts";
-import { freshDatabase } from "../helpers/db.ts";
-import { type NodeProcess, spawnServer } from "../helpers/process.ts";
+import { freshDatabase } from "../support/db.ts";
+import { type NodeProcess, spawnNode } from "../support/node.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/chat-tls-`);
 let node: NodeProcess;
@@ -18,7 +18,7 @@ beforeAll(async () => {
   );
   if (!r.success) throw new Error(`openssl failed: ${r.stderr}`);
   cert = await Bun.file(`${dir}/cert.pem`).text();
-  node = await spawnServer({ node: "tls1", dbUrl: await freshDatabase(), args: ["--tls-cert", `${dir}/cert.pem`, "--tls-key", `${dir}/key.pem`] });
+  node = await spawnNode({ node: "tls1", mysqlUrl: await freshDatabase(), args: ["--tls-cert", `${dir}/cert.pem`, "--tls-key", `${dir}/key.pem`] });
 });
 
 afterAll(async () => {
@@ -81,7 +81,7 @@ describe("TLS with the certificates of deploy/make-certs.sh", () => {
   beforeAll(async () => {
     makeCerts(certs, "localhost", "127.0.0.1");
     ca = await Bun.file(`${certs}/ca.pem`).text();
-    guided = await spawnServer({ node: "tls2", dbUrl: await freshDatabase(), args: ["--tls-cert", `${certs}/chat.pem`, "--tls-key", `${certs}/chat.key`] });
+    guided = await spawnNode({ node: "tls2", mysqlUrl: await freshDatabase(), args: ["--tls-cert", `${certs}/chat.pem`, "--tls-key", `${certs}/chat.key`] });
   });
 
   afterAll(async () => {

@@ -2,20 +2,41 @@ import { describe, expect, it } from "bun:test";
 import mysql from "mysql2/promise";
 import { MIGRATIONS, migrate } from "../../sql/migrate.ts";
 import { pendingCount, pendingPage } from "../../src/store/messages.ts";
-import { freshDatabase } from "../helpers/db.ts";
+import { freshDatabase } from "../support/db.ts";
 
 describe("migrate", () => {
   it("creates every table on an empty database and applies nothing the second time", async () => {
     const url = await freshDatabase({ migrated: false });
     const first = await migrate(url);
-    expect(first.applied).toEqual(["001_init", "002_positions"]);
+    expect(first.applied).toEqual(MIGRATIONS.map((m) => m.name));
     const second = await migrate(url);
     expect(second.applied).toEqual([]);
     const conn = await mysql.createConnection({ uri: url });
     const [rows] = (await conn.query("SHOW TABLES")) as unknown as [Record<string, string>[]];
     await conn.end();
     const tables = rows.map((r) => Object.values(r)[0]).sort();
-    expect(tables).toEqual(["acked_above", "chat_groups", "friends", "group_members", "messages", "positions", "schema_migrations", "tokens", "users"]);
+    expect(tables).toEqual(["acked_above", "blocks", "chat_groups", "friend_requests", "friends", "group_members", "messages", "positions", "schema_migrations", "tokens", "users"]);
+  });
+
+  it("adds the ban column and its index, and applying the bans file again changes nothing", async () => {
+    const url = await freshDatabase({ migrated: false });
+    expect((await migrate(url, { upTo: 2 })).applied).toEqual(["001_init", "002_positions"]);
+    const conn = await mysql.createConnection({ uri: url, multipleStatements: true });
+    try {
+      await conn.query("INSERT INTO users (name, password_hash, created_at) VALUES ('old', 'x', 0)");
+      expect((await migrate(url, { upTo: 4 })).applied).toEqual(["004_bans"]);
+      const bans = MIGRATIONS.find((m) => m.name === "004_bans") as { sql: string };
+      await conn.query(bans.sql);
+      const [cols] = (await conn.query("SHOW COLUMNS FROM users WHERE Field = 'banned_at'")) as unknown as [{ Null: string }[]];
+      expect(cols.map((c) => c.Null)).toEqual(["YES"]);
+      const [idx] = (await conn.query("SHOW INDEX FROM users WHERE Key_name = 'users_banned'")) as unknown as [unknown[]];
+      expect(idx.length).toBe(1);
+      const [[u]] = (await conn.query("SELECT banned_at FROM users WHERE name = 'old'")) as unknown as [[{ banned_at: unknown }]];
+      expect(u.banned_at).toBeNull();
+      expect((await migrate(url, { upTo: 4 })).current).toBe(4);
+    } finally {
+      await conn.end();
+    }
   });
 
   it("round-trips emoji, Chinese, quotes and NUL in names and texts", async () => {
@@ -58,7 +79,7 @@ describe("migrate", () => {
       const pending: [number, number][] = [[1, 2], [1, 4], [1, 8], [1, 9], [2, 6], [2, 9], [4, 3], [4, 7], [3, 3]];
       await conn.query(`INSERT INTO pending (user_id, mid) VALUES ${pending.map(() => "(?,?)").join(",")}`, pending.flat());
 
-      expect((await migrate(url)).applied).toEqual(["002_positions"]);
+      expect((await migrate(url)).applied).toEqual(MIGRATIONS.slice(1).map((m) => m.name));
       const db = { execute: conn.execute.bind(conn), query: conn.query.bind(conn) } as never;
       const mids = async (user: number) => (await pendingPage(db, user, 0, 100)).map((m) => m.mid);
       expect(await mids(1)).toEqual([2, 4, 8, 9]);
@@ -74,7 +95,7 @@ describe("migrate", () => {
       const before = await snapshot();
       await conn.query((MIGRATIONS[1] as { sql: string }).sql);
       expect(await snapshot()).toBe(before);
-      expect((await migrate(url)).applied).toEqual([]);
+      expect((await migrate(url, { upTo: 2 })).applied).toEqual([]);
     } finally {
       await conn.end();
     }

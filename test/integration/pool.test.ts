@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import mysql, { type Connection, type RowDataPacket } from "mysql2/promise";
 import { createPool, poolOptionsFromUrl, type Pool, type PoolOptions } from "../../pool/index.ts";
 import { freePort } from "../../scripts/services.ts";
-import { freshDatabase, mysqlUrl } from "../helpers/db.ts";
+import { freshDatabase, mysqlUrl } from "../support/db.ts";
 
 let admin: Connection;
 const pools: Pool[] = [];

@@ -95,6 +95,8 @@ class FakeServer {
   #listener!: TCPSocketListener<FakeConn>;
   #connWaiters: Array<(c: FakeConn) => void> = [];
   nodeName = "n1";
+  /** What hello lists in `features` (none: a version 1 server). */
+  features: string[] | undefined;
   script: (conn: FakeConn, f: Frame) => boolean | void = () => false;
   validTokens = new Set<string>();
   tokenCounter = 0;
@@ -109,7 +111,7 @@ class FakeServer {
           const conn = new FakeConn(socket, s);
           socket.data = conn;
           s.conns.push(conn);
-          conn.send({ type: "hello", version: 1, node: s.nodeName });
+          conn.send({ type: "hello", version: 1, node: s.nodeName, ...(s.features ? { features: s.features } : {}) });
           s.#connWaiters.shift()?.(conn);
         },
         data(socket, chunk) {
@@ -606,6 +608,90 @@ describe("ChatClient reconnect", () => {
     expect(err.code).toBe("connection_closed");
     await client.close(); // also cuts the 60 s wait short
     expect(client.state).toBe("closed");
+  });
+});
+
+describe("ChatClient exactly-once sends", () => {
+  async function withCid(options: ChatClientOptions = { reconnect: { initialDelayMs: 1, maxDelayMs: 5 } }) {
+    server ??= FakeServer.start();
+    server.features = ["cid"];
+    const r = await setup(options);
+    await r.client.login({ name: "alice", password: "s3cret-pw" });
+    return r;
+  }
+
+  it("gives every send and group_send its own cid when the server offers cid", async () => {
+    const { client, conn } = await withCid();
+    expect(client.offers("cid")).toBe(true);
+    const a = client.send(8, "one");
+    const sa = await conn.nextOf("send");
+    conn.ok(sa, { mid: 1, ts: 5 });
+    const b = client.groupSend(3, "two");
+    const sb = await conn.nextOf("group_send");
+    conn.ok(sb, { mid: 2, ts: 6 });
+    expect(await a).toEqual({ mid: 1, ts: 5 });
+    await b;
+    expect(sa.cid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sb.cid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sa.cid).not.toBe(sb.cid);
+  });
+
+  it("sends nothing extra to a server that does not offer cid", async () => {
+    const { client, conn } = await setup();
+    const r = client.send(8, "plain");
+    const f = await conn.nextOf("send");
+    conn.ok(f, { mid: 1, ts: 1 });
+    await r;
+    expect(f).not.toHaveProperty("cid");
+    expect(client.offers("cid")).toBe(false);
+  });
+
+  it("sends a send whose reply was lost again after the reconnect, with the same cid, and resolves once", async () => {
+    const { client, conn } = await withCid();
+    const sent = client.send(8, "lost reply");
+    const first = await conn.nextOf("send");
+    const second = server.connection();
+    conn.drop(); // the server stored it; its ok never arrives
+    const conn2 = await second;
+    await conn2.nextOf("login");
+    const again = await conn2.nextOf("send");
+    expect(again.cid).toBe(first.cid);
+    expect(again.text).toBe("lost reply");
+    conn2.ok(again, { mid: 41, ts: 9, duplicate: true });
+    expect(await sent).toEqual({ mid: 41, ts: 9, duplicate: true });
+  });
+
+  it("holds a send made while reconnecting until the client is logged back in", async () => {
+    const { client, conn } = await withCid();
+    const second = server.connection();
+    const gone = nextEvent(client, "disconnected");
+    conn.drop();
+    await gone;
+    const sent = client.send(8, "while away");
+    const conn2 = await second;
+    const login = await conn2.nextOf("login");
+    const s = await conn2.next((f) => f.type === "send");
+    expect(conn2.frames.indexOf(login)).toBeLessThan(conn2.frames.indexOf(s));
+    conn2.ok(s, { mid: 50, ts: 1 });
+    expect((await sent).mid).toBe(50);
+  });
+
+  it("rejects a send whose connection is lost when reconnecting is off", async () => {
+    const { client, conn } = await withCid({});
+    const sent = client.send(8, "no reconnect").catch((e) => e);
+    await conn.nextOf("send");
+    conn.drop();
+    expect(await sent).toBeInstanceOf(ConnectionClosedError);
+  });
+
+  it("rejects a held send when the client is closed", async () => {
+    const { client, conn } = await withCid({ reconnect: { initialDelayMs: 10_000, maxDelayMs: 10_000 } });
+    const gone = nextEvent(client, "disconnected");
+    conn.drop();
+    await gone;
+    const sent = client.send(8, "never").catch((e) => e);
+    await client.close();
+    expect(await sent).toBeInstanceOf(ConnectionClosedError);
   });
 });
 

@@ -144,7 +144,15 @@ describe("getPool", () => {
 
   it("falls back to CHAT_MYSQL_URL", () => {
     expect(POOL_DEFAULTS.maxSize).toBe(10);
-    const pool = getPool(); // test/setup.ts sets CHAT_MYSQL_URL; nothing connects until a lease
-    expect(pool.stats().size).toBe(0);
+    // A unit test runs without a database: any URL will do, nothing connects until a lease.
+    const saved = process.env.CHAT_MYSQL_URL;
+    process.env.CHAT_MYSQL_URL = "mysql://chat@127.0.0.1:1/chat";
+    try {
+      const pool = getPool();
+      expect(pool.stats().size).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.CHAT_MYSQL_URL;
+      else process.env.CHAT_MYSQL_URL = saved;
+    }
   });
 });

@@ -16,7 +16,7 @@ function session(roster: Roster, user: number, opts: { friends?: number[]; group
   const written: string[] = [];
   const friends = new Set(opts.friends ?? []);
   const groups = new Set(opts.groups ?? []);
-  const out = { write: (l: string) => void written.push(l), overflow() {}, closed: false };
+  const out = { write: (l: string) => void written.push(l), overflow() {}, end() {}, closed: false };
   const s = new Session(`n1:${nextKey++}`, { id: user, name: `u${user}` }, out, [], { outOfOrder() {} }, { friends, groups });
   s.live();
   const first = roster.add(s, { friends, groups });
@@ -123,6 +123,19 @@ describe("the hub", () => {
     inject(userChannel(4), encodeEnvelope({ kind: "push", origin: "n2", frame: "y\n", change: { kind: "nonsense" } as never }));
     expect(a.written).toEqual([]);
     expect(b.written).toEqual(["x\n"]);
+  });
+
+  it("hands an order to end a user's sessions to their owner, and ignores one with a reason it does not know", () => {
+    const { bus, inject } = fakeBus();
+    const roster = new Roster();
+    const ended: [number, string][] = [];
+    new Hub({ node: "n1", bus, roster, log: silentLogger, endSessions: (user, reason) => void ended.push([user, reason]) });
+    const a = session(roster, 4);
+    inject(userChannel(4), encodeEnvelope({ kind: "end_sessions", origin: "admin", reason: "banned" }));
+    inject(userChannel(4), '{"kind":"end_sessions","origin":"admin","reason":"bored"}');
+    inject(groupChannel(9), encodeEnvelope({ kind: "end_sessions", origin: "admin", reason: "banned" }));
+    expect(ended).toEqual([[4, "banned"]]);
+    expect(a.written).toEqual([]);
   });
 
   it("publishes a recipient's push always, and the sender's own copy only while the sender may be elsewhere", () => {

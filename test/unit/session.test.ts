@@ -9,7 +9,7 @@ import { conversationOf, Session } from "../../src/server/session.ts";
 function session() {
   const written: string[] = [];
   const counts = { outOfOrder: 0 };
-  const out = { write: (l: string) => void written.push(l), overflow() {}, closed: false };
+  const out = { write: (l: string) => void written.push(l), overflow() {}, end() {}, closed: false };
   const s = new Session("n:1", { id: 7, name: "seven" }, out, [], { outOfOrder: () => void counts.outOfOrder++ });
   return { s, written, counts };
 }

@@ -1,9 +1,12 @@
 /** register, login, logout: accounts and sessions. */
 import { fail } from "../../protocol/errors.ts";
-import type { Login, Register } from "../../protocol/schema.ts";
+import type { ChangePassword, Login, Register } from "../../protocol/schema.ts";
 import { friendsOf } from "../../store/friends.ts";
+import { unreadTotal } from "../../store/conversations.ts";
 import { pendingCount, pendingPage } from "../../store/messages.ts";
-import { issueToken, revokeTokens, tokenUser } from "../../store/tokens.ts";
+import { incomingCount } from "../../store/requests.ts";
+import { setPasswordHash } from "../../store/accounts.ts";
+import { issueToken, revokeTokens, revokeUserTokens, tokenUser } from "../../store/tokens.ts";
 import { createUser, credentialsById, credentialsByName, userById } from "../../store/users.ts";
 import { type Ctx, line, type Services, sessionOf } from "../services.ts";
 import { conversationOf, type Session } from "../session.ts";
@@ -28,7 +31,8 @@ async function authenticate(ctx: Ctx, req: Login): Promise<{ id: number; name: s
   const creds = req.name !== undefined ? await credentialsByName(db, req.name) : await credentialsById(db, req.user as number);
   // Verify even for an unknown user: the answer takes as long either way.
   const ok = await Bun.password.verify(req.password as string, creds?.password_hash ?? dummyHash);
-  if (!creds || !ok) fail("bad_credentials", "wrong name, id or password");
+  // A banned account gets the same answer: a ban tells an attacker nothing either.
+  if (!creds || !ok || creds.banned) fail("bad_credentials", "wrong name, id or password");
   return { id: creds.id, name: creds.name };
 }
 
@@ -39,7 +43,12 @@ export async function login(ctx: Ctx, req: Login) {
   if (ctx.conn.session) fail("already_logged_in", `this connection is logged in as ${ctx.conn.session.user.name}`);
 
   const [friends, groups] = await Promise.all([friendsOf(db, user.id), groupList(services, user.id)]);
-  const [pending, token] = await Promise.all([pendingCount(db, user.id), issueToken(db, user.id, services.policy.tokenTtlMs)]);
+  const [pending, unread, requests, token] = await Promise.all([
+    pendingCount(db, user.id),
+    unreadTotal(db, user.id),
+    incomingCount(db, user.id),
+    issueToken(db, user.id, services.policy.tokenTtlMs),
+  ]);
   if (ctx.conn.closed) fail("unavailable", "the connection closed during login");
 
   // From here live pushes reach the session, held until the replay is done.
@@ -56,6 +65,8 @@ export async function login(ctx: Ctx, req: Login) {
     friends: friends.map((f) => ({ id: f.id, name: f.name, online: online.has(f.id) })),
     groups,
     pending,
+    unread,
+    requests,
     token,
   };
 }
@@ -88,6 +99,22 @@ async function replayPending(services: Services, conn: Ctx["conn"], session: Ses
   } finally {
     session.live();
   }
+}
+
+/**
+ * A new password, and a fresh token for this session; every other token of
+ * the user stops working (other sessions stay connected but cannot resume).
+ */
+export async function changePassword(ctx: Ctx, req: ChangePassword) {
+  const { db, policy } = ctx.services;
+  const me = sessionOf(ctx);
+  const creds = await credentialsById(db, me.user.id);
+  if (!creds || !(await Bun.password.verify(req.old, creds.password_hash))) fail("bad_credentials", "the old password is wrong");
+  await setPasswordHash(db, me.user.id, await Bun.password.hash(req.new, { algorithm: "argon2id", ...policy.hash }));
+  await revokeUserTokens(db, me.user.id);
+  const token = await issueToken(db, me.user.id, policy.tokenTtlMs);
+  me.replaceTokens([token]);
+  return { token };
 }
 
 export async function logout(ctx: Ctx) {

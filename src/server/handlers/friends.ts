@@ -1,34 +1,41 @@
-/** add_friend, friends. */
+/** add_friend, remove_friend, friends, find_user; and making friends, which requests share. */
 import { fail } from "../../protocol/errors.ts";
-import type { AddFriend } from "../../protocol/schema.ts";
-import { addFriendship, friendCounts, friendship, friendsOf } from "../../store/friends.ts";
-import { userById } from "../../store/users.ts";
-import { type Ctx, line, sessionOf } from "../services.ts";
+import type { FindUser, UserRef } from "../../protocol/schema.ts";
+import { friendship, friendsOf } from "../../store/friends.ts";
+import { blockedEitherWay } from "../../store/requests.ts";
+import { userByName } from "../../store/users.ts";
+import { type Ctx, sessionOf } from "../services.ts";
+import { befriend, otherUser, unfriend } from "./friendship.ts";
+import { friendRequest } from "./requests.ts";
 
-export async function addFriend(ctx: Ctx, req: AddFriend) {
-  const { db, hub, roster, presence, policy } = ctx.services;
+export async function addFriend(ctx: Ctx, req: UserRef) {
+  // Under consent, add_friend only asks.
+  if (ctx.services.policy.friendPolicy === "consent") return friendRequest(ctx, req);
+  const { db, roster } = ctx.services;
   const me = sessionOf(ctx);
-  if (req.user === me.user.id) fail("invalid", "you cannot add yourself as a friend");
-  const other = await userById(db, req.user);
-  if (!other) fail("no_such_user", `no user has id ${req.user}`);
+  const other = await otherUser(ctx, me, req.user, "you cannot add yourself as a friend");
   if ((await friendship(db, me.user.id, other.id)).friends) {
     roster.sawFriend(me, other.id);
     fail("already_friends", `${other.name} is already your friend`);
   }
-  // The cap holds for both sides: a friendship counts for each of them.
-  const counts = await friendCounts(db, [me.user.id, other.id]);
-  if ((counts.get(me.user.id) ?? 0) >= policy.maxFriends) fail("limit_reached", `you have ${policy.maxFriends} friends, the most allowed`);
-  if ((counts.get(other.id) ?? 0) >= policy.maxFriends) fail("limit_reached", `${other.name} has ${policy.maxFriends} friends, the most allowed`);
-  if (!(await addFriendship(db, me.user.id, other.id))) {
-    roster.sawFriend(me, other.id);
-    fail("already_friends", `${other.name} is already your friend`);
+  if (await blockedEitherWay(db, me.user.id, other.id)) fail("blocked", `you and ${other.name} cannot be friends: one of you blocks the other`);
+  return { friend: await befriend(ctx, me, other, false) };
+}
+
+export async function removeFriend(ctx: Ctx, req: UserRef) {
+  const me = sessionOf(ctx);
+  const other = await otherUser(ctx, me, req.user, "you cannot remove yourself as a friend");
+  if (!(await unfriend(ctx, me, other.id))) {
+    ctx.services.roster.apply(me.user.id, { kind: "friend_removed", friend: other.id }, me);
+    fail("not_friend", `${other.name} is not your friend`);
   }
-  roster.sawFriend(me, other.id);
-  const online = (await presence.online([other.id])).has(other.id);
-  hub.toUser(other.id, line({ type: "friend_added", friend: { ...me.user, online: true } }), { change: { kind: "friend_added", friend: me.user.id } });
-  // The adder's other sessions learn of the friend too (their caches; no push is defined for them).
-  hub.toUser(me.user.id, undefined, { except: me, change: { kind: "friend_added", friend: other.id } });
-  return { friend: { id: other.id, name: other.name, online } };
+  return {};
+}
+
+export async function findUser(ctx: Ctx, req: FindUser) {
+  const user = await userByName(ctx.services.db, req.name);
+  if (!user) fail("no_such_user", `nobody is called ${JSON.stringify(req.name)}`);
+  return { user: { id: user.id, name: user.name } };
 }
 
 export async function friends(ctx: Ctx) {

@@ -5,10 +5,13 @@
  */
 import type { RequestOf, RequestType } from "../../protocol/schema.ts";
 import type { Ctx } from "../services.ts";
-import { login, logout, register } from "./account.ts";
-import { addFriend, friends } from "./friends.ts";
+import { changePassword, login, logout, register } from "./account.ts";
+import { conversations, read, typing } from "./conversations.ts";
+import { deleteOne, edit } from "./edits.ts";
+import { addFriend, findUser, friends, removeFriend } from "./friends.ts";
 import { createGroup, groups, joinGroup, leaveGroup } from "./groups.ts";
 import { ack, groupSend, history, send } from "./messages.ts";
+import { acceptFriend, block, blocked, declineFriend, friendRequest, friendRequests, unblock } from "./requests.ts";
 
 export interface Handler<T extends RequestType> {
   auth: boolean;
@@ -37,4 +40,19 @@ export const HANDLERS: { [T in RequestType]: Handler<T> } = {
   ack: { auth: true, detached: true, handle: ack },
   history: { auth: true, handle: history },
   groups: { auth: true, handle: groups },
+  conversations: { auth: true, handle: conversations },
+  read: { auth: true, handle: read },
+  typing: { auth: true, handle: typing },
+  edit: { auth: true, handle: edit },
+  delete: { auth: true, handle: deleteOne },
+  remove_friend: { auth: true, handle: removeFriend },
+  friend_request: { auth: true, handle: friendRequest },
+  accept_friend: { auth: true, handle: acceptFriend },
+  decline_friend: { auth: true, handle: declineFriend },
+  friend_requests: { auth: true, handle: friendRequests },
+  block: { auth: true, handle: block },
+  unblock: { auth: true, handle: unblock },
+  blocked: { auth: true, handle: blocked },
+  find_user: { auth: true, handle: findUser },
+  change_password: { auth: true, handle: changePassword },
 };

@@ -1,28 +1,10 @@
 /** send, group_send, ack, history: messages. */
 import { fail } from "../../protocol/errors.ts";
 import type { Ack, ChatMessage, GroupSend, History, Send } from "../../protocol/schema.ts";
-import { friendship } from "../../store/friends.ts";
-import { groupById, roleIn } from "../../store/groups.ts";
 import { directHistory, groupHistory, messageByCid } from "../../store/messages.ts";
 import { type Ctx, line, sessionOf } from "../services.ts";
 import { conversationOf, type Session } from "../session.ts";
-
-/** no_such_user / not_friend, from the session's cache or, on a miss, the database. */
-async function checkFriend(ctx: Ctx, me: Session, other: number) {
-  if (me.friends.has(other)) return;
-  const f = await friendship(ctx.services.db, me.user.id, other);
-  if (!f.exists) fail("no_such_user", `no user has id ${other}`);
-  if (!f.friends) fail("not_friend", `user ${other} is not your friend`);
-  ctx.services.roster.sawFriend(me, other);
-}
-
-/** no_such_group / not_member, from the session's cache or, on a miss, the database. */
-async function checkMember(ctx: Ctx, me: Session, group: number) {
-  if (me.groups.has(group)) return;
-  if (!(await groupById(ctx.services.db, group))) fail("no_such_group", `no group has id ${group}`);
-  if (!(await roleIn(ctx.services.db, group, me.user.id))) fail("not_member", `you are not a member of group ${group}`);
-  ctx.services.roster.sawMembership(me, group, true);
-}
+import { checkFriend, checkMember } from "./checks.ts";
 
 /**
  * The protocol checks a send's cid right after its schema and the login: a
@@ -56,7 +38,7 @@ export async function send(ctx: Ctx, req: Send) {
   if (req.cid !== undefined) body.cid = req.cid;
   const frame = line({ type: "msg", ...body });
   const msg = { mid, conv: conversationOf({ from: me.user.id, to: req.to }) };
-  hub.toUser(req.to, frame, { msg });
+  hub.toUser(req.to, frame, { msg, sentAt: ts });
   hub.toUser(me.user.id, frame, { except: me, msg });
   return { mid, ts };
 }
@@ -73,7 +55,7 @@ export async function groupSend(ctx: Ctx, req: GroupSend) {
   const body: ChatMessage = { mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts };
   if (req.cid !== undefined) body.cid = req.cid;
   // Every member's sessions, the sender's other sessions among them.
-  hub.toGroup(req.group, line({ type: "msg", ...body }), { except: me, msg: { mid, conv: conversationOf({ from: me.user.id, group: req.group }) } });
+  hub.toGroup(req.group, line({ type: "msg", ...body }), { except: me, msg: { mid, conv: conversationOf({ from: me.user.id, group: req.group }) }, sentAt: ts });
   return { mid, ts };
 }
 

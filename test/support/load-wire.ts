@@ -11,18 +11,22 @@
  * taken from the server and MariaDB.
  *
  * Everything the generator sends is ASCII, so string lengths are byte lengths.
+ * The framing (lines, frame parsing) is the test client's (framing.ts); what
+ * is its own is the write batching and the two fast paths in #onLine.
  */
-import type { Socket, SocketHandler, TCPSocketConnectOptions } from "bun";
+import type { Socket, SocketHandler } from "bun";
+import type { ConnectOptions } from "./connect.ts";
+import { type Frame, LineReader, parseFrame } from "./framing.ts";
 
-export type Frame = Record<string, any>;
+export type { Frame } from "./framing.ts";
 
-export interface WireHandlers {
+export interface LoadWireHandlers {
   /** a push (any frame that is neither ok nor error, hello excluded) */
-  push(w: Wire, frame: Frame): void;
+  push(w: LoadWire, frame: Frame): void;
   /** a reply whose id was not made with request(): the fast path (sends, acks) */
-  reply(w: Wire, frame: Frame): void;
+  reply(w: LoadWire, frame: Frame): void;
   /** the connection closed (by either side) */
-  closed(w: Wire, error?: Error): void;
+  closed(w: LoadWire, error?: Error): void;
 }
 
 interface Waiter {
@@ -31,7 +35,7 @@ interface Waiter {
 }
 
 /** Connections with output written this tick, flushed together in one microtask. */
-let dirty: Wire[] = [];
+let dirty: LoadWire[] = [];
 let flushScheduled = false;
 function flushDirty() {
   flushScheduled = false;
@@ -56,24 +60,24 @@ function intAt(s: string, i: number): [number, number] {
   return i === start ? [-1, i] : [v, i];
 }
 
-export class Wire {
-  socket: Socket<Wire> | null = null;
+export class LoadWire {
+  socket: Socket<LoadWire> | null = null;
   node = "";
   closed = false;
   /** index of this connection in the run (user load_<index>) */
   readonly index: number;
   /** arbitrary per-connection state of the scenario */
   state: any = undefined;
-  #in = "";
+  readonly #reader = new LineReader((line) => this.#onLine(line));
   #out = "";
   #queued = false;
   #backlog = false;
   #nextId = 1;
   #waiters: Map<number, Waiter> | null = null;
   #hello = Promise.withResolvers<void>();
-  #handlers: WireHandlers;
+  #handlers: LoadWireHandlers;
 
-  private constructor(index: number, handlers: WireHandlers) {
+  private constructor(index: number, handlers: LoadWireHandlers) {
     this.index = index;
     this.#handlers = handlers;
     this.#hello.promise.catch(() => {});
@@ -83,20 +87,19 @@ export class Wire {
   static async open(
     opts: { host: string; port: number; localAddress?: string; timeoutMs?: number },
     index: number,
-    handlers: WireHandlers,
-  ): Promise<Wire> {
-    const w = new Wire(index, handlers);
+    handlers: LoadWireHandlers,
+  ): Promise<LoadWire> {
+    const w = new LoadWire(index, handlers);
     const timer = setTimeout(() => w.#fail(new Error("connect_timeout")), opts.timeoutMs ?? 10_000);
     try {
-      // localAddress is honoured by Bun.connect (bun 1.4) though bun-types does not declare it.
-      const options: TCPSocketConnectOptions<Wire> & { localAddress?: string } = {
+      const options: ConnectOptions<LoadWire> = {
         hostname: opts.host,
         port: opts.port,
         data: w,
-        socket: HANDLERS,
+        socket: LoadWire.#HANDLERS,
         ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
       };
-      const socket = await Bun.connect<Wire>(options);
+      const socket = await Bun.connect<LoadWire>(options);
       w.socket = socket;
       if (w.closed) socket.terminate();
       await w.#hello.promise;
@@ -183,27 +186,8 @@ export class Wire {
     this.#fail(new Error("terminated"));
   }
 
-  #onData(chunk: Buffer) {
-    // Latin-1 maps each byte to one char: no multi-byte state across reads,
-    // and JSON.parse still reads the frame (a UTF-8 text from someone else
-    // comes out garbled, and the generator only ever needs its mid).
-    const text = chunk.toString("latin1");
-    let start = 0;
-    let buf = text;
-    if (this.#in.length) {
-      buf = this.#in + text;
-      this.#in = "";
-    }
-    for (;;) {
-      const nl = buf.indexOf("\n", start);
-      if (nl === -1) break;
-      if (nl > start) this.#onLine(buf.slice(start, nl));
-      start = nl + 1;
-    }
-    if (start < buf.length) this.#in = buf.slice(start);
-  }
-
   #onLine(line: string) {
+    if (line.length === 0) return; // the server sends none; nothing to do with one
     // Fast paths for the two frames that make up the load (the server writes
     // `type` first, then `re` or `mid`): a reply nobody awaits through
     // request(), and a msg push. Anything else is parsed in full.
@@ -226,10 +210,8 @@ export class Wire {
         }
       }
     }
-    let frame: Frame;
-    try {
-      frame = JSON.parse(line);
-    } catch {
+    const frame = parseFrame(line);
+    if (!frame) {
       this.#handlers.closed(this, new Error(`bad frame from server: ${line.slice(0, 100)}`));
       this.terminate();
       return;
@@ -258,32 +240,17 @@ export class Wire {
     this.#handlers.closed(this, err);
   }
 
-  static onData(w: Wire, chunk: Buffer) {
-    w.#onData(chunk);
+  #onDrain() {
+    this.#backlog = false;
+    this.flush();
   }
-  static onClose(w: Wire, err?: Error) {
-    w.#fail(err ?? new Error("closed by server"));
-  }
-  static onDrain(w: Wire) {
-    w.#backlog = false;
-    w.flush();
-  }
-}
 
-const HANDLERS: SocketHandler<Wire> = {
-  data(socket, chunk) {
-    Wire.onData(socket.data, chunk);
-  },
-  drain(socket) {
-    Wire.onDrain(socket.data);
-  },
-  close(socket, err) {
-    Wire.onClose(socket.data, err);
-  },
-  error(socket, err) {
-    Wire.onClose(socket.data, err);
-  },
-  connectError(socket, err) {
-    Wire.onClose(socket.data, err);
-  },
-};
+  /** One handler object for every connection (the LoadWire rides in socket.data). */
+  static readonly #HANDLERS: SocketHandler<LoadWire> = {
+    data: (s, chunk) => s.data.#reader.push(chunk),
+    drain: (s) => s.data.#onDrain(),
+    close: (s, err) => s.data.#fail(err ?? new Error("closed by server")),
+    error: (s, err) => s.data.#fail(err ?? new Error("closed by server")),
+    connectError: (s, err) => s.data.#fail(err ?? new Error("closed by server")),
+  };
+}

@@ -1,4 +1,9 @@
-/** The whole project type-checks under `strict` (tsconfig.json): Bun runs TypeScript without checking it. */
+/**
+ * The whole project type-checks under `strict` (tsconfig.json): Bun runs
+ * TypeScript without checking it. Not in test/unit: tsc over the project takes
+ * 10-20 s on a 2-core machine, most of what `npm run test:unit` may take;
+ * `npm run check` type-checks on its own, and `npm test` runs this file.
+ */
 import { expect, it } from "bun:test";
 
 it("type-checks with tsc", () => {

@@ -1,14 +1,25 @@
-/** Databases for tests: each caller gets a fresh, migrated one on the test MariaDB. */
+/**
+ * Databases for tests: each caller gets a fresh, migrated one on the test
+ * MariaDB. Importing this module starts the run's MariaDB and Redis if nothing
+ * started them yet (services.ts): at import, not in a beforeAll, because a
+ * module's evaluation has no time limit and a hook has bun's (5 s unless the
+ * run sets --timeout), while a first start takes longer than that.
+ */
 import mysql from "mysql2/promise";
 import { migrate } from "../../sql/migrate.ts";
+import { testServices } from "./services.ts";
 
+const services = await testServices();
 let counter = 0;
 
-/** The test MariaDB's URL (set by test/setup.ts), pointing at database `chat`. */
+/** The test MariaDB's URL, pointing at database `chat`. */
 export function mysqlUrl(): string {
-  const url = process.env.CHAT_MYSQL_URL;
-  if (!url) throw new Error("CHAT_MYSQL_URL is not set: run tests with `bun test` (bunfig preloads test/setup.ts)");
-  return url;
+  return services.mysqlUrl;
+}
+
+/** The test Redis's URL. */
+export function redisUrl(): string {
+  return services.redisUrl;
 }
 
 /** Creates an empty database and returns its URL. `migrated` (default true) applies the schema. */

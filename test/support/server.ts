@@ -1,7 +1,7 @@
 /**
- * Chat servers for tests: in-process (startTestServer: real sockets, real
- * MariaDB, a fresh database each) or as a child process of `bun src/main.ts
- * server` (spawnServer) when a test must kill it.
+ * Chat servers for tests, in-process (startTestServer: real sockets, real
+ * MariaDB, a fresh database each); node.ts starts them as child processes
+ * (spawnNode) when a test must kill one.
  */
 import type { Pool } from "../../pool/index.ts";
 import { createServerPool } from "../../src/store/server-pool.ts";
@@ -10,11 +10,9 @@ import { createRedisCluster } from "../../src/cluster/redis.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { Metrics } from "../../src/server/metrics.ts";
 import { type ChatServer, type ServerOptions, startServer } from "../../src/server/server.ts";
-import { freshDatabase } from "./db.ts";
+import { freshDatabase, redisUrl } from "./db.ts";
+import { CHEAP_HASH } from "./node.ts";
 import { Wire } from "./wire.ts";
-
-/** argon2id at its cheapest: tests log in thousands of times. */
-export const CHEAP_HASH = { memoryCost: 64, timeCost: 1 };
 
 export interface TestServer {
   server: ChatServer;
@@ -38,8 +36,7 @@ export async function startTestServer(
   let bus: Bus = createLocalBus();
   let presence;
   if (opts.redis) {
-    const url = process.env.CHAT_REDIS_URL as string;
-    ({ bus, presence } = await createRedisCluster(url, node, log));
+    ({ bus, presence } = await createRedisCluster(redisUrl(), node, log));
   }
   const server = await startServer(
     { host: "127.0.0.1", port: 0, hash: CHEAP_HASH, ...opts, node },
