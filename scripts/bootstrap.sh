@@ -30,6 +30,7 @@ if [ "$mode" = test ]; then
   have tmux || missing="$missing tmux"
   # promtool checks /metrics and the alert rules (test/e2e/prometheus.test.ts).
   have promtool || missing="$missing prometheus"
+  have fail2ban-regex || missing="$missing fail2ban"
 fi
 
 if [ -n "$missing" ]; then

@@ -7,13 +7,14 @@
 import mysql from "mysql2/promise";
 import init from "./001_init.sql" with { type: "text" };
 import positions from "./002_positions.sql" with { type: "text" };
+import groupAdmin from "./003_group_admin.sql" with { type: "text" };
 import bans from "./004_bans.sql" with { type: "text" };
 import consent from "./005_consent.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: "001_init", sql: init },
   { version: 2, name: "002_positions", sql: positions },
-  // 3 is group administration, still on its way.
+  { version: 3, name: "003_group_admin", sql: groupAdmin },
   { version: 4, name: "004_bans", sql: bans },
   { version: 5, name: "005_consent", sql: consent },
 ];

@@ -59,7 +59,9 @@ export async function spawnServer(cfg: ServerConfig): Promise<ServerProc> {
     redisUrl: cfg.redisUrl,
     hash: { memoryCost: cfg.hashMemoryKiB, timeCost: cfg.hashTime },
     command: [process.execPath, ...profArgs, join(root, "src/main.ts")],
-    args: ["--admin-host", "127.0.0.1", "--rate-limit", "0", "--pool-max-size", String(cfg.poolMaxSize), "--log-level", "warn", ...(cfg.extraArgs ?? [])],
+    // The first run logs every user in before registering it (bad_credentials): from a few
+    // loopback addresses that is hundreds of failures each, which the per-address throttle would hold back.
+    args: ["--admin-host", "127.0.0.1", "--rate-limit", "0", "--login-ip-failures", "0", "--pool-max-size", String(cfg.poolMaxSize), "--log-level", "warn", ...(cfg.extraArgs ?? [])],
     // `ulimit -n` in the shell that then becomes the server: the pid we get is the server's.
     prefix: ["sh", "-c", `ulimit -n ${cfg.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, "sh"],
     cwd: root,

@@ -6,7 +6,7 @@
  */
 import { hostname } from "node:os";
 import { POOL_DEFAULTS, type PoolOptions } from "../../pool/index.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, LOG_FORMATS } from "../log.ts";
 import { run } from "../server/run.ts";
 import { DEFAULTS } from "../server/server.ts";
 import { DEFAULT_STATEMENT_TIMEOUT } from "../store/server-pool.ts";
@@ -79,10 +79,27 @@ export const SERVER_OPTIONS = {
     help: "how often the node ends sessions of users banned lately (chat admin ban) that Redis did not reach; 0 never",
     default: DEFAULTS.banCheckIntervalMs,
   },
+  loginAccountFailures: {
+    type: int(0),
+    env: "CHAT_LOGIN_ACCOUNT_FAILURES",
+    help: "failed password logins of one account within --login-window after which its logins must wait (rate_limited meanwhile); 0 = off",
+    default: DEFAULTS.loginAccountFailures,
+  },
+  loginAddressFailures: {
+    flag: "login-ip-failures",
+    type: int(0),
+    env: "CHAT_LOGIN_IP_FAILURES",
+    help: "the same for failures from one remote address (behind a proxy, the proxy's); 0 = off",
+    default: DEFAULTS.loginAddressFailures,
+  },
+  loginWindowMs: { flag: "login-window", type: duration("s", 1000, MAX_TIMER), env: "CHAT_LOGIN_WINDOW", help: "the window of those counts", default: DEFAULTS.loginWindowMs },
+  loginDelayMs: { flag: "login-delay", type: duration("ms", 1, MAX_TIMER), env: "CHAT_LOGIN_DELAY", help: "the first wait; it doubles with each further failure", default: DEFAULTS.loginDelayMs },
+  loginMaxDelayMs: { flag: "login-max-delay", type: duration("s", 1, MAX_TIMER), env: "CHAT_LOGIN_MAX_DELAY", help: "the longest wait", default: DEFAULTS.loginMaxDelayMs },
   tokenTtlMs: { flag: "token-ttl", type: duration("s", 1000), env: "CHAT_TOKEN_TTL", help: "login token lifetime", default: DEFAULTS.tokenTtlMs },
   hashMemory: { type: int(8, 4 * 1024 * 1024, "KIB"), env: "CHAT_HASH_MEMORY", help: "argon2id memory cost", default: DEFAULTS.hash.memoryCost },
   hashTime: { type: int(1, 100), env: "CHAT_HASH_TIME", help: "argon2id passes", default: DEFAULTS.hash.timeCost },
   logLevel: { type: oneOf(LOG_LEVELS, "LEVEL"), env: "CHAT_LOG_LEVEL", help: "debug, info, warn or error", default: "info" },
+  logFormat: { type: oneOf(LOG_FORMATS, "FORMAT"), env: "CHAT_LOG_FORMAT", help: "text (one key=value line per event) or json (one object per line, for log shippers)", default: "text" },
 } satisfies Table;
 
 export const SERVER_SUMMARY = "Runs a chat node. Stops cleanly on SIGTERM or SIGINT.";
@@ -91,13 +108,14 @@ const POOL_KEYS = ["initSize", "maxSize", "maxIdleTime", "connectionTimeout"] as
 
 export async function serverCommand(parsed: Parsed<typeof SERVER_OPTIONS>): Promise<void> {
   // What is left after taking out the options that need shaping is the server's own options, by their own names.
-  const { mysql, mysqlPasswordFile, tlsCert, tlsKey, hashMemory, hashTime, logLevel, config, initSize, maxSize, maxIdleTime, connectionTimeout, ...server } =
+  const { mysql, mysqlPasswordFile, tlsCert, tlsKey, hashMemory, hashTime, logLevel, logFormat, config, initSize, maxSize, maxIdleTime, connectionTimeout, ...server } =
     parsed.values;
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+  if (server.loginMaxDelayMs < server.loginDelayMs) throw new UsageError("--login-max-delay must be at least --login-delay");
   // Pool flags override what the URL query or the config object say, but only when given.
   const pool: PoolOptions = withPassword({ ...mysql }, mysqlPasswordFile);
   for (const key of POOL_KEYS) if (given(parsed, key)) pool[key] = parsed.values[key];
-  const log = createLogger(logLevel);
+  const log = createLogger(logLevel, { format: logFormat });
   const running = await run(
     {
       ...server,

@@ -17,6 +17,8 @@ import type {
   EditedPush,
   FriendAddedPush,
   FriendRemovedPush,
+  GroupDeletedPush,
+  GroupUpdatedPush,
   HelloPush,
   LoginResult,
   MemberJoinedPush,
@@ -26,6 +28,7 @@ import type {
   Push,
   ReadPush,
   Reply,
+  RoleChangedPush,
   TypingPush,
   UserRef,
 } from "./types.ts";
@@ -50,6 +53,9 @@ export interface ClientEvents {
   edited: EditedPush;
   deleted: DeletedPush;
   friend_removed: FriendRemovedPush;
+  role_changed: RoleChangedPush;
+  group_updated: GroupUpdatedPush;
+  group_deleted: GroupDeletedPush;
   /** the connection was lost; `willReconnect` tells whether the client tries again */
   disconnected: { error?: Error; willReconnect: boolean };
   /** a reconnection attempt is scheduled in `delayMs` */
@@ -338,6 +344,9 @@ export class ClientBase extends Emitter<ClientEvents> {
       case "edited":
       case "deleted":
       case "friend_removed":
+      case "role_changed":
+      case "group_updated":
+      case "group_deleted":
         this.emit(push.type, push as never);
     }
   }

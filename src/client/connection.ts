@@ -21,7 +21,11 @@ import type {
   Friend,
   FriendAddedPush,
   Group,
+  GroupDeletedPush,
   GroupInfo,
+  GroupSummary,
+  GroupUpdate,
+  GroupUpdatedPush,
   HistoryQuery,
   LoginCredentials,
   LoginResult,
@@ -30,6 +34,7 @@ import type {
   MessagePush,
   PresencePush,
   Push,
+  RoleChangedPush,
   SendResult,
   UserRef,
 } from "./types.ts";
@@ -123,6 +128,31 @@ export class ChatClient extends ClientBase {
     return (await this.request("delete", { mid })).deleted as number;
   }
 
+  /** 1.1 `group_admin` (creator only): makes a member of `group` an admin, or normal again. */
+  async setRole(group: number, user: number, role: "admin" | "normal"): Promise<void> {
+    await this.request("set_role", { group, user, role });
+  }
+
+  /** 1.1 `group_admin`: removes a member from `group`; with `ban`, they may not join again until unbanned. */
+  async kick(group: number, user: number, options: { ban?: boolean } = {}): Promise<void> {
+    await this.request("kick", { group, user, ...(options.ban !== undefined ? { ban: options.ban } : {}) });
+  }
+
+  /** 1.1 `group_admin`: lets a banned user join `group` again. */
+  async unban(group: number, user: number): Promise<void> {
+    await this.request("group_unban", { group, user });
+  }
+
+  /** 1.1 `group_admin`: renames and/or re-describes `group`; resolves with the group as it is now. */
+  async updateGroup(group: number, update: GroupUpdate): Promise<GroupSummary> {
+    return (await this.request("update_group", { group, ...update })).group as GroupSummary;
+  }
+
+  /** 1.1 `group_admin` (creator only): deletes `group` and its messages. */
+  async deleteGroup(group: number): Promise<void> {
+    await this.request("delete_group", { group });
+  }
+
   /** 1.1: ends a friendship, both ways. */
   async removeFriend(user: number): Promise<void> {
     await this.request("remove_friend", { user });
@@ -168,6 +198,18 @@ export class ChatClient extends ClientBase {
 
   onMemberLeft(listener: (p: MemberLeftPush) => void): () => void {
     return this.on("member_left", listener);
+  }
+
+  onRoleChanged(listener: (p: RoleChangedPush) => void): () => void {
+    return this.on("role_changed", listener);
+  }
+
+  onGroupUpdated(listener: (p: GroupUpdatedPush) => void): () => void {
+    return this.on("group_updated", listener);
+  }
+
+  onGroupDeleted(listener: (p: GroupDeletedPush) => void): () => void {
+    return this.on("group_deleted", listener);
   }
 }
 

@@ -13,6 +13,11 @@ export type Command =
   | { cmd: "addgroup"; group: number }
   | { cmd: "groupchat"; group: number; text: string }
   | { cmd: "leavegroup"; group: number }
+  | { cmd: "kick"; group: number; user: number; ban: boolean }
+  | { cmd: "unban"; group: number; user: number }
+  | { cmd: "role"; group: number; user: number; role: "admin" | "normal" }
+  | { cmd: "rename"; group: number; name: string }
+  | { cmd: "deletegroup"; group: number }
   | { cmd: "friends" }
   | { cmd: "groups" }
   | { cmd: "history"; with: number; before?: number }
@@ -23,7 +28,7 @@ export type Command =
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
 
-type Arg = "id" | "text" | "word" | "target";
+type Arg = "id" | "text" | "word" | "target" | "ban" | "role";
 
 interface Spec {
   usage: string;
@@ -74,6 +79,37 @@ const SPECS: Record<string, Spec> = {
     summary: "leave a group",
     args: ["id"],
     build: ([group]) => ({ cmd: "leavegroup", group: num(group) }),
+  },
+  kick: {
+    usage: "kick <groupid> <userid> [ban]",
+    summary: "remove a member from a group you run; with ban, for good",
+    args: ["id", "id", "ban"],
+    optional: 1,
+    build: ([group, user, ban]) => ({ cmd: "kick", group: num(group), user: num(user), ban: ban !== undefined }),
+  },
+  unban: {
+    usage: "unban <groupid> <userid>",
+    summary: "let a banned user join a group again",
+    args: ["id", "id"],
+    build: ([group, user]) => ({ cmd: "unban", group: num(group), user: num(user) }),
+  },
+  role: {
+    usage: "role <groupid> <userid> <admin|normal>",
+    summary: "make a member of your group an admin, or normal again",
+    args: ["id", "id", "role"],
+    build: ([group, user, role]) => ({ cmd: "role", group: num(group), user: num(user), role: role!.toLowerCase() as "admin" | "normal" }),
+  },
+  rename: {
+    usage: "rename <groupid> <name>",
+    summary: "give a group you run a new name",
+    args: ["id", "text"],
+    build: ([group, name]) => ({ cmd: "rename", group: num(group), name: name! }),
+  },
+  deletegroup: {
+    usage: "deletegroup <groupid>",
+    summary: "end a group you created, its messages with it",
+    args: ["id"],
+    build: ([group]) => ({ cmd: "deletegroup", group: num(group) }),
   },
   friends: { usage: "friends", summary: "list friends and who is online", args: [], build: () => ({ cmd: "friends" }) },
   groups: { usage: "groups", summary: "list your groups and their members", args: [], build: () => ({ cmd: "groups" }) },
@@ -195,6 +231,10 @@ function valid(kind: Arg, value: string): boolean {
     case "word":
     case "text":
       return value.trim() !== "";
+    case "ban":
+      return /^ban$/i.test(value);
+    case "role":
+      return /^(admin|normal)$/i.test(value);
   }
 }
 

@@ -12,7 +12,7 @@ import { formatError, formatFriends, formatGroups, formatMessage, formatUser } f
 import { ConsoleIo, INTERRUPTED } from "./console-io.ts";
 import type { ClientTlsOptions } from "./link.ts";
 import { DEFAULTS } from "./options.ts";
-import type { Friend, Group, LoginResult, UserRef } from "./types.ts";
+import type { Friend, Group, GroupRole, LoginResult, UserRef } from "./types.ts";
 
 export interface ConsoleOptions {
   /** server host (default: the client library's, "127.0.0.1") */
@@ -242,6 +242,34 @@ class ConsoleSession {
         this.#groups.delete(command.group);
         print(`ok: left group ${command.group}`);
         break;
+      case "kick": {
+        await c.kick(command.group, command.user, command.ban ? { ban: true } : {});
+        const who = this.#nameMember(command.group, command.user);
+        this.#dropMember(command.group, command.user);
+        print(`ok: removed ${who} from group ${command.group}${command.ban ? ", banned" : ""}`);
+        break;
+      }
+      case "unban":
+        await c.unban(command.group, command.user);
+        print(`ok: user ${command.user} may join group ${command.group} again`);
+        break;
+      case "role":
+        await c.setRole(command.group, command.user, command.role);
+        this.#setRole(command.group, command.user, command.role);
+        print(`ok: ${this.#nameMember(command.group, command.user)} is ${command.role} in group ${command.group}`);
+        break;
+      case "rename": {
+        const group = await c.updateGroup(command.group, { name: command.name });
+        const known = this.#groups.get(group.id);
+        if (known) known.name = group.name;
+        print(`ok: group ${group.id} is now named ${group.name}`);
+        break;
+      }
+      case "deletegroup":
+        await c.deleteGroup(command.group);
+        this.#groups.delete(command.group);
+        print(`ok: deleted group ${command.group}`);
+        break;
       case "friends": {
         const friends = await c.friends();
         this.#friends = new Map(friends.map((f) => [f.id, f]));
@@ -301,9 +329,25 @@ class ConsoleSession {
       this.#show(`* ${formatUser(p.user)} joined group ${p.group}`);
     });
     c.on("member_left", (p) => {
-      const group = this.#groups.get(p.group);
-      if (group) group.members = group.members.filter((m) => m.id !== p.user.id);
-      this.#show(`* ${formatUser(p.user)} left group ${p.group}`);
+      this.#dropMember(p.group, p.user.id);
+      if (!p.by) return this.#show(`* ${formatUser(p.user)} left group ${p.group}`);
+      const who = p.user.id === this.#me?.id ? "you were" : `${formatUser(p.user)} was`;
+      this.#show(`* ${who} removed from group ${p.group} by ${formatUser(p.by)}`);
+    });
+    c.on("role_changed", (p) => {
+      this.#setRole(p.group, p.user.id, p.role);
+      const who = p.user.id === this.#me?.id ? "you are" : `${formatUser(p.user)} is`;
+      this.#show(`* ${who} now ${p.role} in group ${p.group}`);
+    });
+    c.on("group_updated", (p) => {
+      const group = this.#groups.get(p.group.id);
+      if (group) Object.assign(group, { name: p.group.name, desc: p.group.desc });
+      const desc = p.group.desc ? ` "${p.group.desc}"` : "";
+      this.#show(`* group ${p.group.id} is now ${p.group.name}${desc}`);
+    });
+    c.on("group_deleted", (p) => {
+      this.#groups.delete(p.group);
+      this.#show(`* group ${p.group} was deleted`);
     });
     c.on("disconnected", ({ willReconnect }) => {
       this.#show(willReconnect ? "* connection lost, reconnecting..." : "* connection lost");
@@ -333,6 +377,27 @@ class ConsoleSession {
 
   #formatMessage(m: Parameters<typeof formatMessage>[0]): string {
     return formatMessage(m, this.#me?.id, (id) => this.#friends.get(id)?.name);
+  }
+
+  /** A member leaves the cached group; the whole group when it is this user. */
+  #dropMember(group: number, user: number): void {
+    if (user === this.#me?.id) return void this.#groups.delete(group);
+    const g = this.#groups.get(group);
+    if (g) g.members = g.members.filter((m) => m.id !== user);
+  }
+
+  #setRole(group: number, user: number, role: GroupRole): void {
+    const g = this.#groups.get(group);
+    if (!g) return;
+    if (user === this.#me?.id) g.role = role;
+    const m = g.members.find((x) => x.id === user);
+    if (m) m.role = role;
+  }
+
+  /** `bob(8)` when the group's cached members or the friends know the name. */
+  #nameMember(group: number, id: number): string {
+    const name = this.#groups.get(group)?.members.find((m) => m.id === id)?.name ?? this.#friends.get(id)?.name;
+    return name ? formatUser({ id, name }) : `user ${id}`;
   }
 
   #nameUser(id: number): string {

@@ -15,7 +15,8 @@ export interface Friend extends UserRef {
   online: boolean;
 }
 
-export type GroupRole = "creator" | "normal";
+/** `admin` only from a server that offers 1.1 `group_admin`. */
+export type GroupRole = "creator" | "admin" | "normal";
 
 export interface GroupMember extends UserRef {
   role: GroupRole;
@@ -66,6 +67,8 @@ export interface MemberLeftPush {
   type: "member_left";
   group: number;
   user: UserRef;
+  /** 1.1 `group_admin`: who kicked `user` out (absent when `user` left) */
+  by?: UserRef;
 }
 /** 1.1 `read`: `user` read the conversation up to `mid` (`with` the other party as seen by this user, or `group`). */
 export interface ReadPush {
@@ -100,6 +103,29 @@ export interface DeletedPush {
   to?: number;
   group?: number;
 }
+/** 1.1 `role_changed`: `user` has `role` in `group` now (`creator` when the creator left and the role passed on). */
+export interface RoleChangedPush {
+  type: "role_changed";
+  group: number;
+  user: UserRef;
+  role: GroupRole;
+}
+/** A group's id, name and description (`update_group`'s reply, the `group_updated` push). */
+export interface GroupSummary {
+  id: number;
+  name: string;
+  desc: string;
+}
+/** 1.1 `group_updated`: the group's name or description changed. */
+export interface GroupUpdatedPush {
+  type: "group_updated";
+  group: GroupSummary;
+}
+/** 1.1 `group_deleted`: the group is gone, with its messages. */
+export interface GroupDeletedPush {
+  type: "group_deleted";
+  group: number;
+}
 /** 1.1 `friend_removed`: the friendship with `user` ended. */
 export interface FriendRemovedPush {
   type: "friend_removed";
@@ -124,6 +150,9 @@ export type Push =
   | EditedPush
   | DeletedPush
   | FriendRemovedPush
+  | RoleChangedPush
+  | GroupUpdatedPush
+  | GroupDeletedPush
   | OtherPush;
 
 
@@ -159,6 +188,9 @@ export interface SendResult {
 export type Conversation =
   | { with: number; name: string; last: ChatMessage; unread: number; read: number; peer_read: number }
   | { group: number; name: string; last: ChatMessage; unread: number; read: number };
+
+/** What `updateGroup` changes: a new name, a new description, or both. */
+export type GroupUpdate = { name: string; desc?: string } | { name?: string; desc: string };
 
 /** A conversation named in a request: one-to-one `with` a friend, or a `group`. */
 export type ConversationRef = { with: number } | { group: number };

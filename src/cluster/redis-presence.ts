@@ -176,6 +176,8 @@ export function createRedisPresence(bus: RedisBus, node: string, log: Logger): P
     const onUp = () => {
       if (!started) return;
       if (first) {
+        // Sessions that logged in while Redis was down missed what other nodes published meanwhile.
+        host.busReturned();
         // Redis was down when the node started: claim the id now.
         first = false;
         claim().catch((e) => {

@@ -92,11 +92,30 @@ const Cid = CodePoints({ min: 1, max: 64 });
 export const Send = Type.Object({ to: Id, text: Text, cid: Type.Optional(Cid) });
 export type Send = Static<typeof Send>;
 
+const GroupName = CodePoints({ min: 1, max: 64, name: true });
+const GroupDesc = CodePoints({ min: 0, max: 256 });
+
 export const CreateGroup = Type.Object({
-  name: CodePoints({ min: 1, max: 64, name: true }),
-  desc: Type.Optional(CodePoints({ min: 0, max: 256 })),
+  name: GroupName,
+  desc: Type.Optional(GroupDesc),
 });
 export type CreateGroup = Static<typeof CreateGroup>;
+
+/** A role `set_role` gives: the creator's is never given, only passed on. */
+const GivenRole = Type.Union([Type.Literal("admin"), Type.Literal("normal")]);
+
+export const SetRole = Type.Object({ group: Id, user: Id, role: GivenRole });
+export type SetRole = Static<typeof SetRole>;
+
+export const Kick = Type.Object({ group: Id, user: Id, ban: Type.Optional(Type.Boolean()) });
+export type Kick = Static<typeof Kick>;
+
+/** A group and a user in it (or banned from it): `group_unban`. */
+export const GroupUser = Type.Object({ group: Id, user: Id });
+export type GroupUser = Static<typeof GroupUser>;
+
+export const UpdateGroup = Type.Object({ group: Id, name: Type.Optional(GroupName), desc: Type.Optional(GroupDesc) });
+export type UpdateGroup = Static<typeof UpdateGroup>;
 
 export const GroupRef = Type.Object({ group: Id });
 export type GroupRef = Static<typeof GroupRef>;
@@ -181,6 +200,11 @@ export const REQUESTS = {
   create_group: CreateGroup,
   join_group: GroupRef,
   leave_group: GroupRef,
+  set_role: SetRole,
+  kick: Kick,
+  group_unban: GroupUser,
+  update_group: UpdateGroup,
+  delete_group: GroupRef,
   group_send: GroupSend,
   ack: Ack,
   history: History,
@@ -214,6 +238,7 @@ const checkers = Object.fromEntries(
 
 /** Rules a JSON schema cannot say: which fields go together. */
 const CROSS_FIELD: Partial<{ [T in RequestType]: (req: RequestOf<T>) => string | undefined }> = {
+  update_group: (r) => (r.name === undefined && r.desc === undefined ? "name: update_group needs name or desc (or both)" : undefined),
   login: (r) => {
     if (r.token !== undefined) {
       if (r.name !== undefined || r.user !== undefined || r.password !== undefined)
@@ -251,11 +276,20 @@ export function validateRequest<T extends RequestType>(type: T, frame: Record<st
     let problem = err?.message ?? "does not match the schema";
     if (err && (err.schema as unknown as Record<symbol, unknown>)[Kind] === "CodePoints")
       problem = codePointsProblem(err.schema as unknown as CodePointsOptions, err.value) ?? problem;
+    else if (err && literals(err.schema)) problem = `must be ${literals(err.schema)}`;
     throw new ChatError("bad_frame", field ? `${field}: ${problem}` : problem);
   }
   const cross = (CROSS_FIELD[type] as ((r: unknown) => string | undefined) | undefined)?.(frame);
   if (cross) throw new ChatError("bad_frame", cross);
   return frame as RequestOf<T>;
+}
+
+/** `"admin" or "normal"` for a union of string literals (TypeBox says only "Expected union value"). */
+function literals(schema: TSchema): string | undefined {
+  const options = (schema as { anyOf?: { const?: unknown }[] }).anyOf;
+  if (!options?.every((o) => typeof o.const === "string")) return undefined;
+  const names = options.map((o) => JSON.stringify(o.const));
+  return names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
 }
 
 /** A request id as the envelope allows it, or `undefined` when it is malformed. */

@@ -12,24 +12,32 @@ import type { Ctx, Services } from "./services.ts";
 
 type Id = number | string | undefined;
 
+/**
+ * Codes for frames the protocol does not allow: the log gets one line per
+ * burst of them per connection (AbuseLog), with the code and the request
+ * type when it is a known one, never what was sent.
+ */
+const BAD_FRAME = new Set<ErrorCode>(["bad_frame", "unknown_type", "frame_too_large"]);
+
 function error(services: Services, conn: Conn, re: Id, code: ErrorCode, message: string) {
-  conn.reply(errorLine(services, re, code, message));
+  conn.reply(errorLine(services, conn, re, code, message));
 }
 
-function errorLine(services: Services, re: Id, code: ErrorCode, message: string): string {
+function errorLine(services: Services, conn: Conn, re: Id, code: ErrorCode, message: string, type?: RequestType): string {
   services.metrics.error(code);
+  if (BAD_FRAME.has(code)) services.abuse.hit(conn, "bad_frame", { code, type });
   return JSON.stringify({ type: "error", re, code, message }) + "\n";
 }
 
 /** The reply to a request whose handler threw. */
-function failureLine(services: Services, type: string, re: Id, e: unknown): string {
-  if (isChatError(e)) return errorLine(services, re, e.code, e.message);
+function failureLine(services: Services, conn: Conn, type: RequestType, re: Id, e: unknown): string {
+  if (isChatError(e)) return errorLine(services, conn, re, e.code, e.message, type);
   if (isUnavailable(e)) {
     services.mysql.failed(e);
-    return errorLine(services, re, "unavailable", "a backing service is unavailable; try again");
+    return errorLine(services, conn, re, "unavailable", "a backing service is unavailable; try again");
   }
   services.log.error("request_failed", { type, error: e, stack: (e as Error)?.stack?.split("\n").slice(0, 4).join(" | ") });
-  return errorLine(services, re, "internal", "internal error");
+  return errorLine(services, conn, re, "internal", "internal error");
 }
 
 /** Error codes of a backing service that failed (or was busy): the client may try again. */
@@ -67,6 +75,7 @@ function answered(services: Services, type: RequestType, started: number, reply:
 export async function dispatch(services: Services, conn: Conn, frame: Frame): Promise<void> {
   if (frame === TOO_LARGE) {
     services.metrics.error("frame_too_large");
+    services.abuse.hit(conn, "bad_frame", { code: "frame_too_large" });
     // Replies to earlier requests go first (detached ones too); then the error, then the close.
     await conn.settled();
     conn.write(JSON.stringify({ type: "error", code: "frame_too_large", message: `a frame may be at most ${conn.maxFrame} bytes` }) + "\n");
@@ -90,7 +99,10 @@ export async function dispatch(services: Services, conn: Conn, frame: Frame): Pr
   if (typeof type !== "string") return error(services, conn, re, "bad_frame", "type: must be a string");
   if (!isRequestType(type)) return error(services, conn, re, "unknown_type", `unknown request type ${JSON.stringify(type.slice(0, 64))}`);
   services.metrics.request(type);
-  if (!conn.take()) return error(services, conn, re, "rate_limited", "too many requests on this connection; slow down");
+  if (!conn.take()) {
+    services.abuse.hit(conn, "rate_limited", { type });
+    return error(services, conn, re, "rate_limited", "too many requests on this connection; slow down");
+  }
 
   const ctx: Ctx = { services, conn, session: conn.session };
   const started = performance.now();
@@ -104,13 +116,13 @@ export async function dispatch(services: Services, conn: Conn, frame: Frame): Pr
       const slot = conn.reserve();
       Promise.resolve(handler.handle(ctx, typed)).then(
         (result) => conn.fill(slot, answered(services, type, started, okLine(re, result))),
-        (e) => conn.fill(slot, answered(services, type, started, failureLine(services, type, re, e))),
+        (e) => conn.fill(slot, answered(services, type, started, failureLine(services, conn, type, re, e))),
       );
       return;
     }
     reply = okLine(re, await handler.handle(ctx, typed));
   } catch (e) {
-    reply = failureLine(services, type, re, e);
+    reply = failureLine(services, conn, type, re, e);
   }
   const written = conn.reply(answered(services, type, started, reply));
   if (ctx.after) {

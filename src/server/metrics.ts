@@ -31,6 +31,8 @@ export interface Readings {
    */
   redisUp?(): boolean;
   pool(): PoolStats;
+  /** Keys the login throttle tracks now, by scope. */
+  throttleKeys(): { account: number; address: number };
 }
 
 export interface MetricsOptions {
@@ -93,6 +95,7 @@ export class Metrics {
   readonly #duplicates: Counter;
   readonly #pendingAcked: Counter;
   readonly #outOfOrder: Counter;
+  readonly #throttled: Counter;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -174,6 +177,24 @@ export class Metrics {
     gauge("chat_users_online_here", "Users with at least one session on this node", () => read.usersOnlineHere?.());
     gauge("chat_message_queue", "Messages and acks waiting for the next group commit", () => read.messageQueue?.());
     gauge("chat_mysql_up", "1 when MySQL answered a ping within 1 s at this scrape, else 0", async () => ((await read.mysqlUp?.()) ? 1 : 0));
+    this.#throttled = new Counter({
+      name: "chat_logins_throttled_total",
+      help: "Password logins refused with rate_limited by the login throttle, by scope (account, address)",
+      labelNames: ["scope"],
+      registers,
+    });
+    for (const scope of ["account", "address"]) this.#throttled.inc({ scope }, 0);
+    new Gauge({
+      name: "chat_login_throttle_keys",
+      help: "Accounts and addresses the login throttle keeps failure counts for now",
+      labelNames: ["scope"],
+      registers,
+      collect() {
+        const keys = read.throttleKeys?.() ?? { account: 0, address: 0 };
+        this.set({ scope: "account" }, keys.account);
+        this.set({ scope: "address" }, keys.address);
+      },
+    });
     this.#poolMetrics();
   }
 
@@ -222,6 +243,11 @@ export class Metrics {
 
   outOfOrder() {
     this.#outOfOrder.inc();
+  }
+
+  /** The login throttle refused a password login (rare: no hot path). */
+  loginThrottled(scope: "account" | "address") {
+    this.#throttled.inc({ scope });
   }
 
   /** The Prometheus text page. */

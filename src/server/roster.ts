@@ -25,6 +25,13 @@ export class Roster {
   readonly #byUser = new Map<number, Set<Session>>();
   readonly #byGroup = new Map<number, Set<Session>>();
   readonly #caches = new Map<Session, Caches>();
+  /**
+   * Per user with sessions here, the number of the last change to them (or
+   * of the last session added), from one counter that only grows: a user who
+   * leaves and comes back never shows an old number again.
+   */
+  readonly #lastChange = new Map<number, number>();
+  #changes = 0;
   #watcher: RosterWatcher | undefined;
 
   /** The one watcher (the hub, which subscribes to channels). */
@@ -71,6 +78,7 @@ export class Roster {
     if (!set) this.#byUser.set(s.user.id, (set = new Set()));
     set.add(s);
     this.#caches.set(s, caches);
+    this.#lastChange.set(s.user.id, ++this.#changes);
     if (first) this.#watcher?.userArrived(s.user.id);
     for (const g of caches.groups) this.#index(g, s);
     return first;
@@ -85,6 +93,7 @@ export class Roster {
     for (const g of caches.groups) this.#unindex(g, s);
     if (set.size > 0) return false;
     this.#byUser.delete(s.user.id);
+    this.#lastChange.delete(s.user.id);
     this.#watcher?.userLeft(s.user.id);
     return true;
   }
@@ -97,13 +106,25 @@ export class Roster {
   }
 
   /**
+   * Where the changes to `user`'s sessions here stand: taken before the
+   * database is read for `reset`, which refuses when it moved meanwhile.
+   */
+  changesOf(user: number): number {
+    return this.#lastChange.get(user) ?? 0;
+  }
+
+  /**
    * Sets the friends and groups of every session of `user` here to what the
    * database says (after an outage of the bus, when changes from other nodes
-   * may have been missed).
+   * may have been missed). `seen` is changesOf(user) from before the read:
+   * when a change came (or a session started) since, the read may not show
+   * it (a kick arriving while the database was read would be undone), and
+   * nothing is set: false, read again.
    */
-  reset(user: number, friends: Iterable<number>, groups: Iterable<number>) {
+  reset(user: number, friends: Iterable<number>, groups: Iterable<number>, seen: number): boolean {
     const set = this.#byUser.get(user);
-    if (!set) return;
+    if (!set) return true; // gone meanwhile: nothing to mend
+    if (this.changesOf(user) !== seen) return false;
     const f = new Set(friends);
     const g = new Set(groups);
     for (const s of set) {
@@ -113,6 +134,7 @@ export class Roster {
       for (const x of [...c.groups]) if (!g.has(x)) this.#applyTo(s, { kind: "group_left", group: x });
       for (const x of g) this.#applyTo(s, { kind: "group_joined", group: x });
     }
+    return true;
   }
 
   /** The database showed `s`'s user a friend of `friend`: a cache miss filled. */
@@ -128,6 +150,7 @@ export class Roster {
   #applyTo(s: Session, change: RosterChange) {
     const c = this.#caches.get(s);
     if (!c) return; // ended already
+    this.#lastChange.set(s.user.id, ++this.#changes);
     switch (change.kind) {
       case "friend_added":
         c.friends.add(change.friend);

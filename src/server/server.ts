@@ -17,9 +17,11 @@ import type { Db } from "../store/db.ts";
 import { answersWithin, ping } from "../store/server-info.ts";
 import { purgeExpiredTokens } from "../store/tokens.ts";
 import { BanWatch } from "./ban-watch.ts";
+import { AbuseLog } from "./abuse-log.ts";
 import { Conn, Flusher } from "./conn.ts";
 import { dispatch } from "./dispatch.ts";
 import { Hub } from "./hub.ts";
+import { LOGIN_THROTTLE_DEFAULTS, LoginThrottle } from "./login-throttle.ts";
 import { MessageWriter } from "./message-writer.ts";
 import { Metrics } from "./metrics.ts";
 import { OutageLatch } from "./outage-latch.ts";
@@ -81,6 +83,25 @@ export interface ServerOptions {
    * Redis at once; this is for the nodes it did not reach. Default 10 s.
    */
   banCheckIntervalMs?: number;
+  /**
+   * A connection's bad frames (or rate-limited requests) are logged as one
+   * line when they start, then one summary line per this many ms at most,
+   * and one when they stop; a burst stops after as long without one. Default 60 s.
+   */
+  abuseLogIntervalMs?: number;
+  /**
+   * Failed password logins of one account within `loginWindowMs` after which
+   * its next login waits (answered `rate_limited` until then); 0 turns it off. Default 5.
+   */
+  loginAccountFailures?: number;
+  /** The same, for failures from one remote address (behind a proxy: the proxy's); 0 turns it off. Default 20. */
+  loginAddressFailures?: number;
+  /** The window for those counts, ms; a key is forgotten after as long without a failure. Default 60 s. */
+  loginWindowMs?: number;
+  /** The first wait, ms; each further failure doubles it. Default 250 ms. */
+  loginDelayMs?: number;
+  /** The longest wait, ms. Default 30 s. */
+  loginMaxDelayMs?: number;
 }
 
 export interface ServerDeps {
@@ -126,6 +147,12 @@ export const DEFAULTS = {
   maxBlocks: 1000,
   requestRatePerMinute: 10,
   banCheckIntervalMs: 10_000,
+  abuseLogIntervalMs: 60_000,
+  loginAccountFailures: LOGIN_THROTTLE_DEFAULTS.accountFailures,
+  loginAddressFailures: LOGIN_THROTTLE_DEFAULTS.addressFailures,
+  loginWindowMs: LOGIN_THROTTLE_DEFAULTS.windowMs,
+  loginDelayMs: LOGIN_THROTTLE_DEFAULTS.delayMs,
+  loginMaxDelayMs: LOGIN_THROTTLE_DEFAULTS.maxDelayMs,
 } satisfies Omit<ServerOptions, "node" | "tls">;
 
 export async function startServer(options: ServerOptions, deps: ServerDeps): Promise<ChatServer> {
@@ -139,6 +166,14 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     metrics.error(code);
     return JSON.stringify({ type: "error", code, message }) + "\n";
   };
+  // Before anything starts: contradictory throttle options are a TypeError here.
+  const throttle = new LoginThrottle({
+    accountFailures: o.loginAccountFailures,
+    addressFailures: o.loginAddressFailures,
+    windowMs: o.loginWindowMs,
+    delayMs: o.loginDelayMs,
+    maxDelayMs: o.loginMaxDelayMs,
+  });
 
   const roster = new Roster();
   /** Ends the sessions here of a user an operator banned (`chat admin ban`). */
@@ -169,7 +204,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     // Redis is back: what other nodes did meanwhile may not have reached this one.
     busReturned: () => {
       hub.forgetWhereabouts();
-      void sessions.refreshCaches().catch((e) => log.warn("cache_refresh_failed", { error: e }));
+      void sessions.refreshCaches().then(
+        (users) => log.info("caches_refreshed", { users }),
+        (e) => log.warn("cache_refresh_failed", { error: e }),
+      );
     },
     wentOffline: (user) => sessions.wentOffline(user),
     stats: () => ({ connections: conns.size, sessions: roster.sessionCount, users: roster.userCount }),
@@ -192,7 +230,9 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     hub,
     presence,
     log,
+    abuse: new AbuseLog(log, o.abuseLogIntervalMs),
     metrics,
+    throttle,
     policy: {
       tokenTtlMs: o.tokenTtlMs,
       hash: o.hash,
@@ -232,6 +272,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   /** The connection is gone (or going): forget it, and end its session. */
   const forget = (conn: Conn) => {
     if (!conns.delete(conn)) return;
+    services.abuse.closed(conn);
     const n = (perAddress.get(conn.remote) ?? 1) - 1;
     if (n > 0) perAddress.set(conn.remote, n);
     else perAddress.delete(conn.remote);
@@ -329,6 +370,10 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     mysqlUp: () => answersWithin(db, 1000),
     // A single node has no Redis, and no chat_redis_up (metrics.ts says why).
     ...(deps.bus.state === "local" ? {} : { redisUp: () => deps.bus.state === "up" }),
+    throttleKeys: () => {
+      throttle.prune();
+      return { account: throttle.accounts.size, address: throttle.addresses.size };
+    },
   });
 
   log.info("listen", { node: o.node, host: o.host, port: listener.port, tls: !!o.tls });
@@ -356,6 +401,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
           if (session) await sessions.end(session).catch((e) => log.warn("session_end_failed", { error: e }));
           conn.end();
           conns.delete(conn);
+          services.abuse.closed(conn);
         }),
       );
       await services.writer.drained();

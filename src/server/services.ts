@@ -2,8 +2,10 @@
 import type { Presence } from "../cluster/presence.ts";
 import type { Logger } from "../log.ts";
 import type { Db } from "../store/db.ts";
+import type { AbuseLog } from "./abuse-log.ts";
 import type { Conn } from "./conn.ts";
 import type { Hub } from "./hub.ts";
+import type { LoginThrottle } from "./login-throttle.ts";
 import type { MessageWriter } from "./message-writer.ts";
 import type { Metrics } from "./metrics.ts";
 import type { OutageLatch } from "./outage-latch.ts";
@@ -43,7 +45,11 @@ export interface Services {
   hub: Hub;
   presence: Presence;
   log: Logger;
+  /** Bad frames, rate-limit cuts and throttled logins, logged once per burst per connection. */
+  abuse: AbuseLog;
   metrics: Metrics;
+  /** Failed password logins per account and per address, and the waits they impose. */
+  throttle: LoginThrottle;
   policy: Policy;
   /** MySQL's state, for one log line per outage. */
   mysql: OutageLatch;

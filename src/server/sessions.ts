@@ -35,6 +35,9 @@ const END_MESSAGES: Record<EndReason, string> = {
   banned: "this account has been banned",
 };
 
+/** Reads of a user whose sessions keep changing while they are read, before the refresh leaves them be. */
+const REFRESH_ROUNDS = 5;
+
 export class Sessions {
   readonly #d: SessionsDeps;
 
@@ -66,15 +69,26 @@ export class Sessions {
   /**
    * Re-reads the friends and groups of every user with a session here. While
    * the bus was away, other nodes' changes (a friend removed, a kick) did not
-   * reach this node's caches; the database has them.
+   * reach this node's caches; the database has them. A user whose sessions
+   * changed while the database was read is read again (at most a few times:
+   * then the changes that came keep the caches as current as they are).
+   * Resolves with how many users were read.
    */
-  async refreshCaches() {
-    const users = [...this.#d.roster.users()];
-    for (let i = 0; i < users.length; i += 500) {
-      const chunk = users.slice(i, i + 500);
-      const [friends, groups] = await Promise.all([friendIdsOf(this.#d.db, chunk), groupIdsOf(this.#d.db, chunk)]);
-      for (const u of chunk) this.#d.roster.reset(u, friends.get(u) ?? [], groups.get(u) ?? []);
+  async refreshCaches(): Promise<number> {
+    const { roster, db } = this.#d;
+    let users = [...roster.users()];
+    const total = users.length;
+    for (let round = 0; users.length > 0 && round < REFRESH_ROUNDS; round++) {
+      const again: number[] = [];
+      for (let i = 0; i < users.length; i += 500) {
+        const chunk = users.slice(i, i + 500);
+        const seen = new Map(chunk.map((u) => [u, roster.changesOf(u)]));
+        const [friends, groups] = await Promise.all([friendIdsOf(db, chunk), groupIdsOf(db, chunk)]);
+        for (const u of chunk) if (!roster.reset(u, friends.get(u) ?? [], groups.get(u) ?? [], seen.get(u) as number)) again.push(u);
+      }
+      users = again;
     }
+    return total;
   }
 
   /**

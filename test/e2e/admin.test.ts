@@ -253,6 +253,10 @@ describe("chat admin delete-group", () => {
     const g = (await a.w.ok({ type: "create_group", name: nm("team") })).group.id;
     await b.w.ok({ type: "join_group", group: g });
     await a.w.push("member_joined", (f) => f.user.id === b.id);
+    // A banned user: the ban goes with the group.
+    const banned = tracked(await person(n1.port, nm("gx")));
+    await banned.w.ok({ type: "join_group", group: g });
+    await a.w.ok({ type: "kick", group: g, user: banned.id, ban: true });
     for (let i = 0; i < 3; i++) await a.w.ok({ type: "group_send", group: g, text: `m${i}` });
     const last = await b.w.ok({ type: "group_send", group: g, text: "last" });
     await a.w.push("msg", (f) => f.mid === last.mid);
@@ -271,7 +275,7 @@ describe("chat admin delete-group", () => {
       expect((await p.w.ok({ type: "groups" })).groups).toEqual([]);
     }
     const left = async (table: string, column: string) => Number((await query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${column} = ?`, [g]))[0]?.n);
-    expect([await left("messages", "group_id"), await left("positions", "group_id"), await left("group_members", "group_id"), await left("chat_groups", "id")]).toEqual([0, 0, 0, 0]);
+    expect([await left("messages", "group_id"), await left("positions", "group_id"), await left("group_members", "group_id"), await left("group_bans", "group_id"), await left("chat_groups", "id")]).toEqual([0, 0, 0, 0, 0]);
     expect((await admin(["delete-group", String(g)])).code).toBe(1);
   });
 });

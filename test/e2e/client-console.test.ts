@@ -202,6 +202,42 @@ describe("console client against the real server", () => {
     expect(await again.end()).toBe(0);
   }, 60_000);
 
+  it("runs a group: role, rename, kick with ban, unban, delete, each shown to the other members", async () => {
+    const alice = ConsoleProc.start(port);
+    const bob = ConsoleProc.start(port);
+    const carol = ConsoleProc.start(port);
+    const [an, bn, cn] = [uniq("alice"), uniq("bob"), uniq("carol")];
+    await registerAndLogin(alice, an);
+    const b = await registerAndLogin(bob, bn);
+    const c = await registerAndLogin(carol, cn);
+    const [, g] = await alice.run(`creategroup ${an}s`, new RegExp(`^ok: created group (\\d+) ${an}s$`));
+    await bob.run(`addgroup ${g}`, /^ok: joined group /);
+    await carol.run(`addgroup ${g}`, /^ok: joined group /);
+
+    await alice.run(`role ${g} ${b} admin`, new RegExp(`^ok: ${bn}\\(${b}\\) is admin in group ${g}$`));
+    await bob.expect(new RegExp(`^\\* you are now admin in group ${g}$`));
+    await carol.expect(new RegExp(`^\\* ${bn}\\(${b}\\) is now admin in group ${g}$`));
+    await carol.run("groups", new RegExp(`^    ${bn}\\(${b}\\) admin online$`));
+
+    await bob.run(`rename ${g} the ${an} team`, new RegExp(`^ok: group ${g} is now named the ${an} team$`));
+    await alice.expect(new RegExp(`^\\* group ${g} is now the ${an} team$`));
+
+    await carol.run(`kick ${g} ${b}`, /^error \(forbidden\): /);
+    await bob.run(`kick ${g} ${c} ban`, new RegExp(`^ok: removed ${cn}\\(${c}\\) from group ${g}, banned$`));
+    await carol.expect(new RegExp(`^\\* you were removed from group ${g} by ${bn}\\(${b}\\)$`));
+    await alice.expect(new RegExp(`^\\* ${cn}\\(${c}\\) was removed from group ${g} by ${bn}\\(${b}\\)$`));
+    await carol.run(`addgroup ${g}`, /^error \(forbidden\): /);
+    await alice.run(`unban ${g} ${c}`, new RegExp(`^ok: user ${c} may join group ${g} again$`));
+    await carol.run(`addgroup ${g}`, /^ok: joined group /);
+
+    await bob.run(`deletegroup ${g}`, /^error \(forbidden\): /);
+    await alice.run(`deletegroup ${g}`, new RegExp(`^ok: deleted group ${g}$`));
+    await bob.expect(new RegExp(`^\\* group ${g} was deleted$`));
+    await carol.expect(new RegExp(`^\\* group ${g} was deleted$`));
+    await carol.run("groups", /^groups: none$/);
+    for (const x of [alice, bob, carol]) expect(await x.end()).toBe(0);
+  }, 60_000);
+
   it("prints a wrong password as one line with its code and stays at the menu", async () => {
     const c = ConsoleProc.start(port);
     await c.expect(/^\* connected/);

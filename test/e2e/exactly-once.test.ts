@@ -114,4 +114,19 @@ describe("a send with a cid", () => {
     expect(await b.w.push("msg", (f) => f.mid === r.mid)).not.toHaveProperty("cid");
     expect(r).not.toHaveProperty("duplicate");
   });
+
+  test("a repeat of a message stored but never pushed (its node died first) brings it to the recipient now", async () => {
+    const a = await fresh();
+    const b = await fresh();
+    await befriend(a, b);
+    // What a node that committed the message and died before pushing it leaves behind.
+    const ts = Date.now();
+    await srv.ts.pool.query(
+      "INSERT INTO messages (sender_id, recipient_id, peer_lo, peer_hi, body, ts, cid) VALUES (?, ?, ?, ?, 'stored, not pushed', ?, 'orphan-1')",
+      [a.id, b.id, Math.min(a.id, b.id), Math.max(a.id, b.id), ts],
+    );
+    const again = await a.w.ok({ type: "send", to: b.id, text: "stored, not pushed", cid: "orphan-1" });
+    expect(again).toEqual(expect.objectContaining({ ts, duplicate: true }));
+    expect(await b.w.push("msg", (f) => f.mid === again.mid)).toEqual(expect.objectContaining({ text: "stored, not pushed", cid: "orphan-1", from: a.id }));
+  });
 });

@@ -15,7 +15,7 @@ describe("migrate", () => {
     const [rows] = (await conn.query("SHOW TABLES")) as unknown as [Record<string, string>[]];
     await conn.end();
     const tables = rows.map((r) => Object.values(r)[0]).sort();
-    expect(tables).toEqual(["acked_above", "blocks", "chat_groups", "friend_requests", "friends", "group_members", "messages", "positions", "schema_migrations", "tokens", "users"]);
+    expect(tables).toEqual(["acked_above", "blocks", "chat_groups", "friend_requests", "friends", "group_bans", "group_members", "messages", "positions", "schema_migrations", "tokens", "users"]);
   });
 
   it("adds the ban column and its index, and applying the bans file again changes nothing", async () => {
@@ -24,7 +24,7 @@ describe("migrate", () => {
     const conn = await mysql.createConnection({ uri: url, multipleStatements: true });
     try {
       await conn.query("INSERT INTO users (name, password_hash, created_at) VALUES ('old', 'x', 0)");
-      expect((await migrate(url, { upTo: 4 })).applied).toEqual(["004_bans"]);
+      expect((await migrate(url, { upTo: 4 })).applied).toEqual(["003_group_admin", "004_bans"]);
       const bans = MIGRATIONS.find((m) => m.name === "004_bans") as { sql: string };
       await conn.query(bans.sql);
       const [cols] = (await conn.query("SHOW COLUMNS FROM users WHERE Field = 'banned_at'")) as unknown as [{ Null: string }[]];
@@ -96,6 +96,59 @@ describe("migrate", () => {
       await conn.query((MIGRATIONS[1] as { sql: string }).sql);
       expect(await snapshot()).toBe(before);
       expect((await migrate(url, { upTo: 2 })).applied).toEqual([]);
+    } finally {
+      await conn.end();
+    }
+  });
+
+  it("gives a version 1 group whose creator left a creator, and deletes the groups nobody is in, with their messages", async () => {
+    const url = await freshDatabase({ migrated: false });
+    expect((await migrate(url, { upTo: 2 })).applied).toEqual(["001_init", "002_positions"]);
+    const conn = await mysql.createConnection({ uri: url, multipleStatements: true });
+    try {
+      await conn.query("INSERT INTO users (id, name, password_hash, created_at) VALUES (1,'ann','x',0),(2,'bob','x',0),(3,'cy','x',0)");
+      // 7: the creator (ann) is still in it. 8: its creator left; bob and cy joined at
+      // the same millisecond, so the lower id (bob) is the first. 9: everybody left.
+      await conn.query("INSERT INTO chat_groups (id, name, creator_id, created_at) VALUES (7,'kept',1,0),(8,'orphaned',1,0),(9,'empty',1,0)");
+      await conn.query(
+        "INSERT INTO group_members (group_id, user_id, role, joined_at) VALUES (7,1,'creator',10),(7,2,'normal',20),(8,3,'normal',50),(8,2,'normal',50),(8,1,'normal',60)",
+      );
+      await conn.query("INSERT INTO messages (mid, sender_id, group_id, body, ts) VALUES (1,1,7,'a',0),(2,1,8,'b',0),(3,1,9,'c',0),(4,2,9,'d',0)");
+
+      expect((await migrate(url, { upTo: 3 })).applied).toEqual(["003_group_admin"]);
+      const snapshot = async () => {
+        const [members] = await conn.query("SELECT group_id, user_id, role FROM group_members ORDER BY group_id, user_id");
+        const [groups] = await conn.query("SELECT id, creator_id FROM chat_groups ORDER BY id");
+        const [messages] = await conn.query("SELECT mid, group_id FROM messages ORDER BY mid");
+        return { members, groups, messages } as unknown as Record<"members" | "groups" | "messages", Record<string, unknown>[]>;
+      };
+      const after = await snapshot();
+      expect(after.members).toEqual([
+        { group_id: 7, user_id: 1, role: "creator" },
+        { group_id: 7, user_id: 2, role: "normal" },
+        { group_id: 8, user_id: 1, role: "normal" },
+        { group_id: 8, user_id: 2, role: "creator" },
+        { group_id: 8, user_id: 3, role: "normal" },
+      ]);
+      expect(after.groups).toEqual([
+        { id: 7, creator_id: 1 },
+        { id: 8, creator_id: 2 },
+      ]);
+      expect(after.messages).toEqual([
+        { mid: 1, group_id: 7 },
+        { mid: 2, group_id: 8 },
+      ]);
+      // The new role and the bans table are there.
+      await conn.query("UPDATE group_members SET role = 'admin' WHERE group_id = 7 AND user_id = 2");
+      await conn.query("INSERT INTO group_bans (group_id, user_id, by_id, ts) VALUES (7, 3, 1, 0)");
+
+      // Applying the file again changes nothing.
+      const before = JSON.stringify(await snapshot());
+      await conn.query((MIGRATIONS[2] as { sql: string }).sql);
+      expect(JSON.stringify(await snapshot())).toBe(before);
+      const [[role]] = (await conn.query("SELECT role FROM group_members WHERE group_id = 7 AND user_id = 2")) as unknown as [[{ role: string }]];
+      expect(role.role).toBe("admin");
+      expect((await migrate(url, { upTo: 3 })).applied).toEqual([]);
     } finally {
       await conn.end();
     }

@@ -32,6 +32,32 @@ describe("parseCommand, word syntax", () => {
     expect(ok("quit")).toEqual({ cmd: "quit" });
   });
 
+  it("reads the group administration commands", () => {
+    expect(ok("kick 3 8")).toEqual({ cmd: "kick", group: 3, user: 8, ban: false });
+    expect(ok("kick 3 8 ban")).toEqual({ cmd: "kick", group: 3, user: 8, ban: true });
+    expect(ok("kick 3 8 BAN")).toEqual({ cmd: "kick", group: 3, user: 8, ban: true });
+    expect(ok("unban 3 8")).toEqual({ cmd: "unban", group: 3, user: 8 });
+    expect(ok("role 3 8 admin")).toEqual({ cmd: "role", group: 3, user: 8, role: "admin" });
+    expect(ok("role 3 8 Normal")).toEqual({ cmd: "role", group: 3, user: 8, role: "normal" });
+    expect(ok("rename 3 our new  name")).toEqual({ cmd: "rename", group: 3, name: "our new  name" });
+    expect(ok("deletegroup 3")).toEqual({ cmd: "deletegroup", group: 3 });
+    expect(ok("kick:3:8:ban")).toEqual({ cmd: "kick", group: 3, user: 8, ban: true });
+    expect(ok("role:3:8:admin")).toEqual({ cmd: "role", group: 3, user: 8, role: "admin" });
+    expect(ok("rename:3:a: b")).toEqual({ cmd: "rename", group: 3, name: "a: b" });
+  });
+
+  it("answers a bad group administration command with its usage", () => {
+    expect(err("kick 3")).toBe("usage: kick <groupid> <userid> [ban]");
+    expect(err("kick 3 8 forever")).toBe("usage: kick <groupid> <userid> [ban]");
+    expect(err("kick 3 bob")).toBe("usage: kick <groupid> <userid> [ban]");
+    expect(err("role 3 8 creator")).toBe("usage: role <groupid> <userid> <admin|normal>");
+    expect(err("role 3 8")).toBe("usage: role <groupid> <userid> <admin|normal>");
+    expect(err("rename 3")).toBe("usage: rename <groupid> <name>");
+    expect(err("rename x team")).toBe("usage: rename <groupid> <name>");
+    expect(err("unban 3")).toBe("usage: unban <groupid> <userid>");
+    expect(err("deletegroup")).toBe("usage: deletegroup <groupid>");
+  });
+
   it("keeps a message's inner spacing and colons as typed", () => {
     expect(ok("chat 5   a  b: c ")).toEqual({ cmd: "chat", to: 5, text: "a  b: c" });
   });
@@ -116,7 +142,7 @@ describe("menu and login input", () => {
   });
 
   it("lists every command in the help", () => {
-    for (const c of ["chat", "addfriend", "creategroup", "addgroup", "groupchat", "loginout", "history", "quit"]) {
+    for (const c of ["chat", "addfriend", "creategroup", "addgroup", "groupchat", "loginout", "history", "quit", "kick", "unban", "role", "rename", "deletegroup"]) {
       expect(HELP).toContain(c);
     }
   });

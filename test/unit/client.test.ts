@@ -291,6 +291,31 @@ describe("ChatClient requests", () => {
     ]);
   });
 
+  it("maps the group administration methods to their ops and fields", async () => {
+    const { client, conn } = await setup();
+    server.script = (c, f) => {
+      if (!["set_role", "kick", "group_unban", "update_group", "delete_group"].includes(f.type)) return false;
+      c.ok(f, f.type === "update_group" ? { group: { id: f.group, name: f.name ?? "old", desc: f.desc ?? "d" } } : {});
+      return true;
+    };
+    await client.setRole(4, 8, "admin");
+    await client.kick(4, 8);
+    await client.kick(4, 9, { ban: true });
+    await client.unban(4, 9);
+    expect(await client.updateGroup(4, { name: "renamed" })).toEqual({ id: 4, name: "renamed", desc: "d" });
+    expect(await client.updateGroup(4, { desc: "" })).toEqual({ id: 4, name: "old", desc: "" });
+    await client.deleteGroup(4);
+    expect(conn.frames.map(({ id, ...rest }) => rest)).toEqual([
+      { type: "set_role", group: 4, user: 8, role: "admin" },
+      { type: "kick", group: 4, user: 8 },
+      { type: "kick", group: 4, user: 9, ban: true },
+      { type: "group_unban", group: 4, user: 9 },
+      { type: "update_group", group: 4, name: "renamed" },
+      { type: "update_group", group: 4, desc: "" },
+      { type: "delete_group", group: 4 },
+    ]);
+  });
+
   it("keeps the newest token from each login and forgets it at logout", async () => {
     const { client } = await setup();
     server.script = (c, f) => (f.type === "logout" ? (c.ok(f), true) : false);
@@ -412,6 +437,21 @@ describe("ChatClient pushes", () => {
     await client.ping();
     expect(seen).toEqual(["msg 1", "presence 8 true", "friend_added 9", "member_joined 3 9", "member_left 3 9"]);
     expect(all.map((p) => p.type)).toEqual(["msg", "presence", "friend_added", "member_joined", "member_left", "typing"]);
+  });
+
+  it("delivers the group administration pushes to their typed listeners, a kick's member_left with its by", async () => {
+    const { client, conn } = await setup();
+    const seen: string[] = [];
+    client.onRoleChanged((p) => seen.push(`role_changed ${p.group} ${p.user.id} ${p.role}`));
+    client.onGroupUpdated((p) => seen.push(`group_updated ${p.group.id} ${p.group.name}`));
+    client.onGroupDeleted((p) => seen.push(`group_deleted ${p.group}`));
+    client.onMemberLeft((p) => seen.push(`member_left ${p.user.id} by ${p.by?.id}`));
+    conn.send({ type: "role_changed", group: 3, user: { id: 9, name: "carol" }, role: "admin" });
+    conn.send({ type: "group_updated", group: { id: 3, name: "team", desc: "" } });
+    conn.send({ type: "member_left", group: 3, user: { id: 9, name: "carol" }, by: { id: 7, name: "alice" } });
+    conn.send({ type: "group_deleted", group: 3 });
+    await client.ping();
+    expect(seen).toEqual(["role_changed 3 9 admin", "group_updated 3 team", "member_left 9 by 7", "group_deleted 3"]);
   });
 
   it("delivers duplicates when neither autoAck nor dedupe is on", async () => {

@@ -85,6 +85,52 @@ describe("the roster", () => {
   });
 });
 
+describe("resetting a user's caches to the database's", () => {
+  it("takes the database's friends and groups for every session of the user, and moves them between the group indexes", () => {
+    const roster = new Roster();
+    const events: string[] = [];
+    roster.watch({ userArrived() {}, userLeft() {}, groupArrived: (g) => void events.push(`+g${g}`), groupLeft: (g) => void events.push(`-g${g}`) });
+    const a = session(roster, 1, { friends: [5, 6], groups: [10, 11] });
+    const b = session(roster, 1, { friends: [5], groups: [10] });
+    const other = session(roster, 2, { groups: [11] });
+    expect(roster.reset(1, [6, 7], [11, 12], roster.changesOf(1))).toBe(true);
+    for (const s of [a.s, b.s]) {
+      expect([...s.friends].sort()).toEqual([6, 7]);
+      expect([...s.groups].sort()).toEqual([11, 12]);
+    }
+    expect(roster.inGroup(10)).toBeUndefined();
+    expect(roster.inGroup(11)).toEqual(new Set([a.s, b.s, other.s]));
+    expect(events).toEqual(["+g10", "+g11", "+g12", "-g10"]);
+  });
+
+  it("refuses when a change came after the read began: the database may not show it", () => {
+    const roster = new Roster();
+    const a = session(roster, 1, { groups: [10] });
+    const seen = roster.changesOf(1);
+    // A kick arrives while the database is read; the read saw the user still a member.
+    roster.apply(1, { kind: "group_left", group: 10 });
+    expect(roster.reset(1, [], [10], seen)).toBe(false);
+    expect(a.s.groups.has(10)).toBe(false);
+    // So does a session that started meanwhile (its login read the database after this read).
+    const again = roster.changesOf(1);
+    session(roster, 1, { groups: [20] });
+    expect(roster.reset(1, [], [], again)).toBe(false);
+    expect(roster.reset(1, [], [20], roster.changesOf(1))).toBe(true);
+    expect(roster.inGroup(10)).toBeUndefined();
+    expect(roster.inGroup(20)?.size).toBe(2);
+  });
+
+  it("never shows an old count again for a user who left and came back", () => {
+    const roster = new Roster();
+    const a = session(roster, 1);
+    const seen = roster.changesOf(1);
+    roster.remove(a.s);
+    session(roster, 1, { groups: [3] });
+    expect(roster.reset(1, [], [], seen)).toBe(false);
+    expect(roster.reset(2, [], [3], 0)).toBe(true); // nobody here: nothing to do
+  });
+});
+
 describe("the hub", () => {
   it("subscribes to a user's channel with their first session here and leaves it with the last", () => {
     const { bus, subscribed } = fakeBus();

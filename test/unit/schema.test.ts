@@ -97,6 +97,13 @@ describe("ids", () => {
     ["history", "with", {}],
     ["history", "before", { with: 1 }],
     ["login", "user", { password: PW }],
+    ["set_role", "group", { user: 1, role: "admin" }],
+    ["set_role", "user", { group: 1, role: "admin" }],
+    ["kick", "group", { user: 1 }],
+    ["kick", "user", { group: 1 }],
+    ["group_unban", "user", { group: 1 }],
+    ["update_group", "group", { name: "g" }],
+    ["delete_group", "group", {}],
   ];
 
   it("takes 1 and 2^53-1", () => {
@@ -130,6 +137,33 @@ describe("ids", () => {
     expect(check("history", { with: 1, limit: 1 })).toBe("ok");
     expect(check("history", { with: 1, limit: 100 })).toBe("ok");
     for (const limit of [0, 101, -1, 2.5, "10"]) expect(check("history", { with: 1, limit })).toStartWith("limit:");
+  });
+});
+
+describe("group administration", () => {
+  it("gives only the roles admin and normal, and names them when another is asked for", () => {
+    expect(check("set_role", { group: 1, user: 2, role: "admin" })).toBe("ok");
+    expect(check("set_role", { group: 1, user: 2, role: "normal" })).toBe("ok");
+    for (const role of ["creator", "Admin", "", 1, null]) expect(check("set_role", { group: 1, user: 2, role })).toBe('role: must be "admin" or "normal"');
+    expect(check("set_role", { group: 1, user: 2 })).toStartWith("role:");
+  });
+
+  it("takes a kick's ban as a boolean only", () => {
+    expect(check("kick", { group: 1, user: 2 })).toBe("ok");
+    expect(check("kick", { group: 1, user: 2, ban: true })).toBe("ok");
+    expect(check("kick", { group: 1, user: 2, ban: false })).toBe("ok");
+    for (const ban of ["yes", 1, null]) expect(check("kick", { group: 1, user: 2, ban })).toStartWith("ban:");
+  });
+
+  it("wants a name or a desc in update_group, each by create_group's rules", () => {
+    expect(check("update_group", { group: 1, name: "new" })).toBe("ok");
+    expect(check("update_group", { group: 1, desc: "" })).toBe("ok");
+    expect(check("update_group", { group: 1, name: "new", desc: "d" })).toBe("ok");
+    expect(check("update_group", { group: 1 })).toStartWith("name:");
+    expect(check("update_group", { group: 1, name: "" })).toStartWith("name:");
+    expect(check("update_group", { group: 1, name: " padded" })).toStartWith("name:");
+    expect(check("update_group", { group: 1, name: emoji(65) })).toStartWith("name: must be at most 64");
+    expect(check("update_group", { group: 1, desc: "d".repeat(257) })).toStartWith("desc:");
   });
 });
 
@@ -174,6 +208,7 @@ describe("the envelope", () => {
 
   it("knows every operation of the protocol and nothing inherited", () => {
     const ops = ["register", "login", "logout", "add_friend", "send", "create_group", "join_group", "leave_group", "group_send", "ack", "history", "friends", "groups", "ping"];
+    ops.push("set_role", "kick", "group_unban", "update_group", "delete_group");
     for (const op of ops) expect(isRequestType(op)).toBe(true);
     for (const op of ["toString", "__proto__", "constructor", "hasOwnProperty", "PING", "ok", "error", "msg", ""]) expect(isRequestType(op)).toBe(false);
   });

@@ -8,6 +8,7 @@ import { incomingCount } from "../../store/requests.ts";
 import { setPasswordHash } from "../../store/accounts.ts";
 import { issueToken, revokeTokens, revokeUserTokens, tokenUser } from "../../store/tokens.ts";
 import { createUser, credentialsById, credentialsByName, userById } from "../../store/users.ts";
+import type { Wait } from "../login-throttle.ts";
 import { type Ctx, line, type Services, sessionOf } from "../services.ts";
 import { conversationOf, type Session } from "../session.ts";
 import { groupList } from "./groups.ts";
@@ -20,26 +21,63 @@ export async function register(ctx: Ctx, req: Register) {
   return { user: { id, name: req.name } };
 }
 
-async function authenticate(ctx: Ctx, req: Login): Promise<{ id: number; name: string }> {
-  const { db, dummyHash } = ctx.services;
+/**
+ * A login the throttle holds back is refused at once with `rate_limited`,
+ * without checking its password, rather than delayed and then checked:
+ * PROTOCOL.md says limits answer `rate_limited` and never drop a request; a
+ * refusal costs the server no argon2 and holds no connection's request
+ * queue; and it caps the guesses at one per wait however many connections
+ * an attacker opens in parallel, where a delay would let each of them guess.
+ * The message says how long to wait.
+ */
+function refuse(ctx: Ctx, wait: Wait, tried: Record<string, unknown>): never {
+  ctx.services.metrics.loginThrottled(wait.scope);
+  ctx.services.abuse.hit(ctx.conn, "login_throttled", { scope: wait.scope, ...tried, retry_ms: wait.ms });
+  const s = Math.max(1, Math.ceil(wait.ms / 1000));
+  fail("rate_limited", `too many failed logins ${wait.scope === "account" ? "for this account" : "from your address"}; try again in ${s} s`);
+}
+
+async function authenticate(ctx: Ctx, req: Login): Promise<{ id: number; name: string; via: "token" | "password" }> {
+  const { db, dummyHash, throttle, log } = ctx.services;
+  const { remote, id: conn } = ctx.conn;
   if (req.token !== undefined) {
+    // Token logins are neither throttled nor counted: a token cannot be guessed, and a
+    // valid one must keep working while someone else guesses its user's password.
     const id = await tokenUser(db, req.token);
     const user = id === undefined ? undefined : await userById(db, id);
-    if (!user) fail("bad_credentials", "the token is invalid or expired");
-    return user;
+    if (!user) {
+      log.warn("login_failed", { remote, conn, via: "token", user: id });
+      fail("bad_credentials", "the token is invalid or expired");
+    }
+    return { ...user, via: "token" };
   }
+  // What the client tried, for the log: the id or the name, never the password.
+  const tried = req.name !== undefined ? { name: req.name } : { user: req.user };
+  const fromHere = throttle.address(remote);
+  if (fromHere) refuse(ctx, fromHere, tried);
   const creds = req.name !== undefined ? await credentialsByName(db, req.name) : await credentialsById(db, req.user as number);
+  // The account when it exists, else the name or id tried: an unknown name is
+  // throttled like a known one, so the throttle tells nobody which names exist.
+  const account = creds ? `user:${creds.id}` : req.name !== undefined ? `name:${req.name}` : `user:${req.user}`;
+  const forAccount = throttle.account(account);
+  if (forAccount) refuse(ctx, forAccount, tried);
   // Verify even for an unknown user: the answer takes as long either way.
   const ok = await Bun.password.verify(req.password as string, creds?.password_hash ?? dummyHash);
   // A banned account gets the same answer: a ban tells an attacker nothing either.
-  if (!creds || !ok || creds.banned) fail("bad_credentials", "wrong name, id or password");
-  return { id: creds.id, name: creds.name };
+  if (!creds || !ok || creds.banned) {
+    const wait = throttle.failed(account, remote);
+    // The remote address right after the event: fail2ban's filter anchors on it (deploy/fail2ban/chat.conf).
+    log.warn("login_failed", { remote, conn, via: "password", user: creds?.id, ...tried, throttle_ms: wait > 0 ? wait : undefined });
+    fail("bad_credentials", "wrong name, id or password");
+  }
+  throttle.succeeded(account);
+  return { id: creds.id, name: creds.name, via: "password" };
 }
 
 export async function login(ctx: Ctx, req: Login) {
   const services = ctx.services;
   const { db, presence } = services;
-  const user = await authenticate(ctx, req);
+  const { via, ...user } = await authenticate(ctx, req);
   if (ctx.conn.session) fail("already_logged_in", `this connection is logged in as ${ctx.conn.session.user.name}`);
 
   const [friends, groups] = await Promise.all([friendsOf(db, user.id), groupList(services, user.id)]);
@@ -60,6 +98,7 @@ export async function login(ctx: Ctx, req: Login) {
   });
   const online = await presence.online(friends.map((f) => f.id));
   ctx.after = () => replayPending(services, ctx.conn, session);
+  services.log.info("login_ok", { remote: ctx.conn.remote, conn: ctx.conn.id, via, user: user.id, name: user.name });
   return {
     user,
     friends: friends.map((f) => ({ id: f.id, name: f.name, online: online.has(f.id) })),

@@ -1,7 +1,16 @@
 /** create_group, join_group, leave_group, groups. */
 import { fail } from "../../protocol/errors.ts";
 import type { CreateGroup, GroupRef } from "../../protocol/schema.ts";
-import { createGroup as insertGroup, groupById, groupsOf, joinGroup as insertMember, leaveGroup as deleteMember, membersOf } from "../../store/groups.ts";
+import {
+  groupById,
+  groupsOf,
+  createGroup as insertGroup,
+  joinGroup as insertMember,
+  isBanned,
+  leaveGroup as deleteMember,
+  membersOf,
+  purgeMessages,
+} from "../../store/groups.ts";
 import { type Ctx, line, type Services, sessionOf } from "../services.ts";
 
 export async function createGroup(ctx: Ctx, req: CreateGroup) {
@@ -26,12 +35,17 @@ export async function joinGroup(ctx: Ctx, req: GroupRef) {
     roster.sawMembership(me, group.id, true);
     fail("already_member", `you are a member of group ${group.id}`);
   }
+  if (await isBanned(db, group.id, me.user.id)) fail("forbidden", `you are banned from group ${group.id}`);
   if (me.groups.size >= policy.maxGroupsPerUser) fail("limit_reached", `at most ${policy.maxGroupsPerUser} groups per user`);
   if (before.length >= policy.maxGroupMembers) fail("limit_reached", `group ${group.id} has ${policy.maxGroupMembers} members, the most allowed`);
-  if (!(await insertMember(db, group.id, me.user.id))) {
+  // Checked again as the member is added: a delete, a ban or another session's join may have come first.
+  const joined = await insertMember(db, group.id, me.user.id);
+  if (joined === "already_member") {
     roster.sawMembership(me, group.id, true);
     fail("already_member", `you are a member of group ${group.id}`);
   }
+  if (joined === "no_such_group") fail("no_such_group", `no group has id ${group.id}`);
+  if (joined === "banned") fail("forbidden", `you are banned from group ${group.id}`);
   const members = [...before, { group_id: group.id, id: me.user.id, name: me.user.name, role: "normal" as const }];
   const online = await presence.online(members.map((m) => m.id));
   online.add(me.user.id);
@@ -50,19 +64,34 @@ export async function joinGroup(ctx: Ctx, req: GroupRef) {
 }
 
 export async function leaveGroup(ctx: Ctx, req: GroupRef) {
-  const { db, hub, roster } = ctx.services;
+  const services = ctx.services;
+  const { db, hub, roster } = services;
   const me = sessionOf(ctx);
-  const group = await groupById(db, req.group);
-  if (!group) fail("no_such_group", `no group has id ${req.group}`);
-  if (!(await deleteMember(db, group.id, me.user.id))) {
-    roster.sawMembership(me, group.id, false);
-    fail("not_member", `you are not a member of group ${group.id}`);
+  const r = await deleteMember(db, req.group, me.user.id);
+  roster.sawMembership(me, req.group, false);
+  if (!r.left) {
+    if (!r.group) fail("no_such_group", `no group has id ${req.group}`);
+    fail("not_member", `you are not a member of group ${req.group}`);
   }
-  roster.sawMembership(me, group.id, false);
   // The other members, this user's other sessions among them; then those sessions leave.
-  hub.toGroup(group.id, line({ type: "member_left", group: group.id, user: me.user }), { except: me });
-  hub.toUser(me.user.id, undefined, { except: me, change: { kind: "group_left", group: group.id } });
+  hub.toGroup(req.group, line({ type: "member_left", group: req.group, user: me.user }), { except: me });
+  hub.toUser(me.user.id, undefined, { except: me, change: { kind: "group_left", group: req.group } });
+  if (r.successor) hub.toGroup(req.group, line({ type: "role_changed", group: req.group, user: r.successor, role: "creator" }), { except: me });
+  if (r.deleted) await purgeDeleted(services, req.group);
   return {};
+}
+
+/**
+ * The messages of a group just deleted go. Nothing reaches them any more,
+ * so a failure leaves rows nobody sees, not a wrong answer: the request
+ * still succeeded.
+ */
+export async function purgeDeleted(services: Services, group: number) {
+  try {
+    await purgeMessages(services.db, group);
+  } catch (e) {
+    services.log.warn("group_purge_failed", { group, error: e });
+  }
 }
 
 export async function groups(ctx: Ctx) {

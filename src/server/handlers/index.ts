@@ -9,6 +9,7 @@ import { changePassword, login, logout, register } from "./account.ts";
 import { conversations, read, typing } from "./conversations.ts";
 import { deleteOne, edit } from "./edits.ts";
 import { addFriend, findUser, friends, removeFriend } from "./friends.ts";
+import { deleteGroup, groupUnban, kick, setRole, updateGroup } from "./group-admin.ts";
 import { createGroup, groups, joinGroup, leaveGroup } from "./groups.ts";
 import { ack, groupSend, history, send } from "./messages.ts";
 import { acceptFriend, block, blocked, declineFriend, friendRequest, friendRequests, unblock } from "./requests.ts";
@@ -35,6 +36,11 @@ export const HANDLERS: { [T in RequestType]: Handler<T> } = {
   create_group: { auth: true, handle: createGroup },
   join_group: { auth: true, handle: joinGroup },
   leave_group: { auth: true, handle: leaveGroup },
+  set_role: { auth: true, handle: setRole },
+  kick: { auth: true, handle: kick },
+  group_unban: { auth: true, handle: groupUnban },
+  update_group: { auth: true, handle: updateGroup },
+  delete_group: { auth: true, handle: deleteGroup },
   group_send: { auth: true, handle: groupSend },
   // A client acks while it goes on chatting: its next send need not wait for the ack's commit.
   ack: { auth: true, detached: true, handle: ack },

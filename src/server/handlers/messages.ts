@@ -1,7 +1,7 @@
 /** send, group_send, ack, history: messages. */
 import { fail } from "../../protocol/errors.ts";
 import type { Ack, ChatMessage, GroupSend, History, Send } from "../../protocol/schema.ts";
-import { directHistory, groupHistory, messageByCid } from "../../store/messages.ts";
+import { directHistory, groupHistory, messageByCid, messagesByMids } from "../../store/messages.ts";
 import { type Ctx, line, sessionOf } from "../services.ts";
 import { conversationOf, type Session } from "../session.ts";
 import { checkFriend, checkMember } from "./checks.ts";
@@ -22,6 +22,29 @@ async function duplicateFirst<T>(ctx: Ctx, me: Session, cid: string | undefined,
   }
 }
 
+/**
+ * A repeated cid: the client did not see the first reply, and maybe the node
+ * that stored the message died before pushing it. The stored message (same
+ * mid, nothing new) goes again to its recipients' sessions; one that has it
+ * already on its connection drops it (Session), and clients drop a known mid.
+ * Without this, a recipient online on another node would see the message
+ * only at its next login.
+ */
+async function duplicateAnswer(ctx: Ctx, me: Session, found: { mid: number; ts: number }) {
+  const { hub, db } = ctx.services;
+  const [m] = await messagesByMids(db, [found.mid]);
+  if (m) {
+    const frame = line({ type: "msg", ...m });
+    const msg = { mid: m.mid, conv: conversationOf(m) };
+    if (m.group !== undefined) hub.toGroup(m.group, frame, { except: me, msg });
+    else {
+      hub.toUser(m.to as number, frame, { msg });
+      hub.toUser(m.from, frame, { except: me, msg });
+    }
+  }
+  return { mid: found.mid, ts: found.ts, duplicate: true as const };
+}
+
 export async function send(ctx: Ctx, req: Send) {
   const { hub, writer } = ctx.services;
   const me = sessionOf(ctx);
@@ -29,10 +52,10 @@ export async function send(ctx: Ctx, req: Send) {
     if (req.to === me.user.id) fail("invalid", "you cannot send a message to yourself");
     await checkFriend(ctx, me, req.to);
   });
-  if (dup) return dup;
+  if (dup) return duplicateAnswer(ctx, me, dup);
   const ts = Date.now();
   const stored = await writer.store({ from: me.user.id, to: req.to, text: req.text, ts, cid: req.cid });
-  if (stored.duplicate) return { mid: stored.mid, ts: stored.ts, duplicate: true };
+  if (stored.duplicate) return duplicateAnswer(ctx, me, stored);
   const { mid } = stored;
   const body: ChatMessage = { mid, from: me.user.id, name: me.user.name, to: req.to, text: req.text, ts };
   if (req.cid !== undefined) body.cid = req.cid;
@@ -47,10 +70,10 @@ export async function groupSend(ctx: Ctx, req: GroupSend) {
   const { hub, writer } = ctx.services;
   const me = sessionOf(ctx);
   const dup = await duplicateFirst(ctx, me, req.cid, () => checkMember(ctx, me, req.group));
-  if (dup) return dup;
+  if (dup) return duplicateAnswer(ctx, me, dup);
   const ts = Date.now();
   const stored = await writer.store({ from: me.user.id, group: req.group, text: req.text, ts, cid: req.cid });
-  if (stored.duplicate) return { mid: stored.mid, ts: stored.ts, duplicate: true };
+  if (stored.duplicate) return duplicateAnswer(ctx, me, stored);
   const { mid } = stored;
   const body: ChatMessage = { mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts };
   if (req.cid !== undefined) body.cid = req.cid;
