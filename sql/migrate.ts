@@ -10,6 +10,7 @@ import positions from "./002_positions.sql" with { type: "text" };
 import groupAdmin from "./003_group_admin.sql" with { type: "text" };
 import bans from "./004_bans.sql" with { type: "text" };
 import consent from "./005_consent.sql" with { type: "text" };
+import accountDeletion from "./006_account_deletion.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: "001_init", sql: init },
@@ -17,6 +18,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 3, name: "003_group_admin", sql: groupAdmin },
   { version: 4, name: "004_bans", sql: bans },
   { version: 5, name: "005_consent", sql: consent },
+  { version: 6, name: "006_account_deletion", sql: accountDeletion },
 ];
 
 /** MySQL's answers to a statement the user has no privilege for. */

@@ -57,7 +57,7 @@ export interface HereEnvelope {
 }
 
 /** Why every session of a user ends at once; each reason is an `error` code the sessions get. */
-export const END_REASONS = ["banned"] as const satisfies readonly ErrorCode[];
+export const END_REASONS = ["banned", "account_deleted"] as const satisfies readonly ErrorCode[];
 export type EndReason = (typeof END_REASONS)[number];
 
 /**

@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   "no_such_message", // no message the requester is a party to has this mid
   "no_such_request", // no open friend request from that user
   "blocked", // one of the two users blocks the other
+  "account_deleted", // (no re) the account was deleted: every session of it ends
   "banned", // an operator banned the account: its sessions end, its logins fail
 ] as const;
 

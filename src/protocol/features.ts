@@ -4,6 +4,6 @@
  * all of its extension works; `ws` and `consent` depend on the server's
  * configuration and are added where it is known.
  */
-export const FEATURES = ["cid", "conversations", "read", "typing", "edit", "delete", "unfriend", "requests", "block", "find", "group_admin"] as const;
+export const FEATURES = ["cid", "conversations", "read", "typing", "edit", "delete", "unfriend", "requests", "block", "find", "group_admin", "account"] as const;
 
 export type Feature = (typeof FEATURES)[number] | "ws" | "consent";

@@ -157,6 +157,9 @@ export const ChangePassword = Type.Object({
 });
 export type ChangePassword = Static<typeof ChangePassword>;
 
+export const DeleteAccount = Type.Object({ password: Type.String({ maxLength: 1024 }) });
+export type DeleteAccount = Static<typeof DeleteAccount>;
+
 export const FindUser = Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }) });
 export type FindUser = Static<typeof FindUser>;
 
@@ -227,6 +230,7 @@ export const REQUESTS = {
   blocked: Empty,
   find_user: FindUser,
   change_password: ChangePassword,
+  delete_account: DeleteAccount,
 } as const satisfies Record<string, TSchema>;
 
 export type RequestType = keyof typeof REQUESTS;

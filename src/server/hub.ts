@@ -138,6 +138,12 @@ export class Hub {
     if (this.#bus.state !== "local") this.#bus.publish(groupChannel(group), encodeEnvelope(env));
   }
 
+  /** Ends every session of `user`, here and on every other node (each gets an `error` with code `reason`). */
+  endEverywhere(user: number, reason: EndReason) {
+    this.#endSessions(user, reason);
+    if (this.#bus.state !== "local") this.#bus.publish(userChannel(user), encodeEnvelope({ kind: "end_sessions", origin: this.node, reason }));
+  }
+
   /** Drops held pushes (shutdown: their messages are pending anyway). */
   close() {
     this.#order.close();

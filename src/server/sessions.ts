@@ -33,6 +33,7 @@ export interface Opening {
 
 const END_MESSAGES: Record<EndReason, string> = {
   banned: "this account has been banned",
+  account_deleted: "this account has been deleted",
 };
 
 /** Reads of a user whose sessions keep changing while they are read, before the refresh leaves them be. */

@@ -14,7 +14,8 @@ const COLUMNS = "m.mid, m.sender_id, u.name, m.recipient_id, m.group_id, m.body,
 interface Row {
   mid: number;
   sender_id: number;
-  name: string;
+  /** NULL for a deleted account: its messages show `name` "". */
+  name: string | null;
   recipient_id: number | null;
   group_id: number | null;
   body: string;
@@ -27,8 +28,8 @@ interface Row {
 function toMessage(r: Row): ChatMessage {
   const m: ChatMessage =
     r.group_id != null
-      ? { mid: r.mid, from: r.sender_id, name: r.name, group: r.group_id, text: r.body, ts: Number(r.ts) }
-      : { mid: r.mid, from: r.sender_id, name: r.name, to: r.recipient_id as number, text: r.body, ts: Number(r.ts) };
+      ? { mid: r.mid, from: r.sender_id, name: r.name ?? "", group: r.group_id, text: r.body, ts: Number(r.ts) }
+      : { mid: r.mid, from: r.sender_id, name: r.name ?? "", to: r.recipient_id as number, text: r.body, ts: Number(r.ts) };
   if (r.cid != null) m.cid = r.cid;
   if (r.edited != null) m.edited = Number(r.edited);
   if (r.deleted != null) m.deleted = Number(r.deleted);

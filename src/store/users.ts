@@ -11,7 +11,8 @@ export interface Credentials extends UserRow {
   banned: boolean;
 }
 
-const CREDENTIALS = "SELECT id, name, password_hash, banned_at IS NOT NULL AS banned FROM users";
+/** A deleted account has no credentials: no name, no hash (sql/006_account_deletion.sql). */
+const CREDENTIALS = "SELECT id, name, password_hash, banned_at IS NOT NULL AS banned FROM users WHERE deleted_at IS NULL AND";
 
 function credentials(r: (Omit<Credentials, "banned"> & { banned: number }) | undefined): Credentials | undefined {
   return r && { id: r.id, name: r.name, password_hash: r.password_hash, banned: Number(r.banned) === 1 };
@@ -32,12 +33,12 @@ export async function credentialsByName(db: Db, name: string): Promise<Credentia
   // utf8mb4_bin is a PAD SPACE collation: "alice " = "alice" in SQL. Names are
   // exact, so compare again here (this also rejects a name whose unpaired
   // surrogate the driver sent as U+FFFD).
-  const r = (await rows<Omit<Credentials, "banned"> & { banned: number }>(db, `${CREDENTIALS} WHERE name = ?`, [name]))[0];
+  const r = (await rows<Omit<Credentials, "banned"> & { banned: number }>(db, `${CREDENTIALS} name = ?`, [name]))[0];
   return r?.name === name ? credentials(r) : undefined;
 }
 
 export async function credentialsById(db: Db, id: number): Promise<Credentials | undefined> {
-  return credentials((await rows<Omit<Credentials, "banned"> & { banned: number }>(db, `${CREDENTIALS} WHERE id = ?`, [id]))[0]);
+  return credentials((await rows<Omit<Credentials, "banned"> & { banned: number }>(db, `${CREDENTIALS} id = ?`, [id]))[0]);
 }
 
 /** The user with exactly this name (see credentialsByName on why the name is compared again). */
@@ -47,6 +48,6 @@ export async function userByName(db: Db, name: string): Promise<UserRow | undefi
 }
 
 export async function userById(db: Db, id: number): Promise<UserRow | undefined> {
-  return (await rows<UserRow>(db, "SELECT id, name FROM users WHERE id = ?", [id]))[0];
+  return (await rows<UserRow>(db, "SELECT id, name FROM users WHERE id = ? AND deleted_at IS NULL", [id]))[0];
 }
 

@@ -1,6 +1,6 @@
 /** register, login, logout: accounts and sessions. */
 import { fail } from "../../protocol/errors.ts";
-import type { ChangePassword, Login, Register } from "../../protocol/schema.ts";
+import type { ChangePassword, DeleteAccount, Login, Register } from "../../protocol/schema.ts";
 import { friendsOf } from "../../store/friends.ts";
 import { unreadTotal } from "../../store/conversations.ts";
 import { pendingCount, pendingPage } from "../../store/messages.ts";
@@ -11,7 +11,9 @@ import { createUser, credentialsById, credentialsByName, userById } from "../../
 import type { Wait } from "../login-throttle.ts";
 import { type Ctx, line, type Services, sessionOf } from "../services.ts";
 import { conversationOf, type Session } from "../session.ts";
-import { groupList } from "./groups.ts";
+import { deleteAccountRows } from "../../store/account-deletion.ts";
+import { groupIdsOf, leaveGroup } from "../../store/groups.ts";
+import { groupList, purgeDeleted } from "./groups.ts";
 
 export async function register(ctx: Ctx, req: Register) {
   const { db, policy } = ctx.services;
@@ -147,13 +149,52 @@ async function replayPending(services: Services, conn: Ctx["conn"], session: Ses
 export async function changePassword(ctx: Ctx, req: ChangePassword) {
   const { db, policy } = ctx.services;
   const me = sessionOf(ctx);
-  const creds = await credentialsById(db, me.user.id);
-  if (!creds || !(await Bun.password.verify(req.old, creds.password_hash))) fail("bad_credentials", "the old password is wrong");
+  await checkPassword(ctx, me, req.old);
   await setPasswordHash(db, me.user.id, await Bun.password.hash(req.new, { algorithm: "argon2id", ...policy.hash }));
   await revokeUserTokens(db, me.user.id);
   const token = await issueToken(db, me.user.id, policy.tokenTtlMs);
   me.replaceTokens([token]);
   return { token };
+}
+
+/** The logged-in user's password, checked under the login throttle: guessing it here is no faster than at login. */
+async function checkPassword(ctx: Ctx, me: Session, password: string) {
+  const { db, throttle, log } = ctx.services;
+  const account = `user:${me.user.id}`;
+  const wait = throttle.address(ctx.conn.remote) ?? throttle.account(account);
+  if (wait) refuse(ctx, wait, { user: me.user.id });
+  const creds = await credentialsById(db, me.user.id);
+  if (!creds || !(await Bun.password.verify(password, creds.password_hash))) {
+    throttle.failed(account, ctx.conn.remote);
+    log.warn("password_check_failed", { remote: ctx.conn.remote, conn: ctx.conn.id, user: me.user.id });
+    fail("bad_credentials", "the password is wrong");
+  }
+  throttle.succeeded(account);
+}
+
+/**
+ * Deletes the account: its groups are left (the creator's succession, an
+ * empty group deleted), friends hear friend_removed, then everything of it
+ * goes (store/account-deletion.ts), and every session of it, on every node,
+ * gets account_deleted and closes; this one right after its ok.
+ */
+export async function deleteAccount(ctx: Ctx, req: DeleteAccount) {
+  const services = ctx.services;
+  const { db, hub } = services;
+  const me = sessionOf(ctx);
+  await checkPassword(ctx, me, req.password);
+  for (const g of await groupIdsOf(db, [me.user.id]).then((m) => m.get(me.user.id) ?? [])) {
+    const r = await leaveGroup(db, g, me.user.id);
+    if (!r.left) continue;
+    hub.toGroup(g, line({ type: "member_left", group: g, user: me.user }), { exceptUser: me.user.id });
+    if (r.successor) hub.toGroup(g, line({ type: "role_changed", group: g, user: r.successor, role: "creator" }));
+    if (r.deleted) await purgeDeleted(services, g);
+  }
+  const friends = await deleteAccountRows(db, me.user.id, Date.now());
+  for (const f of friends) hub.toUser(f, line({ type: "friend_removed", user: me.user.id }), { change: { kind: "friend_removed", friend: me.user.id } });
+  services.log.info("account_deleted", { user: me.user.id, remote: ctx.conn.remote });
+  ctx.after = async () => hub.endEverywhere(me.user.id, "account_deleted");
+  return {};
 }
 
 export async function logout(ctx: Ctx) {

@@ -5,7 +5,7 @@
  */
 import type { RequestOf, RequestType } from "../../protocol/schema.ts";
 import type { Ctx } from "../services.ts";
-import { changePassword, login, logout, register } from "./account.ts";
+import { changePassword, deleteAccount, login, logout, register } from "./account.ts";
 import { conversations, read, typing } from "./conversations.ts";
 import { deleteOne, edit } from "./edits.ts";
 import { addFriend, findUser, friends, removeFriend } from "./friends.ts";
@@ -61,4 +61,5 @@ export const HANDLERS: { [T in RequestType]: Handler<T> } = {
   blocked: { auth: true, handle: blocked },
   find_user: { auth: true, handle: findUser },
   change_password: { auth: true, handle: changePassword },
+  delete_account: { auth: true, handle: deleteAccount },
 };
