@@ -21,9 +21,53 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 6, name: "006_account_deletion", sql: accountDeletion },
 ];
 
+/** MySQL's answers to a statement the user has no privilege for. */
+const ACCESS_DENIED = new Set(["ER_TABLEACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR", "ER_SPECIFIC_ACCESS_DENIED_ERROR", "ER_COLUMNACCESS_DENIED_ERROR"]);
+
+/**
+ * A migration is due and this user may not change the schema: the least
+ * privilege setup of deploy/README.md, where nodes only read and write rows
+ * and `chat migrate` runs with a second user.
+ */
+export class MigrationDeniedError extends Error {
+  readonly code = "migration_denied";
+  constructor(migration: string, cause: Error) {
+    super(
+      `schema migration ${migration} is due and this MySQL user may not change the schema (${cause.message}); ` +
+        "run `chat migrate` with a user that may (deploy/README.md, step 5), then start the node again",
+      { cause },
+    );
+  }
+}
+
+/** Rethrows a privilege refusal as a MigrationDeniedError naming `migration`, anything else as it is. */
+function explainDenial(migration: string): (e: unknown) => never {
+  return (e) => {
+    throw ACCESS_DENIED.has((e as { code?: string })?.code ?? "") ? new MigrationDeniedError(migration, e as Error) : e;
+  };
+}
+
 export interface MigrateResult {
   applied: string[];
   current: number;
+}
+
+/**
+ * The versions applied so far. The table is created only when it is missing,
+ * so that a user without CREATE (a node's, in the least privilege setup)
+ * finds a current schema current without trying to change anything.
+ */
+async function appliedVersions(conn: mysql.Connection): Promise<{ version: number }[]> {
+  try {
+    const [rows] = (await conn.query("SELECT version FROM schema_migrations")) as unknown as [{ version: number }[]];
+    return rows;
+  } catch (e) {
+    if ((e as { code?: string }).code !== "ER_NO_SUCH_TABLE") throw e;
+  }
+  await conn.query(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, name VARCHAR(128) NOT NULL, applied_at BIGINT NOT NULL) ENGINE=InnoDB",
+  ).catch(explainDenial(MIGRATIONS[0]!.name));
+  return [];
 }
 
 /**
@@ -36,15 +80,11 @@ export async function migrate(uri: string, options: { upTo?: number } = {}): Pro
   try {
     const [[lock]] = (await conn.query("SELECT GET_LOCK('chat_migrate', 60) AS ok")) as unknown as [[{ ok: number }]];
     if (lock?.ok !== 1) throw new Error("another migration holds the lock for 60 s");
-    await conn.query(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, name VARCHAR(128) NOT NULL, applied_at BIGINT NOT NULL) ENGINE=InnoDB",
-    );
-    const [rows] = (await conn.query("SELECT version FROM schema_migrations")) as unknown as [{ version: number }[]];
-    const done = new Set(rows.map((r) => r.version));
+    const done = new Set((await appliedVersions(conn)).map((r) => r.version));
     const applied: string[] = [];
     for (const m of MIGRATIONS) {
       if (done.has(m.version) || m.version > (options.upTo ?? Number.POSITIVE_INFINITY)) continue;
-      await conn.query(m.sql);
+      await conn.query(m.sql).catch(explainDenial(m.name));
       await conn.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
         m.version,
         m.name,

@@ -2,7 +2,7 @@
 # keepalived vrrp_script for a chat VM. Exit 0 = this VM may hold the VIP;
 # anything else puts it into FAULT (weight 0), which hands the VIP over.
 #
-#   check-chat.sh [NGINX_PID_FILE] [ADMIN_HOST:PORT] [strict|alive|nginx]
+#   check-chat.sh [NGINX_PID_FILE] [ADMIN_HOST:PORT] [strict|alive|nginx] [MAINTENANCE_FILE]
 #
 #   NGINX_PID_FILE   this VM's nginx pid file            (default /run/nginx.pid)
 #   ADMIN_HOST:PORT  this VM's chat node admin endpoint  (default 127.0.0.1:6001)
@@ -19,16 +19,24 @@
 #                    VIP moves while this VM's nginx lives, every client on it
 #                    sits on a dead path until it next sends something; see
 #                    deploy/README.md.)
+#   MAINTENANCE_FILE while it exists, and for at most 10 minutes after it was
+#                    made, the chat node does not count, as in mode nginx:
+#                    install.sh --upgrade makes it around a planned restart so
+#                    that the VIP stays (default /run/chat-maintenance)
 #
 # Install it root-owned, mode 0755, in a directory no other user can write
 # (/etc/keepalived): with enable_script_security keepalived refuses scripts
 # that others could change, and says so only in its log.
-# Dependencies: bash, coreutils `timeout`. No curl: bash's /dev/tcp speaks the
-# one HTTP request needed.
+# Dependencies: bash, coreutils (`timeout`, `stat`, `date`). No curl: bash's
+# /dev/tcp speaks the one HTTP request needed.
 set -u
 pid_file=${1:-/run/nginx.pid}
 admin=${2:-127.0.0.1:6001}
 mode=${3:-strict}
+maintenance=${4:-/run/chat-maintenance}
+# A flag older than this is forgotten: an upgrade that died half-way must not
+# switch the chat node's check off for good.
+MAINTENANCE_MAX_S=600
 
 fail() {
   echo "check-chat: $*" >&2
@@ -47,6 +55,9 @@ state=${state%% *}
 [[ $state != Z && $state != X ]] || fail "nginx ($pid) is dead (state $state)"
 
 [ "$mode" = nginx ] && exit 0
+if made=$(stat -c %Y "$maintenance" 2>/dev/null) && [ $(($(date +%s) - made)) -lt $MAINTENANCE_MAX_S ]; then
+  exit 0
+fi
 
 # 2. The local chat node answers /healthz within 1.5 s (the node itself gives
 # MySQL 1 s to answer before it says 503).

@@ -7,6 +7,7 @@
  * Sending a message so that it survives that is people.ts's sendOnce.
  */
 import { Wire, type Frame } from "../../test/support/wire.ts";
+import type { LabTls } from "./probes.ts";
 
 export type { Frame } from "../../test/support/wire.ts";
 
@@ -15,6 +16,8 @@ export interface ClientOptions {
   port: number;
   /** Name in the lab's report. */
   label: string;
+  /** TLS towards the server, trusting this authority; plain TCP without. */
+  tls?: LabTls;
   /** Ping interval while connected, in ms; a ping unanswered for 3 intervals drops the connection. Default 1000. */
   pingMs?: number;
   /** Reconnect backoff: first delay and cap, in ms. Default 100 and 1000. */
@@ -41,7 +44,7 @@ export interface Outage {
 }
 
 export class LabClient {
-  readonly opts: Required<ClientOptions>;
+  readonly opts: Required<Omit<ClientOptions, "tls">> & Pick<ClientOptions, "tls">;
   node?: string;
   token?: string;
   user?: { id: number; name: string };
@@ -88,6 +91,7 @@ export class LabClient {
     try {
       w = await Wire.connect(this.opts.port, {
         host: this.opts.host,
+        tls: this.opts.tls,
         timeoutMs,
         keep: false,
         // The server broke the framing: record it where the checks look, and carry on.
@@ -155,6 +159,11 @@ export class LabClient {
 
   #onFrame(f: Frame) {
     this.#lastPong = Date.now();
+    // An error that answers nothing (shutting_down, idle_timeout) is news for the checks.
+    if (f.type === "error" && f.re === undefined) {
+      this.events.push({ at: Date.now(), frame: f });
+      return;
+    }
     // Replies reach their request() through the Wire; unawaited ones (pings) need nothing; hello is the Wire's.
     if (f.type === "ok" || f.type === "error" || f.type === "hello") return;
     if (f.type === "msg") {

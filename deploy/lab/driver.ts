@@ -1,6 +1,6 @@
 /**
  * The lab's driver: runs inside the client namespace (the supervisor starts it
- * there), brings the cluster up, runs the five checks and prints the report.
+ * there), brings the cluster up, runs the six checks and prints the report.
  * It exits 0 only when every check passed. Stopping what it started is the
  * supervisor's job, which also covers the driver dying halfway.
  */
@@ -10,8 +10,8 @@ import { Launcher } from "./launch.ts";
 import { nsInode, procNetns, type Topology } from "./netns.ts";
 import { PidRegistry } from "./procs.ts";
 import { Report, secs } from "./report.ts";
-import { chatNodeKill, crossNodeChat, distribution, nginxCrash, restore, type Lab } from "./scenarios.ts";
-import { Stack, VIP_PORT, VMS, type Vm } from "./stack.ts";
+import { chatNodeKill, crossNodeChat, distribution, nginxCrash, restore, rollingUpgrade, type Lab } from "./scenarios.ts";
+import { makeLabCerts, Stack, VIP_PORT, VMS, type Vm } from "./stack.ts";
 import { tailOf, waitUntil } from "../../test/support/wait.ts";
 import { tcpHello } from "./probes.ts";
 
@@ -35,22 +35,24 @@ export async function drive(stateFile: string): Promise<number> {
     return 2;
   }
   const launcher = new Launcher(topo, new PidRegistry(state.pidFile), join(state.dir, "logs"));
+  const certs = makeLabCerts(join(state.dir, "tls"), topo);
   const stack = new Stack(topo, launcher, {
     dir: state.dir,
     vmRoot: (vm) => state.vmRoots[vm],
     binary: state.binary,
+    certs,
   });
   const report = new Report();
-  const lab: Lab = { stack, vip: { host: topo.addr.vip, port: VIP_PORT }, users: [] };
+  const lab: Lab = { stack, vip: { host: topo.addr.vip, port: VIP_PORT, tls: certs.tls }, users: [] };
 
   const up = await report.run("setup: MariaDB + Redis in the db namespace, chat + nginx + keepalived on vm1 and vm2", async (c) => {
     let t = Date.now();
     await stack.startDatabases();
-    c.figure(`MariaDB ${topo.addr.db}:3306 and Redis ${topo.addr.db}:6379 up in ${secs(Date.now() - t)}`);
+    c.figure(`MariaDB ${topo.addr.db}:3306 and Redis ${topo.addr.db}:6379 (with requirepass) up in ${secs(Date.now() - t)}, set up with the guide's config lines and SQL`);
     stack.install();
     const version = (await launcher.run("vm1", [join(state.vmRoots.vm1, "usr/local/bin/chat"), "--version"])).trim();
-    c.figure(`installed with deploy/install.sh --root: ${version}, run from ${state.vmRoots.vm1} (no source, no node_modules)`);
-    await stack.migrate();
+    c.figure(`installed with deploy/install.sh --root: ${version}, run from ${state.vmRoots.vm1} (no source, no node_modules), TLS with deploy/make-certs.sh's certificate`);
+    c.figure(`chat migrate as chat_migrate: ${(await stack.migrate()).trim()}; the nodes connect as chat (rows only)`);
     t = Date.now();
     for (const vm of VMS) await stack.startChat(vm);
     for (const vm of VMS) await stack.startNginx(vm);
@@ -59,7 +61,7 @@ export async function drive(stateFile: string): Promise<number> {
     for (const vm of VMS) await stack.startKeepalived(vm);
     await waitUntil("VIP on vm1", async () => (await stack.vipHolders()).join() === "vm1", 10_000, { detail: () => tailOf(stack.keepalived.vm1?.log) });
     const onVip = Date.now();
-    await waitUntil("VIP answering", async () => (await tcpHello(topo.addr.vip, VIP_PORT, 300)) !== undefined, 10_000);
+    await waitUntil("VIP answering", async () => (await tcpHello(topo.addr.vip, VIP_PORT, 300, certs.tls)) !== undefined, 10_000);
     c.figure(`keepalived started: VIP ${topo.addr.vip} on vm1 after ${secs(onVip - t)}, answering after ${secs(Date.now() - t)}`, true);
     for (const vm of VMS) {
       const complaints = stack.keepalivedComplaints(vm);
@@ -73,6 +75,7 @@ export async function drive(stateFile: string): Promise<number> {
     ["3. master's nginx killed: VIP moves, clients reconnect with their token, zero lost, zero duplicated", nginxCrash, "2"],
     ["4. chat node SIGKILLed: friends see its users offline within 15 s; pending messages arrive after reconnect", chatNodeKill, "2"],
     ["5. everything restored: VIP fails back, zero lost, zero duplicated, both nodes serve", restore, "2"],
+    ["6. rolling upgrade with install.sh --upgrade, vm2 then vm1: the VIP stays, clients move with their token, zero lost, zero duplicated", rollingUpgrade, "2"],
   ];
   for (const [name, body, needs] of steps) {
     if (!up) report.skip(name, "setup failed");

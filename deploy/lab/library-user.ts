@@ -25,7 +25,7 @@ export class LibraryUser {
     via: Endpoint,
     readonly label: string,
   ) {
-    this.client = createClient({ host: via.host, port: via.port, reconnect: true, autoAck: true });
+    this.client = createClient({ host: via.host, port: via.port, tls: via.tls ? { ca: via.tls.ca } : false, reconnect: true, autoAck: true });
     this.client.onMessage((m) => this.received.set(m.mid, m));
     this.client.on("disconnected", () => {
       this.outages.push({ lostAt: Date.now(), attempts: 0 });

@@ -55,7 +55,7 @@ export async function vipAnswers(vip: Endpoint, timeoutMs: number): Promise<numb
   const probes: Promise<void>[] = [];
   while (answered === undefined && Date.now() < deadline) {
     probes.push(
-      tcpHello(vip.host, vip.port, 300).then((node) => {
+      tcpHello(vip.host, vip.port, 300, vip.tls).then((node) => {
         if (node !== undefined) answered ??= Date.now();
       }),
     );

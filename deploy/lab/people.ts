@@ -8,12 +8,14 @@
 import type { Accepted } from "../../test/support/send-ledger.ts";
 import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import { LabClient, RequestError, type Outage } from "./client.ts";
+import type { LabTls } from "./probes.ts";
 
 export const PASSWORD = "lab-password-1";
 
 export interface Endpoint {
   host: string;
   port: number;
+  tls?: LabTls;
 }
 
 /**

@@ -3,6 +3,11 @@ import type { Socket } from "bun";
 import { connectWithin } from "../../test/support/connect.ts";
 import { Wire } from "../../test/support/wire.ts";
 
+/** The lab's clients speak TLS to the chat nodes, trusting the lab's authority (deploy/make-certs.sh). */
+export interface LabTls {
+  ca: string;
+}
+
 /** Connects, optionally writes `probe`, resolves with what arrived within `ms` (empty when refused). */
 export async function tcpRead(host: string, port: number, probe = "", ms = 1_000, enough = (s: string) => s.length > 0): Promise<string> {
   let got = "";
@@ -39,11 +44,11 @@ export async function tcpGreets(host: string, port: number, probe = ""): Promise
   return (await tcpRead(host, port, probe, 500)).length > 0;
 }
 
-/** The `node` of the hello a chat endpoint sends within `ms`, or undefined (refused, silent, not a chat server). */
-export async function tcpHello(host: string, port: number, ms = 1_000): Promise<string | undefined> {
+/** The `node` of the hello a chat endpoint sends within `ms` (over TLS when `tls` is given), or undefined (refused, silent, not a chat server). */
+export async function tcpHello(host: string, port: number, ms = 1_000, tls?: LabTls): Promise<string | undefined> {
   let w: Wire | undefined;
   try {
-    w = await Wire.connect(port, { host, timeoutMs: ms, keep: false });
+    w = await Wire.connect(port, { host, tls, timeoutMs: ms, keep: false });
     return typeof w.hello?.node === "string" ? w.hello.node : undefined;
   } catch {
     return undefined; // refused, timed out, or it spoke something other than the protocol

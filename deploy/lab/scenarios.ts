@@ -1,5 +1,5 @@
 /**
- * The lab's five checks, run in order on one cluster:
+ * The lab's six checks, run in order on one cluster:
  *   1. connections through the VIP land on both chat nodes
  *   2. users on different nodes chat both ways; group chat reaches both nodes
  *   3. the master's nginx crashes: the VIP moves, clients come back with their
@@ -11,6 +11,9 @@
  *      and what they were sending when it died goes again from there, once
  *   5. everything restarts: the VIP fails back, nothing is lost or stored
  *      twice, both nodes serve again
+ *   6. the guide's rolling upgrade (install.sh --upgrade, vm2 then vm1): the
+ *      VIP never leaves vm1, each drained node's clients come back with their
+ *      token, nothing is lost or stored twice
  */
 import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import type { LabClient } from "./client.ts";
@@ -19,8 +22,8 @@ import { backAfter, reportLoss, reportMove, reportReconnects, vipAnswers, vipOn 
 import { arrival, befriendAll, keepSending, openOn, sender, sendOnce, sendTo, signIn, spread, type Endpoint, type Recipient, type Sent } from "./people.ts";
 import type { CheckHandle } from "./report.ts";
 import { secs } from "./report.ts";
-import { crash } from "./procs.ts";
-import { CHAT_PORT, type Stack, type Vm } from "./stack.ts";
+import { alive, crash } from "./procs.ts";
+import { CHAT_PORT, VMS, type Stack, type Vm } from "./stack.ts";
 
 /** src/client's default heartbeat: an idle library client notices a dead path only when it pings. */
 const LIBRARY_HEARTBEAT_MS = 10_000;
@@ -95,7 +98,7 @@ export async function crossNodeChat(lab: Lab, c: CheckHandle) {
     await signIn(u, names[i]!);
     lab.users.push(u);
   }
-  const sender = await openOn({ host: lab.stack.topo.addr.vm2, port: CHAT_PORT }, "sender", "vm2");
+  const sender = await openOn({ host: lab.stack.topo.addr.vm2, port: CHAT_PORT, tls: lab.vip.tls }, "sender", "vm2");
   await signIn(sender, "sender");
   lab.sender = sender;
   await befriendAll([...lab.users, sender]);
@@ -270,4 +273,71 @@ export async function restore(lab: Lab, c: CheckHandle) {
     a.close();
     b.close();
   }
+}
+
+/** Where a recipient is connected now (a LabClient or the library's client). */
+function nodeOf(r: Recipient): string | undefined {
+  return (r as { node?: string }).node;
+}
+
+/**
+ * 6. The guide's upgrade: `install.sh --upgrade` on vm2, then on vm1 (the
+ * MASTER), with the lab doing what systemd does for `systemctl restart
+ * chat`. The VIP must stay on vm1 throughout (the maintenance flag keeps the
+ * check from failing), keepalived must be neither restarted nor changing
+ * state, each drained node's clients must be told shutting_down and come back
+ * with their token, and nothing accepted may be lost or stored twice.
+ */
+export async function rollingUpgrade(lab: Lab, c: CheckHandle) {
+  const { stack } = lab;
+  const holders = await stack.vipHolders();
+  if (holders.join() !== "vm1") throw new Error(`the VIP should be on vm1 before the upgrade, it is on [${holders}]`);
+  const keepalivedBefore = VMS.map((vm) => stack.keepalivedTransitions(vm).length);
+  const keepalivedPids = VMS.map((vm) => stack.keepalived[vm]!.rec);
+
+  const t0 = Date.now();
+  const away: string[] = [];
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      const h = await stack.vipHolders();
+      if (h.join() !== "vm1") away.push(`[${h.join(", ")}] after ${secs(Date.now() - t0)}`);
+      await Bun.sleep(20);
+    }
+  })();
+  const sending = keepSending(sender(lab.sender!), recipients(lab), "during the upgrade");
+  try {
+    for (const vm of ["vm2", "vm1"] as const) {
+      const drained = recipients(lab).filter((u) => nodeOf(u) === vm);
+      const t = Date.now();
+      const r = await stack.upgrade(vm);
+      c.figure(
+        `install.sh --upgrade on ${vm}: done in ${secs(Date.now() - t)} (node stopped gracefully in ${r.stopMs.map((ms) => (ms === undefined ? "SIGKILL" : secs(ms))).join(", ")}); asked systemd for: ${r.calls.join("; ") || "nothing"}`,
+        true,
+      );
+      c.expect(r.calls.join("|") === "restart chat", `install.sh --upgrade on ${vm} asked for [${r.calls.join("; ")}], not just a chat restart`);
+      c.expect(r.output.includes("nginx and keepalived untouched"), `install.sh --upgrade on ${vm} did not say it left nginx and keepalived alone`);
+      c.expect(r.stopMs.every((ms) => ms !== undefined), `the chat node on ${vm} needed SIGKILL to stop`);
+      if (!drained.length) {
+        c.figure(`nobody was on ${vm}'s node: ${spread(lab.users)}`);
+        continue;
+      }
+      const told = drained.filter((u) => !(u instanceof LibraryUser) && (u as LabClient).events.some((e) => e.at >= t && e.frame.code === "shutting_down"));
+      c.figure(`${vm}'s node drained: ${drained.map((u) => u.user!.name).join(", ")}; told shutting_down: ${told.map((u) => u.user!.name).join(", ") || "none"}`);
+      c.expect(told.length === drained.filter((u) => !(u instanceof LibraryUser)).length, `not every client on ${vm} was told shutting_down`);
+      reportReconnects(c, await backAfter(drained, t, 15_000), `after ${vm}'s node drained (measured from their disconnect)`);
+    }
+  } finally {
+    watching = false;
+    await watch;
+  }
+  c.expect(away.length === 0, `the VIP left vm1 during the upgrade: ${away[0]}`);
+  if (!away.length) c.figure(`VIP on vm1 alone throughout (polled every 20 ms for ${secs(Date.now() - t0)})`, true);
+  const transitions = VMS.map((vm, i) => stack.keepalivedTransitions(vm).slice(keepalivedBefore[i]));
+  c.expect(transitions.every((t) => t.length === 0), `keepalived changed state during the upgrade: ${transitions.flat()[0]}`);
+  c.expect(keepalivedPids.every(alive), "a keepalived was restarted during the upgrade");
+  await Bun.sleep(500);
+  await sending.stop();
+  await reportLoss(c, sending.sent, sending.failures, "sent during the upgrade");
+  await distribution(lab, c);
 }

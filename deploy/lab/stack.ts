@@ -1,18 +1,20 @@
 /**
- * What runs in the lab: MariaDB and Redis in the db namespace, and on each
- * "VM" a chat node, nginx and keepalived configured exactly as
- * deploy/install.sh configures a real VM (it stages each VM in a directory
- * with --root, and the lab runs what it wrote).
+ * What runs in the lab: MariaDB and Redis in the db namespace, set up with
+ * the deploy guide's own config lines and SQL, and on each "VM" a chat node,
+ * nginx and keepalived configured exactly as deploy/install.sh configures a
+ * real VM (it stages each VM in a directory with --root, and the lab runs
+ * what it wrote), serving TLS with deploy/make-certs.sh's certificate.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { fill, guideBlock } from "./guide.ts";
 import type { Launcher, Started } from "./launch.ts";
 import { addressesIn, type Topology } from "./netns.ts";
-import { alive, type Recorded } from "./procs.ts";
+import { alive, crash, type Recorded } from "./procs.ts";
 import { tailOf, waitUntil } from "../../test/support/wait.ts";
 import { spawnNode } from "../../test/support/node.ts";
-import { tcpGreets, tcpHello } from "./probes.ts";
+import { type LabTls, tcpGreets, tcpHello } from "./probes.ts";
 
 export const CHAT_PORT = 6000;
 export const ADMIN_PORT = 6001;
@@ -21,6 +23,15 @@ export const MYSQL_PORT = 3306;
 export const REDIS_PORT = 6379;
 const STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so";
 const REPO = resolve(import.meta.dir, "../..");
+/** The lab's passwords, in place of the guide's NODE-PASSWORD, MIGRATE-PASSWORD and REDIS-PASSWORD. */
+const NODE_PASSWORD = "lab-node-pw";
+const MIGRATE_PASSWORD = "lab-migrate-pw";
+const REDIS_PASSWORD = "lab-redis-pw";
+/** systemd's TimeoutStopSec in chat.service: how long a graceful stop may take before SIGKILL. */
+const STOP_TIMEOUT_MS = 30_000;
+const INSTALL = join(REPO, "deploy/install.sh");
+/** systemctl for install.sh in the lab: hands each call to Stack.upgrade. */
+const SYSTEMCTL = join(REPO, "deploy/lab/systemctl.sh");
 
 export type Vm = "vm1" | "vm2";
 export const VMS: Vm[] = ["vm1", "vm2"];
@@ -32,11 +43,32 @@ export interface StackOptions {
   vmRoot: (vm: Vm) => string;
   /** The chat executable to install on the VMs. */
   binary: string;
+  /** What deploy/make-certs.sh wrote (makeLabCerts). */
+  certs: LabCerts;
+}
+
+export interface LabCerts {
+  cert: string;
+  key: string;
+  tls: LabTls;
+}
+
+/**
+ * Step 2 of the guide: deploy/make-certs.sh for the VIP and both VMs'
+ * addresses, into `dir`. The clients trust the authority it made.
+ */
+export function makeLabCerts(dir: string, topo: Topology): LabCerts {
+  const r = spawnSync("bash", [join(REPO, "deploy/make-certs.sh"), "--dir", dir, topo.addr.vip, topo.addr.vm1, topo.addr.vm2], { encoding: "utf8", timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`deploy/make-certs.sh failed:\n${r.stdout}${r.stderr}`);
+  return { cert: join(dir, "chat.pem"), key: join(dir, "chat.key"), tls: { ca: readFileSync(join(dir, "ca.pem"), "utf8") } };
 }
 
 export class Stack {
+  /** The nodes' user (rows only) and the migration user, as the guide's SQL makes them. */
   readonly mysqlUrl: string;
+  readonly migrateUrl: string;
   readonly redisUrl: string;
+  readonly tls: LabTls;
   readonly chat: Partial<Record<Vm, Started>> = {};
   readonly nginx: Partial<Record<Vm, Started>> = {};
   readonly keepalived: Partial<Record<Vm, Started>> = {};
@@ -46,20 +78,35 @@ export class Stack {
     readonly launcher: Launcher,
     readonly opts: StackOptions,
   ) {
-    this.mysqlUrl = `mysql://chat:chat-lab-pw@${topo.addr.db}:${MYSQL_PORT}/chat`;
-    this.redisUrl = `redis://${topo.addr.db}:${REDIS_PORT}`;
+    this.mysqlUrl = `mysql://chat:${NODE_PASSWORD}@${topo.addr.db}:${MYSQL_PORT}/chat`;
+    this.migrateUrl = `mysql://chat_migrate:${MIGRATE_PASSWORD}@${topo.addr.db}:${MYSQL_PORT}/chat`;
+    this.redisUrl = `redis://:${REDIS_PASSWORD}@${topo.addr.db}:${REDIS_PORT}`;
+    this.tls = opts.certs.tls;
+  }
+
+  /** A block of the guide with its example network (10.0.0.x) and passwords replaced by the lab's. */
+  #guide(name: string, passwords: Record<string, string> = {}): string {
+    return fill(guideBlock(name), { "10.0.0.": `${this.topo.net}.`, ...passwords });
   }
 
   root(vm: Vm): string {
     return this.opts.vmRoot(vm);
   }
 
-  /** MariaDB and Redis in the db namespace, listening on the lab address only. */
+  /**
+   * The guide's step 3: MariaDB with its `[mysqld]` lines (bound to
+   * loopback and the database address), its SQL for the two users, and
+   * Redis with its four lines (bound likewise, with a password).
+   */
   async startDatabases() {
     const dir = join(this.opts.dir, "db");
     const data = join(dir, "mariadb");
     mkdirSync(data, { recursive: true });
     const sock = join(dir, "mariadb.sock");
+    const cnf = join(dir, "60-chat.cnf");
+    writeFileSync(cnf, this.#guide("mariadb-cnf") + "\n");
+    const redisConf = join(dir, "redis.conf");
+    writeFileSync(redisConf, this.#guide("redis-conf", { "REDIS-PASSWORD": REDIS_PASSWORD }) + "\n");
     await this.launcher.run(
       "db",
       ["mariadb-install-db", "--no-defaults", `--datadir=${data}`, "--auth-root-authentication-method=normal",
@@ -68,23 +115,21 @@ export class Stack {
     );
     await this.launcher.spawn(
       "db",
-      ["mariadbd", "--no-defaults", `--datadir=${data}`, `--socket=${sock}`, `--port=${MYSQL_PORT}`,
-        `--bind-address=${this.topo.addr.db}`, `--pid-file=${join(dir, "mariadb.pid")}`, "--skip-name-resolve",
-        "--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin", "--innodb-buffer-pool-size=64M",
+      // The guide's file, then what a Debian package's own config would say (paths, sizes).
+      ["mariadbd", `--defaults-file=${cnf}`, `--datadir=${data}`, `--socket=${sock}`, `--port=${MYSQL_PORT}`,
+        `--pid-file=${join(dir, "mariadb.pid")}`, "--innodb-buffer-pool-size=64M",
         "--max-connections=1000", "--skip-log-bin", "--innodb-flush-log-at-trx-commit=2", "--user=root"],
       "mariadb",
     );
     await this.launcher.spawn(
       "db",
-      ["redis-server", "--port", String(REDIS_PORT), "--bind", this.topo.addr.db, "--protected-mode", "no",
-        "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no"],
+      ["redis-server", redisConf, "--port", String(REDIS_PORT), "--dir", dir, "--daemonize", "no"],
       "redis",
     );
     await waitUntil("MariaDB", () => tcpGreets(this.topo.addr.db, MYSQL_PORT), 60_000);
     await waitUntil("Redis", () => tcpGreets(this.topo.addr.db, REDIS_PORT, "PING\r\n"), 10_000);
-    await this.launcher.run("db", ["mariadb", "--no-defaults", "-uroot", `--socket=${sock}`, "-e",
-      "CREATE USER 'chat'@'%' IDENTIFIED BY 'chat-lab-pw'; GRANT ALL PRIVILEGES ON chat.* TO 'chat'@'%';" +
-      "CREATE DATABASE chat CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"]);
+    const grants = this.#guide("grants", { "NODE-PASSWORD": NODE_PASSWORD, "MIGRATE-PASSWORD": MIGRATE_PASSWORD });
+    await this.launcher.run("db", ["mariadb", "--no-defaults", "-uroot", `--socket=${sock}`, "-e", grants]);
   }
 
   /** Stages both VMs with deploy/install.sh --root, exactly as on real VMs. */
@@ -93,12 +138,13 @@ export class Stack {
     for (const vm of VMS) {
       const r = spawnSync(
         "bash",
-        [join(REPO, "deploy/install.sh"), "--role", vm === "vm1" ? "master" : "backup", "--node", vm,
+        [INSTALL, "--role", vm === "vm1" ? "master" : "backup", "--node", vm,
           "--iface", this.topo.iface, "--vip", `${this.topo.addr.vip}/24`, "--nodes", nodes,
           "--mysql", this.mysqlUrl, "--redis", this.redisUrl, "--binary", this.opts.binary,
           "--listen-port", String(VIP_PORT), "--chat-port", String(CHAT_PORT), "--admin-port", String(ADMIN_PORT),
           // Loopback: only the VM's own keepalived check reads /healthz.
           "--admin-host", "127.0.0.1",
+          "--tls-cert", this.opts.certs.cert, "--tls-key", this.opts.certs.key,
           "--root", this.root(vm)],
         { encoding: "utf8", timeout: 30_000 },
       );
@@ -106,9 +152,9 @@ export class Stack {
     }
   }
 
-  /** `chat migrate`, once, from vm1. */
-  async migrate() {
-    await this.launcher.run("vm1", [join(this.root("vm1"), "usr/local/bin/chat"), "migrate", "--mysql", this.mysqlUrl], 60_000);
+  /** The guide's step 7, once, from vm1: `CHAT_MYSQL_URL=<the migration user's> chat migrate`. */
+  async migrate(): Promise<string> {
+    return this.launcher.run("vm1", ["env", `CHAT_MYSQL_URL=${this.migrateUrl}`, join(this.root("vm1"), "usr/local/bin/chat"), "migrate"], 60_000);
   }
 
   /**
@@ -144,6 +190,7 @@ export class Stack {
       adminPort: ADMIN_PORT,
       argv,
       ready: "hello",
+      tls: this.tls,
       // cwd: the VM's directory, far from the source tree and node_modules.
       launch: async (cmd) => {
         const started = await this.launcher.spawn(vm, cmd, `chat-${vm}`, { cwd: this.root(vm), env });
@@ -151,6 +198,90 @@ export class Stack {
         return { proc: started.proc, logFile: started.log };
       },
     });
+  }
+
+  /**
+   * What `systemctl restart chat` does: SIGTERM (the node drains), up to
+   * TimeoutStopSec for it to exit, SIGKILL after that, then start it again.
+   * Returns how long the stop took, or undefined if it needed SIGKILL.
+   */
+  async restartChat(vm: Vm): Promise<number | undefined> {
+    const old = this.chat[vm];
+    let stopMs: number | undefined;
+    if (old && alive(old.rec)) {
+      const t0 = Date.now();
+      process.kill(old.rec.pid, "SIGTERM");
+      let timer: Timer | undefined;
+      const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), STOP_TIMEOUT_MS)));
+      const how = await Promise.race([old.proc.exited.then(() => "exited" as const), late]);
+      clearTimeout(timer);
+      if (how === "late") {
+        crash([old.rec]);
+        await old.proc.exited;
+      } else stopMs = Date.now() - t0;
+    }
+    await this.startChat(vm);
+    return stopMs;
+  }
+
+  /**
+   * The guide's upgrade on one VM: `install.sh --upgrade` in the VM's
+   * namespace (its /healthz wait reads the VM's loopback), with the lab
+   * playing systemd for it: deploy/lab/systemctl.sh turns each call into a
+   * request that this carries out. Returns install.sh's output, the calls it
+   * made, and how long each node took to stop.
+   */
+  async upgrade(vm: Vm): Promise<{ output: string; calls: string[]; stopMs: (number | undefined)[] }> {
+    const dir = join(this.opts.dir, `systemctl-${vm}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const calls: string[] = [];
+    const stopMs: (number | undefined)[] = [];
+    let failure: unknown;
+    let running = true;
+    const serve = (async () => {
+      while (running) {
+        for (const f of readdirSync(dir).filter((n) => n.endsWith(".req"))) {
+          const request = readFileSync(join(dir, f), "utf8").trim();
+          rmSync(join(dir, f));
+          calls.push(request);
+          let status = 1; // anything but a chat restart is refused: an upgrade asks for nothing else
+          if (request === "restart chat") {
+            try {
+              stopMs.push(await this.restartChat(vm));
+              status = 0;
+            } catch (e) {
+              failure ??= e;
+            }
+          }
+          const done = join(dir, f.replace(/\.req$/, ".done"));
+          writeFileSync(`${done}.tmp`, `${status}\n`);
+          renameSync(`${done}.tmp`, done);
+        }
+        await Bun.sleep(20);
+      }
+    })();
+    try {
+      const output = await this.launcher.run(
+        vm,
+        ["env", `CHAT_INSTALL_SYSTEMCTL=${SYSTEMCTL}`, `CHAT_LAB_SYSTEMCTL_DIR=${dir}`,
+          "bash", INSTALL, "--upgrade", "--root", this.root(vm), "--binary", this.opts.binary, "--wait", "30"],
+        90_000,
+      );
+      return { output, calls, stopMs };
+    } catch (e) {
+      throw failure ?? e;
+    } finally {
+      running = false;
+      await serve;
+    }
+  }
+
+  /** keepalived's "Entering ... STATE" lines on `vm` so far: a VIP that moved shows there. */
+  keepalivedTransitions(vm: Vm): string[] {
+    const log = this.keepalived[vm]?.log;
+    if (!log || !existsSync(log)) return [];
+    return readFileSync(log, "utf8").split("\n").filter((l) => /Entering \w+ STATE/.test(l));
   }
 
   nginxPidFile(vm: Vm) {
@@ -177,7 +308,7 @@ export class Stack {
     );
     const startLog = join(root, "var/log/nginx/error.log");
     this.nginx[vm] = await this.launcher.spawn(vm, ["nginx", "-p", `${root}/`, "-e", startLog, "-c", conf], `nginx-${vm}`);
-    await waitUntil(`nginx on ${vm}`, async () => (await tcpHello(this.topo.addr[vm], VIP_PORT)) !== undefined, 10_000, { detail: () => tailOf(startLog) });
+    await waitUntil(`nginx on ${vm}`, async () => (await tcpHello(this.topo.addr[vm], VIP_PORT, 1_000, this.tls)) !== undefined, 10_000, { detail: () => tailOf(startLog) });
     this.launcher.reg.recordDescendants([this.nginx[vm]!.rec]);
   }
 

@@ -7,7 +7,7 @@ export const CLIENT_OPTIONS = {
   host: { type: text("ADDR"), env: "CHAT_CLIENT_HOST", help: "server address", default: DEFAULTS.host },
   port: { type: int(1, 65535), env: "CHAT_CLIENT_PORT", help: "server port", default: DEFAULTS.port },
   tls: { type: toggle, help: "connect with TLS" },
-  ca: { type: pemFile, help: "PEM CA certificate to trust (a self-signed server's certificate); implies --tls" },
+  ca: { type: pemFile, help: "PEM CA certificate to trust (deploy/make-certs.sh's ca.pem, or a self-signed server's own certificate); implies --tls" },
 } satisfies Table;
 
 export const CLIENT_SUMMARY =

@@ -63,8 +63,8 @@ const TRANSIENT = new Set([
 const ADVICE: Record<string, string> = {
   ER_ACCESS_DENIED_ERROR: "check the user and password in --mysql (or --mysql-password-file)",
   ER_ACCESS_DENIED_NO_PASSWORD_ERROR: "the user needs a password: add it to --mysql (or --mysql-password-file)",
-  ER_DBACCESS_DENIED_ERROR: "grant the user access to the database (deploy/README.md shows the GRANT)",
-  ER_TABLEACCESS_DENIED_ERROR: "grant the user all privileges on the database (deploy/README.md shows the GRANT)",
+  ER_DBACCESS_DENIED_ERROR: "grant the user access to the database (deploy/README.md, step 2, shows the GRANT)",
+  ER_TABLEACCESS_DENIED_ERROR: "grant the user the privileges deploy/README.md lists (step 2)",
   ER_BAD_DB_ERROR: "create the database first, or fix its name in --mysql",
   ER_HOST_NOT_PRIVILEGED: "MySQL does not accept this user from this host: grant it for this host",
   ENOTFOUND: "the host name in --mysql does not resolve",

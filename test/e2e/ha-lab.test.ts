@@ -14,7 +14,7 @@ const REPO = resolve(import.meta.dir, "../..");
 const TEST_LIMIT_MS = 180_000;
 
 test.skipIf(process.env.CHAT_SKIP_LAB === "1")(
-  "a two-VM cluster behind nginx and keepalived fails over and back without losing or duplicating a message",
+  "a two-VM cluster behind nginx and keepalived fails over, fails back and upgrades node by node without losing or duplicating a message",
   async () => {
     const lab = Bun.spawn([process.execPath, "deploy/lab/lab.ts"], {
       cwd: REPO,

@@ -60,3 +60,73 @@ describe("TLS", () => {
     expect(out).toContain("tls_user");
   });
 });
+
+/**
+ * The deploy guide's certificates: deploy/make-certs.sh makes a private
+ * authority and a server certificate; the server runs on those, clients
+ * trust the authority alone (never the server's certificate itself).
+ */
+describe("TLS with the certificates of deploy/make-certs.sh", () => {
+  const MAKE_CERTS = `${import.meta.dir}/../../deploy/make-certs.sh`;
+  const certs = `${dir}/guide`;
+  let guided: NodeProcess;
+  let ca: string;
+
+  const makeCerts = (out: string, ...names: string[]) => {
+    const r = Bun.spawnSync(["bash", MAKE_CERTS, "--dir", out, ...names], { stdout: "pipe", stderr: "pipe" });
+    if (!r.success) throw new Error(`make-certs.sh failed: ${r.stderr}`);
+    return r.stdout.toString();
+  };
+
+  beforeAll(async () => {
+    makeCerts(certs, "localhost", "127.0.0.1");
+    ca = await Bun.file(`${certs}/ca.pem`).text();
+    guided = await spawnNode({ node: "tls2", mysqlUrl: await freshDatabase(), args: ["--tls-cert", `${certs}/chat.pem`, "--tls-key", `${certs}/chat.key`] });
+  });
+
+  afterAll(async () => {
+    await guided?.kill();
+  });
+
+  it("keeps the authority's key to its owner and reuses the authority on a second run", async () => {
+    const mode = (f: string) => (Bun.spawnSync(["stat", "-c", "%a", `${certs}/${f}`]).stdout.toString().trim());
+    expect(mode("ca.key")).toBe("600");
+    expect(mode("chat.key")).toBe("600");
+    const before = await Bun.file(`${certs}/ca.pem`).text();
+    const again = `${dir}/guide-again`;
+    Bun.spawnSync(["cp", "-a", certs, again]);
+    expect(makeCerts(again, "localhost", "127.0.0.1")).toContain("existing authority");
+    expect(await Bun.file(`${again}/ca.pem`).text()).toBe(before);
+    expect(await Bun.file(`${again}/chat.pem.old`).text()).toBe(await Bun.file(`${certs}/chat.pem`).text());
+  });
+
+  it("serves a client that trusts only the authority, by address and by name", async () => {
+    const byAddress = await connectClient({ host: "127.0.0.1", port: guided.port, tls: { ca } });
+    expect(byAddress.node).toBe("tls2");
+    await byAddress.close();
+    const byName = await connectClient({ host: "127.0.0.1", port: guided.port, tls: { ca, serverName: "localhost" } });
+    expect(byName.node).toBe("tls2");
+    await byName.register("guide_user", "password-1");
+    await byName.close();
+  });
+
+  it("refuses a name the certificate was not made for", async () => {
+    await expect(connectClient({ host: "127.0.0.1", port: guided.port, tls: { ca, serverName: "elsewhere.example" }, connectTimeoutMs: 3000 })).rejects.toThrow();
+  });
+
+  it("refuses a client that trusts another authority", async () => {
+    makeCerts(`${dir}/other`, "localhost", "127.0.0.1");
+    const other = await Bun.file(`${dir}/other/ca.pem`).text();
+    await expect(connectClient({ host: "127.0.0.1", port: guided.port, tls: { ca: other }, connectTimeoutMs: 3000 })).rejects.toThrow();
+  });
+
+  it("lets `chat client --tls --ca ca.pem` log in, as the guide says", async () => {
+    const p = Bun.spawn(
+      [process.execPath, `${import.meta.dir}/../../src/main.ts`, "client", "--host", "127.0.0.1", "--port", String(guided.port), "--tls", "--ca", `${certs}/ca.pem`],
+      { stdin: new Blob(["1\nguide_user\npassword-1\nfriends\nquit\n"]), stdout: "pipe", stderr: "pipe" },
+    );
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(code).toBe(0);
+    expect(out).toContain("guide_user");
+  });
+});

@@ -61,6 +61,8 @@ export interface NodeOptions {
   cwd?: string;
   /** Environment. Default this process's without CHAT_MYSQL_URL and CHAT_REDIS_URL: a node gets what its flags say. */
   env?: Record<string, string | undefined>;
+  /** TLS for the hello readiness check and connect(), for a node that serves TLS (--tls-cert, or its argv). Default: plain TCP. */
+  tls?: WireOptions["tls"];
   /** When it counts as started. Default "log" with the log in memory, "healthz" with a log file, "hello" with `argv`. */
   ready?: Readiness;
   /** How long it may take to start, in ms. Default 20000. */
@@ -176,7 +178,7 @@ export async function spawnNode(opts: NodeOptions): Promise<NodeProcess> {
       return exited;
     },
     log,
-    connect: (o = {}) => Wire.connect(port, { host, ...o }),
+    connect: (o = {}) => Wire.connect(port, { host, tls: opts.tls, ...o }),
     async health() {
       const r = await fetch(`http://${host}:${adminPort}/healthz`, { signal: AbortSignal.timeout(5_000) });
       return { status: r.status, body: await r.json() };
@@ -213,7 +215,7 @@ export async function spawnNode(opts: NodeOptions): Promise<NodeProcess> {
       const isReady = async (): Promise<boolean> => {
         if (exited) throw failure();
         if (ready === "healthz") return node.health().then((h) => h.status === 200, () => false);
-        const w = await Wire.connect(port, { host, timeoutMs: 1_000, keep: false }).catch(() => undefined);
+        const w = await Wire.connect(port, { host, tls: opts.tls, timeoutMs: 1_000, keep: false }).catch(() => undefined);
         w?.abort();
         return w?.hello?.node === opts.node;
       };

@@ -11,7 +11,7 @@
  * tests and the lab judge the server from the outside. The load generator has
  * its own lean client (load-wire.ts) on the same framing.
  */
-import type { Socket, SocketHandler } from "bun";
+import type { Socket, SocketHandler, TLSOptions } from "bun";
 import { type ConnectOptions, connectWithin } from "./connect.ts";
 import { encodeFrame, type Frame, isReply, LineReader, parseFrame } from "./framing.ts";
 
@@ -22,6 +22,8 @@ export interface WireOptions {
   host?: string;
   /** Source address of the connection (another loopback address for per-address limits). Default: the kernel's choice. */
   localAddress?: string;
+  /** TLS towards the server (e.g. `{ ca }` of the authority it trusts), for a server run with --tls-cert. Default: plain TCP. */
+  tls?: TLSOptions;
   /** Keep every frame in `frames`. Default true; false keeps only the counts (storms, fuzzing). */
   keep?: boolean;
   /** Resolve connect() only after the server's hello. Default true. */
@@ -101,6 +103,7 @@ export class Wire {
     const deadline = opts.timeoutMs === undefined ? undefined : Date.now() + opts.timeoutMs;
     const how: ConnectOptions<Wire> = { hostname: opts.host, port, data: w, socket: Wire.#HANDLERS };
     if (opts.localAddress) how.localAddress = opts.localAddress;
+    if (opts.tls) how.tls = opts.tls;
     w.socket = await (deadline === undefined ? Bun.connect<Wire>(how) : connectWithin<Wire>(how, deadline - Date.now()));
     if (opts.hello && !w.hello) {
       try {
