@@ -168,6 +168,11 @@ export class Conn implements PushTarget {
     }
   }
 
+  /** Reads no more requests: what was received is still answered, what comes later gets nothing (shutdown). */
+  stopReading() {
+    this.#stopped = true;
+  }
+
   /** Resolves once every request received so far is answered (shutdown). */
   answered(): Promise<void> {
     return this.#queue.then(() => this.settled());

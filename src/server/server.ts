@@ -396,6 +396,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       await Promise.all(
         [...conns].map(async (conn) => {
           await Promise.race([conn.answered(), Bun.sleep(10_000)]);
+          // Requests after the goodbye get no reply (PROTOCOL.md): not a not_logged_in from a session already ended.
+          conn.stopReading();
           conn.write(notice("shutting_down", "the server is shutting down; reconnect"));
           const session = conn.detach();
           if (session) await sessions.end(session).catch((e) => log.warn("session_end_failed", { error: e }));
