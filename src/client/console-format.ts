@@ -9,6 +9,8 @@ import type {
   DeletedPush,
   EditedPush,
   Friend,
+  FriendRequest,
+  FriendRequestPush,
   Group,
   ReadPush,
   TypingPush,
@@ -160,6 +162,27 @@ export function formatGroups(groups: Iterable<Group>): string[] {
   const list = [...groups];
   if (list.length === 0) return ["groups: none"];
   return [`groups (${list.length}):`, ...list.flatMap(formatGroup)];
+}
+
+/** `* bob(8) asks to be your friend: "hi" (accept bob / decline bob)` */
+export function formatFriendRequestPush(p: FriendRequestPush): string {
+  const note = p.note ? `: "${p.note}"` : "";
+  return `* ${formatUser(p.user)} asks to be your friend${note} (accept ${p.user.id} / decline ${p.user.id})`;
+}
+
+function formatRequest(r: FriendRequest, now?: Date): string {
+  const name = r.user.name ? formatUser(r.user) : `user ${r.user.id}`;
+  return `  ${name}${r.note ? ` "${r.note}"` : ""} [${formatTime(r.ts, now)}]`;
+}
+
+/** Both sides of the open friend requests, oldest first. */
+export function formatRequests(incoming: FriendRequest[], outgoing: FriendRequest[], now?: Date): string[] {
+  return [
+    incoming.length === 0 ? "requests to you: none" : `requests to you (${incoming.length}):`,
+    ...incoming.map((r) => formatRequest(r, now)),
+    outgoing.length === 0 ? "your requests: none" : `your requests (${outgoing.length}):`,
+    ...outgoing.map((r) => formatRequest(r, now)),
+  ];
 }
 
 /** `error (not_friend): bob is not your friend` */

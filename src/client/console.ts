@@ -18,12 +18,15 @@ import {
   parseLoginName,
   parseMenuChoice,
   typingTarget,
+  type UserArg,
 } from "./console-commands.ts";
 import {
   formatConversations,
   formatDeletedPush,
   formatEditedPush,
   formatError,
+  formatFriendRequestPush,
+  formatRequests,
   formatFriends,
   formatGroupRef,
   formatGroups,
@@ -39,6 +42,7 @@ import { ConsoleIo, INTERRUPTED } from "./console-io.ts";
 import { conversationKey, ConversationList } from "./conversation-list.ts";
 import type { ClientTlsOptions } from "./link.ts";
 import { DEFAULTS } from "./options.ts";
+import { RequestList } from "./request-list.ts";
 import type { ChatMessage, ConversationRef, Friend, Group, GroupRole, LoginResult, UserRef } from "./types.ts";
 
 export interface ConsoleOptions {
@@ -120,6 +124,11 @@ class ConsoleSession {
   /** we are closing the client ourselves */
   #closing = false;
   readonly #conversations: ConversationList;
+  readonly #requests: RequestList;
+  /** this session asked to delete the account: its end is expected */
+  #deleting = false;
+  /** names learned with `find_user`, by id: what the replies to a command by name call the user */
+  #found = new Map<number, string>();
   /** when this console last sent `typing`, per conversation key */
   #typingSent = new Map<string, number>();
   /** when a peer's `typing` last came, per `user conversation-key` */
@@ -134,6 +143,7 @@ class ConsoleSession {
     private readonly io: ConsoleIo,
   ) {
     this.#conversations = new ConversationList(client);
+    this.#requests = new RequestList(client);
     this.#listen();
     io.onEdit((line) => this.#typing(line));
   }
@@ -223,6 +233,10 @@ class ConsoleSession {
     for (const line of formatGroups(this.#groups.values())) this.io.print(line);
     this.io.print(`pending messages: ${result.pending}`);
     if (result.unread !== undefined) this.io.print(`unread messages: ${result.unread}`);
+    if (result.requests !== undefined) this.io.print(`friend requests: ${result.requests}${result.requests > 0 ? " (type requests)" : ""}`);
+    if (this.client.offers("requests")) {
+      this.#requests.load().catch((err) => this.#show(formatError(err)));
+    }
     if (this.client.offers("conversations")) {
       // In the background: `conversations` and `read` wait for it when they need it.
       this.#conversations.load().catch((err) => this.#show(formatError(err)));
@@ -263,8 +277,9 @@ class ConsoleSession {
         print(HELP);
         break;
       case "chat": {
-        const { mid, ts } = await c.send(command.to, command.text);
-        print(this.#formatMessage({ mid, ts, from: this.#me!.id, name: this.#me!.name, to: command.to, text: command.text }));
+        const to = await this.#resolve(command.to);
+        const { mid, ts } = await c.send(to, command.text);
+        print(this.#formatMessage({ mid, ts, from: this.#me!.id, name: this.#me!.name, to, text: command.text }));
         break;
       }
       case "groupchat": {
@@ -274,11 +289,64 @@ class ConsoleSession {
         break;
       }
       case "addfriend": {
-        const friend = await c.addFriend(command.user);
+        const user = await this.#resolve(command.user);
+        // Under the consent policy add_friend only asks, and its reply is friend_request's.
+        if (c.offers("consent")) return this.#request(user, "");
+        const friend = await c.addFriend(user);
         this.#friends.set(friend.id, friend);
         print(`ok: ${formatUser(friend)} is now your friend (${friend.online ? "online" : "offline"})`);
         break;
       }
+      case "request":
+        return this.#request(await this.#resolve(command.user), command.note);
+      case "requests": {
+        if (this.#requests.state !== "ready") await this.#requests.load();
+        for (const line of formatRequests(this.#requests.incoming(), this.#requests.outgoing())) print(line);
+        break;
+      }
+      case "accept": {
+        const friend = await c.acceptFriend(await this.#resolve(command.user));
+        this.#friends.set(friend.id, friend);
+        print(`ok: ${formatUser(friend)} is now your friend (${friend.online ? "online" : "offline"})`);
+        break;
+      }
+      case "decline": {
+        const user = await this.#resolve(command.user);
+        const name = this.#nameRequester(user);
+        await c.declineFriend(user);
+        print(`ok: declined the request of ${name}`);
+        break;
+      }
+      case "block": {
+        const user = await this.#resolve(command.user);
+        const name = this.#nameRequester(user);
+        await c.block(user);
+        this.#friends.delete(user);
+        print(`ok: blocked ${name}`);
+        break;
+      }
+      case "unblock": {
+        const user = await this.#resolve(command.user);
+        await c.unblock(user);
+        print(`ok: unblocked ${this.#nameRequester(user)}`);
+        break;
+      }
+      case "blocked": {
+        const blocked = await c.blocked();
+        print(blocked.length === 0 ? "blocked: nobody" : `blocked (${blocked.length}):`);
+        for (const u of blocked) print(`  ${formatUser(u)}`);
+        break;
+      }
+      case "find": {
+        const user = await c.findUser(command.name);
+        this.#found.set(user.id, user.name);
+        print(`found: ${formatUser(user)}`);
+        break;
+      }
+      case "passwd":
+        return this.#passwd();
+      case "deleteaccount":
+        return this.#deleteAccount();
       case "creategroup": {
         const group = await c.createGroup(command.name, command.desc || undefined);
         this.#groups.set(group.id, { ...group, members: [{ ...this.#me!, role: group.role, online: true }] });
@@ -298,21 +366,26 @@ class ConsoleSession {
         print(`ok: left group ${command.group}`);
         break;
       case "kick": {
-        await c.kick(command.group, command.user, command.ban ? { ban: true } : {});
-        const who = this.#nameMember(command.group, command.user);
-        this.#dropMember(command.group, command.user);
+        const user = await this.#resolve(command.user);
+        await c.kick(command.group, user, command.ban ? { ban: true } : {});
+        const who = this.#nameMember(command.group, user);
+        this.#dropMember(command.group, user);
         print(`ok: removed ${who} from group ${command.group}${command.ban ? ", banned" : ""}`);
         break;
       }
-      case "unban":
-        await c.unban(command.group, command.user);
-        print(`ok: user ${command.user} may join group ${command.group} again`);
+      case "unban": {
+        const user = await this.#resolve(command.user);
+        await c.unban(command.group, user);
+        print(`ok: user ${user} may join group ${command.group} again`);
         break;
-      case "role":
-        await c.setRole(command.group, command.user, command.role);
-        this.#setRole(command.group, command.user, command.role);
-        print(`ok: ${this.#nameMember(command.group, command.user)} is ${command.role} in group ${command.group}`);
+      }
+      case "role": {
+        const user = await this.#resolve(command.user);
+        await c.setRole(command.group, user, command.role);
+        this.#setRole(command.group, user, command.role);
+        print(`ok: ${this.#nameMember(command.group, user)} is ${command.role} in group ${command.group}`);
         break;
+      }
       case "rename": {
         const group = await c.updateGroup(command.group, { name: command.name });
         const known = this.#groups.get(group.id);
@@ -368,9 +441,10 @@ class ConsoleSession {
         print(`ok: deleted mid ${command.mid}`);
         break;
       case "unfriend": {
-        const name = this.#nameUser(command.user);
-        await c.removeFriend(command.user);
-        this.#friends.delete(command.user);
+        const user = await this.#resolve(command.user);
+        const name = this.#nameUser(user);
+        await c.removeFriend(user);
+        this.#friends.delete(user);
         print(`ok: ${name} is no longer your friend`);
         break;
       }
@@ -388,6 +462,81 @@ class ConsoleSession {
         return "quit";
     }
     return "continue";
+  }
+
+  /** `request`, and `addfriend` under the consent policy. */
+  async #request(user: number, note: string): Promise<Next> {
+    const result = await this.client.friendRequest(user, note || undefined);
+    if ("friend" in result) {
+      this.#friends.set(result.friend.id, result.friend);
+      this.io.print(`ok: ${formatUser(result.friend)} had asked you too: you are friends now`);
+    } else {
+      this.io.print(`ok: asked ${this.#nameRequester(user)} to be your friend`);
+    }
+    return "continue";
+  }
+
+  /** Asks a password twice: "quit" when the input ended, null when interrupted or the two differ (said so). */
+  async #askTwice(first: string, again: string): Promise<{ password: string } | null | "quit"> {
+    const a = await this.io.next(first, { secret: true });
+    if (a === null) return "quit";
+    if (a === INTERRUPTED) return null;
+    const b = await this.io.next(again, { secret: true });
+    if (b === null) return "quit";
+    if (b === INTERRUPTED) return null;
+    if (a !== b) {
+      this.io.print("error: the two passwords differ; nothing changed");
+      return null;
+    }
+    return { password: a };
+  }
+
+  async #passwd(): Promise<Next> {
+    const old = await this.io.next("old password: ", { secret: true });
+    if (old === null) return "quit";
+    if (old === INTERRUPTED) return "continue";
+    const fresh = await this.#askTwice("new password: ", "new password again: ");
+    if (fresh === "quit") return "quit";
+    if (fresh === null) return "continue";
+    await this.client.changePassword(old, fresh.password);
+    this.io.print("ok: password changed; your other sessions can no longer log back in");
+    return "continue";
+  }
+
+  async #deleteAccount(): Promise<Next> {
+    this.io.print("deleting your account cannot be undone: your friends, groups and message texts go with it");
+    const asked = await this.#askTwice("password: ", "password again: ");
+    if (asked === "quit") return "quit";
+    if (asked === null) return "continue";
+    const { password } = asked;
+    this.#deleting = true;
+    try {
+      await this.client.deleteAccount(password);
+    } catch (err) {
+      this.#deleting = false;
+      throw err;
+    }
+    this.#me = undefined;
+    this.io.print("ok: account deleted");
+    return "quit";
+  }
+
+  /** A user as typed: an id as it is, a name looked up (`find_user`, else the friends'). */
+  async #resolve(user: UserArg): Promise<number> {
+    if (typeof user === "number") return user;
+    if (this.client.offers("find")) {
+      const found = await this.client.findUser(user);
+      this.#found.set(found.id, found.name);
+      return found.id;
+    }
+    for (const f of this.#friends.values()) if (f.name === user) return f.id;
+    throw new Error(`no friend named ${user} (this server cannot look up other names: use the id)`);
+  }
+
+  /** `bob(8)` when a friend, a request or a group names them, else `user 8`. */
+  #nameRequester(id: number): string {
+    const name = this.#userName(id) ?? this.#requests.from(id)?.user.name ?? this.#found.get(id);
+    return name ? formatUser({ id, name }) : `user ${id}`;
   }
 
   // ---- pushes and connection events ----
@@ -445,6 +594,12 @@ class ConsoleSession {
       this.#groups.delete(p.group);
       this.#show(`* ${where} was deleted`);
     });
+    c.on("friend_request", (p) => this.#show(formatFriendRequestPush(p)));
+    c.on("account_deleted", () => {
+      if (this.#deleting) return;
+      this.#me = undefined;
+      this.#show("* your account was deleted (in another session)");
+    });
     c.on("read", (p) => this.#show(formatReadPush(p, this.#myId, this.#names)));
     c.on("typing", (p) => {
       const key = `${p.user} ${conversationKey(p.group !== undefined ? { group: p.group } : { with: p.user })}`;
@@ -456,6 +611,7 @@ class ConsoleSession {
     c.on("edited", (p) => this.#show(formatEditedPush(p, this.#myId, this.#names)));
     c.on("deleted", (p) => this.#show(formatDeletedPush(p, this.#myId, this.#names)));
     c.on("disconnected", ({ willReconnect }) => {
+      if (this.#deleting) return;
       this.#show(willReconnect ? "* connection lost, reconnecting..." : "* connection lost");
     });
     c.on("reconnected", ({ node, login, loginError }) => {
@@ -468,7 +624,7 @@ class ConsoleSession {
       }
     });
     c.on("close", () => {
-      if (this.#closing) return;
+      if (this.#closing || this.#deleting) return;
       this.#lost = true;
       this.#show("* disconnected");
       this.io.interrupt();

@@ -187,7 +187,7 @@ describe("console client against the real server", () => {
     await alice.expect(new RegExp(`${bn}\\(${b}\\) -> you: hi: from the colon syntax \\(mid ${m2}\\)$`));
     await alice.expect(/^\(no older messages\)$/);
     await alice.run("chat 999999999 anyone?", /^error \(no_such_user\): /);
-    await alice.run("chat five hello", /^error \(usage\): usage: chat <friendid> <message>$/);
+    await alice.run("chat 0 hello", /^error \(usage\): usage: chat <friend> <message>$/);
 
     // The conversation list: newest first, with what is unread.
     await alice.run("conversations", /^conversations \(2, 2 unread\):$/);
@@ -269,6 +269,47 @@ describe("console client against the real server", () => {
     await carol.expect(new RegExp(`^\\* group ${g}\\b.* was deleted$`));
     await carol.run("groups", /^groups: none$/);
     for (const x of [alice, bob, carol]) expect(await x.end()).toBe(0);
+  }, 60_000);
+
+  it("asks, accepts, finds and blocks by name, changes the password and deletes the account", async () => {
+    const alice = ConsoleProc.start(port);
+    const bob = ConsoleProc.start(port);
+    const [an, bn] = [uniq("alice"), uniq("bob")];
+    const a = await registerAndLogin(alice, an);
+    const b = await registerAndLogin(bob, bn);
+
+    await alice.run(`request ${bn} we met at the meetup`, new RegExp(`^ok: asked ${bn}\\(${b}\\) to be your friend$`));
+    await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) asks to be your friend: "we met at the meetup" \\(accept ${a} / decline ${a}\\)$`));
+    await bob.run("requests", /^requests to you \(1\):$/);
+    await bob.expect(new RegExp(`^  ${an}\\(${a}\\) "we met at the meetup" ${T}$`));
+    await bob.run(`accept ${an}`, new RegExp(`^ok: ${an}\\(${a}\\) is now your friend \\(online\\)$`));
+    await alice.expect(new RegExp(`^\\* ${bn}\\(${b}\\) added you as a friend$`));
+    await alice.run(`find ${bn}`, new RegExp(`^found: ${bn}\\(${b}\\)$`));
+    await alice.run(`chat ${bn} by name`, new RegExp(`^${T} you -> ${bn}\\(${b}\\): by name \\(mid \\d+\\)$`));
+    await alice.run("find nobody-at-all", /^error \(no_such_user\): /);
+
+    await alice.run(`block ${bn}`, new RegExp(`^ok: blocked ${bn}\\(${b}\\)$`));
+    await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) is no longer your friend$`));
+    await alice.run("blocked", /^blocked \(1\):$/);
+    await alice.expect(new RegExp(`^  ${bn}\\(${b}\\)$`));
+    await bob.run(`request ${an}`, /^error \(blocked\): /);
+    await alice.run(`unblock ${b}`, new RegExp(`^ok: unblocked ${bn}\\(${b}\\)$`));
+    await alice.run("blocked", /^blocked: nobody$/);
+
+    alice.type("passwd", "pass-word-1", "pass-word-2", "pass-word-2");
+    await alice.expect(/^ok: password changed/);
+    bob.type("delete-account", "pass-word-1", "pass-word-1");
+    await bob.expect(/^ok: account deleted$/);
+    expect(await bob.proc.exited).toBe(0);
+    await alice.run(`find ${bn}`, /^error \(no_such_user\): /);
+    expect(await alice.end()).toBe(0);
+
+    // The new password is the one that works now.
+    const again = ConsoleProc.start(port);
+    await again.expect(/^\* connected/);
+    await again.run(`1\n${an}\npass-word-1`, /^error \(bad_credentials\): /);
+    await again.run(`1\n${an}\npass-word-2`, new RegExp(`^ok: logged in as ${an}\\(${a}\\)`));
+    expect(await again.end()).toBe(0);
   }, 60_000);
 
   it("prints a wrong password as one line with its code and stays at the menu", async () => {

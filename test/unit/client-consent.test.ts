@@ -5,6 +5,7 @@
  * the RequestList kept up to date from pushes and this session's requests.
  */
 import { afterEach, describe, expect, it } from "bun:test";
+import { PassThrough, Writable } from "node:stream";
 import {
   type ChatClient,
   type ChatClientOptions,
@@ -13,6 +14,7 @@ import {
   type FriendRequestPush,
   RequestError,
   RequestList,
+  runConsole,
 } from "../../src/client/index.ts";
 import { type FakeConn, FakeServer, type Frame } from "../support/fake-server.ts";
 
@@ -328,5 +330,147 @@ describe("RequestList", () => {
     await (await nextConn).nextOf("friend_requests");
     await changed;
     expect(ids(list.incoming())).toEqual([9]);
+  });
+});
+
+/** runConsole on in-memory streams: `type` feeds lines, `waitFor` watches the output. */
+function consoleOn(port: number) {
+  const input = new PassThrough();
+  let text = "";
+  const waiters: Array<{ re: RegExp; resolve: () => void }> = [];
+  const output = new Writable({
+    write(chunk, _enc, done) {
+      text += chunk.toString();
+      for (const w of [...waiters]) {
+        if (w.re.test(text)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+      done();
+    },
+  });
+  const exited = runConsole({ port, input, output, tty: false, client: { reconnect: { initialDelayMs: 5 } } });
+  return {
+    exited,
+    get text() {
+      return text;
+    },
+    type: (...lines: string[]) => input.write(lines.map((l) => `${l}\n`).join("")),
+    end: () => input.end(),
+    waitFor: (re: RegExp) =>
+      re.test(text) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ re, resolve })),
+  };
+}
+
+describe("the console's friend request and account commands (against the fake server)", () => {
+  /** A fake server that knows alice(7), bob(8) and carol(9), and answers the consent and account ops. */
+  function consentServer(): FakeServer {
+    const s = FakeServer.start();
+    server = s;
+    s.features = ["requests", "block", "find", "account"];
+    const people = new Map([["alice", 7], ["bob", 8], ["carol", 9]]);
+    const nameOf = (id: number) => [...people].find(([, i]) => i === id)?.[0] ?? "?";
+    s.script = (c, f) => {
+      switch (f.type) {
+        case "login":
+          c.ok(f, { user: { id: 7, name: "alice" }, friends: [], groups: [], pending: 0, requests: 1, token: "t" });
+          return true;
+        case "friend_requests":
+          c.ok(f, { incoming: [request(bob, "from the meetup")], outgoing: [] });
+          return true;
+        case "find_user": {
+          const id = people.get(f.name);
+          if (id === undefined) c.send({ type: "error", re: f.id, code: "no_such_user", message: "no such user" });
+          else c.ok(f, { user: { id, name: f.name } });
+          return true;
+        }
+        case "friend_request":
+          c.ok(f, { requested: true });
+          return true;
+        case "accept_friend":
+          c.ok(f, { friend: { id: f.user, name: nameOf(f.user), online: true } });
+          return true;
+        case "block":
+        case "decline_friend":
+          c.ok(f);
+          return true;
+        case "blocked":
+          c.ok(f, { blocked: [carol] });
+          return true;
+        case "change_password":
+          if (f.old !== "s3cret-pw") c.send({ type: "error", re: f.id, code: "bad_credentials", message: "wrong password" });
+          else c.ok(f, { token: "fresh" });
+          return true;
+        case "delete_account":
+          c.ok(f);
+          c.send({ type: "error", code: "account_deleted", message: "the account was deleted" });
+          c.socket.end();
+          return true;
+      }
+      return false;
+    };
+    return s;
+  }
+
+  it("resolves names, shows requests and the friend_request push, and asks new passwords twice", async () => {
+    const s = consentServer();
+    const con = consoleOn(s.port);
+    con.type("1", "alice", "s3cret-pw");
+    await con.waitFor(/friend requests: 1 \(type requests\)\n/);
+    const conn = s.conns[0]!;
+    conn.send({ type: "friend_request", ...request(carol, "hello alice") });
+    await con.waitFor(/\* carol\(9\) asks to be your friend: "hello alice" \(accept 9 \/ decline 9\)\n/);
+    con.type("requests");
+    await con.waitFor(/your requests: none\n/);
+    con.type("request carol see you there", "accept bob", "block carol", "blocked", "find nobody");
+    await con.waitFor(/error \(no_such_user\)/);
+    con.type("passwd", "s3cret-pw", "n3w-secret", "typo-secret", "passwd", "s3cret-pw", "n3w-secret", "n3w-secret");
+    await con.waitFor(/ok: password changed/);
+    con.end();
+    expect(await con.exited).toBe(0);
+    expect(con.text).toMatch(/requests to you \(2\):\n {2}bob\(8\) "from the meetup" \[[^\]]+\]\n {2}carol\(9\) "hello alice" \[[^\]]+\]\n/);
+    expect(con.text).toContain("ok: asked carol(9) to be your friend\n");
+    expect(con.text).toContain("ok: bob(8) is now your friend (online)\n");
+    expect(con.text).toContain("ok: blocked carol(9)\n");
+    expect(con.text).toContain("blocked (1):\n  carol(9)\n");
+    expect(con.text).toContain("error: the two passwords differ; nothing changed\n");
+    const frames = conn.frames;
+    expect(frames.find((f) => f.type === "friend_request")).toMatchObject({ user: 9, note: "see you there" });
+    expect(frames.find((f) => f.type === "accept_friend")).toMatchObject({ user: 8 });
+    expect(frames.find((f) => f.type === "block")).toMatchObject({ user: 9 });
+    expect(frames.filter((f) => f.type === "change_password")).toEqual([
+      expect.objectContaining({ old: "s3cret-pw", new: "n3w-secret" }),
+    ]);
+  });
+
+  it("delete-account asks the password twice, then ends with exit code 0 and no reconnect", async () => {
+    const s = consentServer();
+    const con = consoleOn(s.port);
+    con.type("1", "alice", "s3cret-pw");
+    await con.waitFor(/friend requests: 1/);
+    con.type("delete-account", "s3cret-pw", "other-pw");
+    await con.waitFor(/the two passwords differ/);
+    con.type("delete-account", "s3cret-pw", "s3cret-pw");
+    expect(await con.exited).toBe(0);
+    expect(con.text).toContain("ok: account deleted\n");
+    expect(con.text).not.toContain("reconnecting");
+    expect(s.conns.length).toBe(1);
+    expect(s.conns[0]!.frames.filter((f) => f.type === "delete_account")).toEqual([
+      expect.objectContaining({ password: "s3cret-pw" }),
+    ]);
+  });
+
+  it("tells the user when another session deleted the account, and exits 1", async () => {
+    const s = consentServer();
+    const con = consoleOn(s.port);
+    con.type("1", "alice", "s3cret-pw");
+    await con.waitFor(/friend requests: 1/);
+    const conn = s.conns[0]!;
+    conn.send({ type: "error", code: "account_deleted", message: "the account was deleted" });
+    conn.socket.end();
+    expect(await con.exited).toBe(1);
+    expect(con.text).toContain("* your account was deleted (in another session)\n");
+    expect(con.text).not.toContain("reconnecting");
   });
 });
