@@ -43,6 +43,7 @@ import { conversationKey, ConversationList } from "./conversation-list.ts";
 import type { ClientTlsOptions } from "./link.ts";
 import { DEFAULTS } from "./options.ts";
 import { RequestList } from "./request-list.ts";
+import { SessionStore } from "./session-store.ts";
 import type { ChatMessage, ConversationRef, Friend, Group, GroupRole, LoginResult, UserRef } from "./types.ts";
 
 export interface ConsoleOptions {
@@ -64,6 +65,12 @@ export interface ConsoleOptions {
   tty?: boolean;
   /** overrides for the client library (default: reconnect and autoAck on, 30 s request timeout) */
   client?: ChatClientOptions;
+  /**
+   * remember the session in this directory, per server address, and log in
+   * with it at the next start; `loginout` forgets it (default: none, nothing
+   * is remembered; `chat client` passes `$XDG_CONFIG_HOME/chat`)
+   */
+  sessionDir?: string;
 }
 
 type Next = "continue" | "quit";
@@ -99,7 +106,8 @@ export async function runConsole(options: ConsoleOptions = {}): Promise<number> 
       requestTimeoutMs: 30_000,
       ...options.client,
     });
-    return await new ConsoleSession(client, io).run();
+    const store = options.sessionDir === undefined ? null : new SessionStore(options.sessionDir, client.options.host, client.options.port);
+    return await new ConsoleSession(client, io, store).run();
   } catch (err) {
     io.print(formatError(err));
     return 1;
@@ -138,9 +146,13 @@ class ConsoleSession {
     group: (id) => this.#groups.get(id)?.name ?? this.#conversations.get({ group: id })?.name,
   };
 
+  /** writes of the remembered token, one after the other */
+  #saving: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly client: ChatClient,
     private readonly io: ConsoleIo,
+    private readonly store: SessionStore | null,
   ) {
     this.#conversations = new ConversationList(client);
     this.#requests = new RequestList(client);
@@ -156,6 +168,7 @@ class ConsoleSession {
       this.io.print(formatError(err));
       return 1;
     }
+    await this.#resume();
     try {
       for (;;) {
         if (this.#lost) return 1;
@@ -166,7 +179,34 @@ class ConsoleSession {
       // Sends the acks that wait and ends the connection.
       this.#closing = true;
       await this.client.close();
+      await this.#saving;
     }
+  }
+
+  /** Logs in with the remembered session, if there is one; a refused one is forgotten. */
+  async #resume(): Promise<void> {
+    const token = await this.store?.load();
+    if (token === undefined) return;
+    this.#held = [];
+    try {
+      this.#loggedIn(await this.client.login({ token }));
+    } catch (err) {
+      this.io.print(`* the remembered session has ended: ${formatError(err)}`);
+      this.#keep(null);
+    } finally {
+      const held = this.#held;
+      this.#held = null;
+      for (const line of held) this.io.print(typeof line === "string" ? line : line());
+    }
+  }
+
+  /** Remembers a token (null: forgets the session); a failure is shown, not fatal. */
+  #keep(token: string | null): void {
+    const store = this.store;
+    if (!store) return;
+    this.#saving = this.#saving
+      .then(() => (token === null ? store.forget() : store.save(token)))
+      .catch((err) => this.#show(`* could not remember the session: ${formatError(err)}`));
   }
 
   // ---- menu ----
@@ -217,11 +257,24 @@ class ConsoleSession {
     const password = await this.io.next("password: ", { secret: true });
     if (password === null) return "quit";
     if (password === INTERRUPTED) return "continue";
+    let user: UserRef;
     try {
-      const user = await this.client.register(name.trim(), password);
+      user = await this.client.register(name.trim(), password);
       this.io.print(`ok: registered ${user.name} with id ${user.id}`);
     } catch (err) {
       this.io.print(formatError(err));
+      return "continue";
+    }
+    // The new user means to use the account now: log it in.
+    this.#held = [];
+    try {
+      this.#loggedIn(await this.client.login({ user: user.id, password }));
+    } catch (err) {
+      this.io.print(formatError(err));
+    } finally {
+      const held = this.#held;
+      this.#held = null;
+      for (const line of held) this.io.print(typeof line === "string" ? line : line());
     }
     return "continue";
   }
@@ -543,6 +596,11 @@ class ConsoleSession {
 
   #listen(): void {
     const c = this.client;
+    // Every login (a relogin after a reconnect too) and password change brings the token to remember next.
+    c.on("ok", ({ op }) => {
+      if ((op === "login" || op === "change_password") && c.token) this.#keep(c.token);
+      else if (op === "logout") this.#keep(null);
+    });
     c.on("msg", (m) => {
       // A message ends the sender's typing: the next `typing` shows again.
       this.#typingSeen.delete(`${m.from} ${conversationKey(m.group !== undefined ? { group: m.group } : { with: m.from })}`);
@@ -596,6 +654,7 @@ class ConsoleSession {
     });
     c.on("friend_request", (p) => this.#show(formatFriendRequestPush(p)));
     c.on("account_deleted", () => {
+      this.#keep(null);
       if (this.#deleting) return;
       this.#me = undefined;
       this.#show("* your account was deleted (in another session)");
@@ -617,6 +676,7 @@ class ConsoleSession {
     c.on("reconnected", ({ node, login, loginError }) => {
       this.#show(`* reconnected to node ${node}`);
       if (login) this.#remember(login);
+      if (loginError) this.#keep(null);
       if (loginError && this.#me) {
         this.#me = undefined;
         this.#show(`* could not log back in: ${formatError(loginError)}`);

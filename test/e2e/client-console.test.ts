@@ -8,6 +8,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import type { Subprocess } from "bun";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "../../scripts/services.ts";
 import { freshDatabase } from "../support/db.ts";
 import { LineReader } from "../support/framing.ts";
@@ -81,13 +84,15 @@ class ConsoleProc {
     this.out = new Lines(proc.stdout);
   }
 
-  static start(port: number): ConsoleProc {
+  /** A console of its own user: `configHome` is where it remembers sessions (default: a fresh directory). */
+  static start(port: number, configHome = freshConfigHome()): ConsoleProc {
     const c = new ConsoleProc(
       Bun.spawn([process.execPath, MAIN, "client", "--host", "127.0.0.1", "--port", String(port)], {
         stdin: "pipe",
         stdout: "pipe",
         stderr: "pipe",
         cwd: ROOT,
+        env: { ...process.env, XDG_CONFIG_HOME: configHome },
       }),
     );
     consoles.push(c);
@@ -117,6 +122,14 @@ class ConsoleProc {
 }
 
 const consoles: ConsoleProc[] = [];
+const configHomes: string[] = [];
+
+/** A directory for one console user's remembered sessions, removed after the file. */
+function freshConfigHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), "chat-console-"));
+  configHomes.push(dir);
+  return dir;
+}
 let dbUrl: string;
 let port: number;
 let server: NodeProcess;
@@ -137,6 +150,7 @@ afterEach(() => {
 
 afterAll(async () => {
   await server?.kill();
+  for (const dir of configHomes.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A `chat server` on the file's port (a failover starts another on the same port). */
@@ -147,7 +161,8 @@ function startServer(node: string): Promise<NodeProcess> {
 async function registerAndLogin(c: ConsoleProc, name: string, password = "pass-word-1"): Promise<number> {
   await c.expect(/^\* connected to node \w+$/);
   const [, id] = await c.run(`2\n${name}\n${password}`, /^ok: registered \S+ with id (\d+)$/);
-  await c.run(`1\n${name}\n${password}`, new RegExp(`^ok: logged in as ${name}\\(${id}\\) on node \\w+$`));
+  // Registering logs the new user in.
+  await c.expect(new RegExp(`^ok: logged in as ${name}\\(${id}\\) on node \\w+$`));
   await c.expect(/^pending messages: \d+$/);
   return Number(id);
 }
@@ -312,6 +327,32 @@ describe("console client against the real server", () => {
     expect(await again.end()).toBe(0);
   }, 60_000);
 
+  it("remembers the session per user and server, logs in with it at the next start, and forgets it at loginout", async () => {
+    const home = freshConfigHome();
+    const first = ConsoleProc.start(port, home);
+    const an = uniq("alice");
+    const a = await registerAndLogin(first, an);
+    expect(await first.end()).toBe(0);
+    const file = join(home, "chat", `session-127.0.0.1-${port}.token`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, "chat")).mode & 0o077).toBe(0);
+
+    const second = ConsoleProc.start(port, home);
+    await second.expect(/^\* connected/);
+    await second.expect(new RegExp(`^ok: logged in as ${an}\\(${a}\\) on node \\w+$`));
+    await second.run("loginout", /^ok: logged out$/);
+    await second.expect(/^1\. login$/);
+    second.type("3");
+    expect(await second.proc.exited).toBe(0);
+    expect(() => statSync(file)).toThrow();
+
+    const third = ConsoleProc.start(port, home);
+    await third.expect(/^\* connected/);
+    await third.expect(/^1\. login$/);
+    third.type("3");
+    expect(await third.proc.exited).toBe(0);
+  }, 30_000);
+
   it("prints a wrong password as one line with its code and stays at the menu", async () => {
     const c = ConsoleProc.start(port);
     await c.expect(/^\* connected/);
@@ -363,7 +404,7 @@ describe("console client on a terminal", () => {
     await setup.run(`addfriend ${b}`, /^ok: /);
     expect(await setup.end()).toBe(0);
 
-    const cmd = `${process.execPath} ${MAIN} client --port ${port}`;
+    const cmd = `env XDG_CONFIG_HOME=${freshConfigHome()} ${process.execPath} ${MAIN} client --port ${port}`;
     expect(sh("new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmd).exitCode).toBe(0);
     try {
       await until("the menu", (s) => s.includes("choice:"));

@@ -5,6 +5,9 @@
  * the RequestList kept up to date from pushes and this session's requests.
  */
 import { afterEach, describe, expect, it } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import {
   type ChatClient,
@@ -16,6 +19,7 @@ import {
   RequestList,
   runConsole,
 } from "../../src/client/index.ts";
+import { SessionStore } from "../../src/client/session-store.ts";
 import { type FakeConn, FakeServer, type Frame } from "../support/fake-server.ts";
 
 let server: FakeServer | undefined;
@@ -472,5 +476,48 @@ describe("the console's friend request and account commands (against the fake se
     expect(await con.exited).toBe(1);
     expect(con.text).toContain("* your account was deleted (in another session)\n");
     expect(con.text).not.toContain("reconnecting");
+  });
+});
+
+describe("the console's remembered session (against the fake server)", () => {
+  it("logs in with the remembered token, keeps each fresh one, forgets it at loginout and when refused", async () => {
+    const s = FakeServer.start();
+    server = s;
+    const dir = mkdtempSync(join(tmpdir(), "chat-remember-"));
+    try {
+      const store = new SessionStore(dir, "127.0.0.1", s.port);
+      const run = (lines: string[], until: RegExp) => {
+        const input = new PassThrough();
+        let text = "";
+        const output = new Writable({
+          write(chunk, _e, done) {
+            text += chunk.toString();
+            if (until.test(text)) input.end();
+            done();
+          },
+        });
+        input.write(lines.map((l) => `${l}\n`).join(""));
+        return runConsole({ port: s.port, input, output, tty: false, sessionDir: dir }).then((code) => ({ code, text }));
+      };
+      const first = await run(["1", "alice", "s3cret-pw"], /pending messages/);
+      expect(first.code).toBe(0);
+      expect(await store.load()).toBe("t1");
+      // The next start logs in with it, without asking; the fresh token replaces it.
+      const second = await run([], /pending messages/);
+      expect(second.text).toMatch(/^\* connected to node n1\nok: logged in as alice\(7\)/);
+      expect(s.conns[1]!.frames.find((f) => f.type === "login")).toMatchObject({ token: "t1" });
+      expect(await store.load()).toBe("t2");
+      // A revoked token is forgotten, and the menu comes.
+      s.validTokens.clear();
+      const third = await run([], /1\. login/);
+      expect(third.text).toContain("* the remembered session has ended: error (bad_credentials)");
+      expect(await store.load()).toBeUndefined();
+      // loginout forgets it too.
+      s.script = (c, f) => (f.type === "logout" ? (c.ok(f), true) : false);
+      await run(["1", "alice", "s3cret-pw", "loginout"], /ok: logged out/);
+      expect(await store.load()).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
