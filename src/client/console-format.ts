@@ -185,8 +185,46 @@ export function formatRequests(incoming: FriendRequest[], outgoing: FriendReques
   ];
 }
 
-/** `error (not_friend): bob is not your friend` */
+/** What a field of a request is called in a sentence (the server names fields in `bad_frame` messages). */
+const FIELD_NAMES: Record<string, string> = {
+  name: "the name",
+  password: "the password",
+  old: "the old password",
+  new: "the new password",
+  text: "the message",
+  note: "the note",
+  desc: "the description",
+};
+
+/** Codes whose meaning a person needs more than the server's wording. */
+const CODE_SENTENCES: Record<string, string> = {
+  not_logged_in: "log in first",
+  unknown_type: "this server does not offer that command",
+  internal: "the server failed to do that; try again",
+  frame_too_large: "that is too long to send",
+};
+
+/**
+ * An error as a sentence for people, its code in brackets at the end for
+ * those who look it up: `error: Bob is not your friend. (not_friend)`,
+ * `error: The password must be at least 6 characters. (bad_frame)`.
+ */
 export function formatError(err: unknown): string {
-  if (err instanceof ClientError) return `error (${err.code}): ${err.message}`;
-  return `error: ${err instanceof Error ? err.message : String(err)}`;
+  if (!(err instanceof ClientError)) return `error: ${sentence(err instanceof Error ? err.message : String(err))}`;
+  let text = CODE_SENTENCES[err.code] ?? err.message;
+  if (err.code === "bad_frame") {
+    // `password: must be at least 6 characters` names the field first.
+    const m = /^([A-Za-z_][\w.]*): (.*)$/s.exec(err.message);
+    if (m) text = `${FIELD_NAMES[m[1]!] ?? m[1]} ${m[2]}`;
+  }
+  if (err.code === "unavailable" && !/try again/.test(text)) text = `${text}; try again`;
+  return `error: ${sentence(text || err.code.replace(/_/g, " "))} (${err.code})`;
+}
+
+/** Capitalised, ending in a full stop unless it ends in punctuation already. */
+function sentence(text: string): string {
+  const t = text.trim();
+  if (t === "") return t;
+  const head = t[0]!.toUpperCase() + t.slice(1);
+  return /[.!?)]$/.test(head) ? head : `${head}.`;
 }

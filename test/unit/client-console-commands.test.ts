@@ -337,10 +337,32 @@ describe("console output formats", () => {
     expect(formatGroups([])).toEqual(["groups: none"]);
   });
 
-  it("shows an error on one line with its code", () => {
+  it("shows an error as one sentence, its code at the end", () => {
     expect(formatError(new RequestError("not_friend", "user 9 is not your friend"))).toBe(
-      "error (not_friend): user 9 is not your friend",
+      "error: User 9 is not your friend. (not_friend)",
     );
-    expect(formatError(new Error("boom"))).toBe("error: boom");
+    expect(formatError(new Error("boom"))).toBe("error: Boom.");
+  });
+
+  it("names the field of a bad request the way people do, and explains codes the server words for programs", () => {
+    expect(formatError(new RequestError("bad_frame", "password: must be at least 6 characters"))).toBe(
+      "error: The password must be at least 6 characters. (bad_frame)",
+    );
+    expect(formatError(new RequestError("bad_frame", "new: must be at most 128 characters"))).toBe(
+      "error: The new password must be at most 128 characters. (bad_frame)",
+    );
+    expect(formatError(new RequestError("bad_frame", "mids.1: must be an integer"))).toBe(
+      "error: Mids.1 must be an integer. (bad_frame)",
+    );
+    expect(formatError(new RequestError("unknown_type", "unknown type \"find_user\""))).toBe(
+      "error: This server does not offer that command. (unknown_type)",
+    );
+    expect(formatError(new RequestError("unavailable", "the database is unavailable"))).toBe(
+      "error: The database is unavailable; try again. (unavailable)",
+    );
+    expect(formatError(new RequestError("rate_limited", "too many failed logins; wait 30 s!"))).toBe(
+      "error: Too many failed logins; wait 30 s! (rate_limited)",
+    );
+    expect(formatError(new RequestError("blocked", ""))).toBe("error: Blocked. (blocked)");
   });
 });
