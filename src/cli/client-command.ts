@@ -15,5 +15,6 @@ export const CLIENT_SUMMARY =
 
 export async function clientCommand({ values }: Parsed<typeof CLIENT_OPTIONS>): Promise<void> {
   const { runConsole } = await import("../client/console.ts");
-  process.exit(await runConsole({ ...values, tls: values.tls === true }));
+  const { defaultSessionDir } = await import("../client/session-store.ts");
+  process.exit(await runConsole({ ...values, tls: values.tls === true, sessionDir: defaultSessionDir() }));
 }

@@ -17,6 +17,7 @@ import type {
   EditedPush,
   FriendAddedPush,
   FriendRemovedPush,
+  FriendRequestPush,
   GroupDeletedPush,
   GroupUpdatedPush,
   HelloPush,
@@ -38,6 +39,16 @@ const FATAL_RELOGIN = new Set(["bad_credentials", "already_logged_in", "bad_fram
 
 export type ClientState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
 
+/**
+ * Why a client is closed: `close()` was called, the connection was lost for
+ * good (reconnecting off or given up), or the server ended the session
+ * because the account was deleted (1.1 `account`; never reconnects).
+ */
+export type CloseReason = "closed" | "lost" | "account_deleted";
+
+/** The error frame (without `re`) that ends every session of a deleted account. */
+const ACCOUNT_DELETED = "account_deleted";
+
 export interface ClientEvents {
   /** the server greeted a new connection (first or after reconnecting) */
   hello: HelloPush;
@@ -53,6 +64,8 @@ export interface ClientEvents {
   edited: EditedPush;
   deleted: DeletedPush;
   friend_removed: FriendRemovedPush;
+  /** 1.1 `requests`: someone asks this user for friendship */
+  friend_request: FriendRequestPush;
   role_changed: RoleChangedPush;
   group_updated: GroupUpdatedPush;
   group_deleted: GroupDeletedPush;
@@ -74,6 +87,13 @@ export interface ClientEvents {
    * Emitted before the pending messages that follow the login are pushed.
    */
   reconnected: { node: string; user?: UserRef; login?: LoginResult; loginError?: RequestError };
+  /**
+   * 1.1 `account`: the server ended the session because the account was
+   * deleted (by this session's `deleteAccount` or another one's). The
+   * connection closes next and the client does not reconnect: `close`
+   * follows, with `closeReason` "account_deleted".
+   */
+  account_deleted: RequestError;
   /** an error that belongs to no request: a failed automatic ack, an `error` frame without `re` */
   error: Error;
   /** the client is closed for good (close(), or reconnecting gave up or is off) */
@@ -116,6 +136,9 @@ export class ClientBase extends Emitter<ClientEvents> {
   #closed = Promise.withResolvers<void>();
   /** The extensions of the last server that said hello (kept while reconnecting). */
   #features = new Set<string>();
+  /** set by an `account_deleted` frame: the link's end is the client's end */
+  #accountDeleted: RequestError | null = null;
+  #closeReason: CloseReason | undefined;
 
   constructor(options: ChatClientOptions = {}) {
     super();
@@ -147,6 +170,11 @@ export class ClientBase extends Emitter<ClientEvents> {
   /** the newest session token (each login returns a fresh one) */
   get token(): string | undefined {
     return this.#token;
+  }
+
+  /** Why the client is closed (undefined while it is not). */
+  get closeReason(): CloseReason | undefined {
+    return this.#closeReason;
   }
 
   /** Requests sent and not yet answered. */
@@ -257,7 +285,7 @@ export class ClientBase extends Emitter<ClientEvents> {
     this.#rejectAll(new ConnectionClosedError("client closed"));
     this.#link = null;
     if (link) await link.close();
-    this.#finish();
+    this.#finish("closed");
   }
 
   // ---- internals ----
@@ -316,7 +344,12 @@ export class ClientBase extends Emitter<ClientEvents> {
     if (re === undefined) {
       // Only a frame-level error has no `re` (we always send an id); the
       // server closes the connection next, which rejects what is in flight.
-      this.emit("error", new RequestError(String(fields.code), String(fields.message)));
+      const err = new RequestError(String(fields.code), String(fields.message ?? ""));
+      if (err.code !== ACCOUNT_DELETED) return void this.emit("error", err);
+      // No token of the account works any more: nothing to reconnect to.
+      this.#accountDeleted = err;
+      this.#loggedOut();
+      this.emit("account_deleted", err);
       return;
     }
     const pending = typeof re === "number" ? this.#pending.get(re) : undefined;
@@ -327,6 +360,8 @@ export class ClientBase extends Emitter<ClientEvents> {
     if (type === "ok") {
       if (pending.op === "login") this.#loggedIn(fields as unknown as LoginResult);
       else if (pending.op === "logout") this.#loggedOut();
+      // The other tokens are revoked: only the fresh one logs back in.
+      else if (pending.op === "change_password" && typeof fields.token === "string") this.#token = fields.token;
       pending.onOk?.(fields);
       this.emit("ok", { op: pending.op, fields: pending.fields, reply: fields });
       pending.resolve(fields);
@@ -354,6 +389,7 @@ export class ClientBase extends Emitter<ClientEvents> {
       case "edited":
       case "deleted":
       case "friend_removed":
+      case "friend_request":
       case "role_changed":
       case "group_updated":
       case "group_deleted":
@@ -390,7 +426,15 @@ export class ClientBase extends Emitter<ClientEvents> {
     this.#link = null;
     this.#stopHeartbeat();
     this.#acks?.clear();
-    this.#rejectAll(new ConnectionClosedError(describeLoss(error), { cause: error }));
+    const deleted = this.#accountDeleted;
+    // Requests in flight when the account went get no reply: they fail with its error.
+    this.#rejectAll(deleted ?? new ConnectionClosedError(describeLoss(error), { cause: error }));
+    if (deleted && this.#state !== "closed") {
+      this.#state = "closed";
+      this.emit("disconnected", { error: deleted, willReconnect: false });
+      this.#finish("account_deleted");
+      return;
+    }
     if (this.#state === "reconnecting") return; // the reconnect loop sees its relogin fail
     if (this.#state !== "open") return;
     const willReconnect = this.options.reconnect !== null;
@@ -400,7 +444,7 @@ export class ClientBase extends Emitter<ClientEvents> {
       void this.#reconnect(error);
     } else {
       this.#state = "closed";
-      this.#finish();
+      this.#finish("lost");
     }
   }
 
@@ -410,7 +454,7 @@ export class ClientBase extends Emitter<ClientEvents> {
       if (this.#state !== "reconnecting") return;
       if (attempt > policy.maxAttempts) {
         this.#state = "closed";
-        this.#finish();
+        this.#finish("lost");
         return;
       }
       const delayMs = backoffDelay(attempt, policy);
@@ -526,7 +570,8 @@ export class ClientBase extends Emitter<ClientEvents> {
     }
   }
 
-  #finish(): void {
+  #finish(reason: CloseReason): void {
+    this.#closeReason ??= reason;
     this.#stopTimers();
     this.#acks?.clear();
     this.#closed.resolve();

@@ -20,6 +20,9 @@ import type {
   ConversationRef,
   Friend,
   FriendAddedPush,
+  FriendRequestPush,
+  FriendRequestResult,
+  FriendRequests,
   Group,
   GroupDeletedPush,
   GroupInfo,
@@ -39,7 +42,7 @@ import type {
   UserRef,
 } from "./types.ts";
 
-export type { ClientEvents, ClientState } from "./client-base.ts";
+export type { ClientEvents, ClientState, CloseReason } from "./client-base.ts";
 export type { ChatClientOptions, ReconnectOptions } from "./options.ts";
 
 /** A chat client: the core connection plus a method per protocol operation. */
@@ -158,6 +161,70 @@ export class ChatClient extends ClientBase {
     await this.request("remove_friend", { user });
   }
 
+  /**
+   * 1.1 `requests`: asks `user` for friendship, with an optional note (at
+   * most 256 chars). Resolves with `{requested: true}`, or `{friend}` when
+   * `user` had asked first and the friendship starts now.
+   */
+  async friendRequest(user: number, note?: string): Promise<FriendRequestResult> {
+    const reply = await this.request("friend_request", { user, ...(note !== undefined ? { note } : {}) });
+    return reply.friend !== undefined ? { friend: reply.friend as Friend } : { requested: true };
+  }
+
+  /** 1.1 `requests`: accepts `user`'s request; resolves with the new friend. */
+  async acceptFriend(user: number): Promise<Friend> {
+    return (await this.request("accept_friend", { user })).friend as Friend;
+  }
+
+  /** 1.1 `requests`: declines `user`'s request (nobody is told). */
+  async declineFriend(user: number): Promise<void> {
+    await this.request("decline_friend", { user });
+  }
+
+  /** 1.1 `requests`: the open requests to and from this user. */
+  async friendRequests(): Promise<FriendRequests> {
+    const reply = await this.request("friend_requests");
+    return { incoming: reply.incoming as FriendRequests["incoming"], outgoing: reply.outgoing as FriendRequests["outgoing"] };
+  }
+
+  /** 1.1 `block`: `user` can no longer ask this user for friendship; a friendship between them ends. */
+  async block(user: number): Promise<void> {
+    await this.request("block", { user });
+  }
+
+  /** 1.1 `block`: lifts a block (unblocking someone not blocked is fine). */
+  async unblock(user: number): Promise<void> {
+    await this.request("unblock", { user });
+  }
+
+  /** 1.1 `block`: the users this user blocked. */
+  async blocked(): Promise<UserRef[]> {
+    return (await this.request("blocked")).blocked as UserRef[];
+  }
+
+  /** 1.1 `find`: the user with exactly this name (`no_such_user` when nobody has it). */
+  async findUser(name: string): Promise<UserRef> {
+    return (await this.request("find_user", { name })).user as UserRef;
+  }
+
+  /**
+   * 1.1 `account`: changes the password. Every other token of the user stops
+   * working; the reply's fresh token becomes this client's (`token`), so a
+   * reconnect still logs back in. Resolves with it.
+   */
+  async changePassword(oldPassword: string, newPassword: string): Promise<string> {
+    return (await this.request("change_password", { old: oldPassword, new: newPassword })).token as string;
+  }
+
+  /**
+   * 1.1 `account`: deletes the account for good. The server then ends every
+   * session of it, this one included: `account_deleted` and `close` follow,
+   * and the client does not reconnect.
+   */
+  async deleteAccount(password: string): Promise<void> {
+    await this.request("delete_account", { password });
+  }
+
   async friends(): Promise<Friend[]> {
     return (await this.request("friends")).friends as Friend[];
   }
@@ -190,6 +257,10 @@ export class ChatClient extends ClientBase {
 
   onFriendAdded(listener: (p: FriendAddedPush) => void): () => void {
     return this.on("friend_added", listener);
+  }
+
+  onFriendRequest(listener: (p: FriendRequestPush) => void): () => void {
+    return this.on("friend_request", listener);
   }
 
   onMemberJoined(listener: (p: MemberJoinedPush) => void): () => void {

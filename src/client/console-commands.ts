@@ -2,20 +2,24 @@
  * Parsing of the console client's commands, as pure functions. Two syntaxes:
  * words (`chat 5 hello there`) and the reference projects' colons
  * (`chat:5:hello there`). The last argument takes the rest of the line, so a
- * message may contain spaces and colons.
+ * message may contain spaces and colons. Wherever a command takes a user,
+ * a name works as well as an id (all digits is an id, anything else a name).
  */
+
+/** A user as typed: an id, or a name for the console to look up. */
+export type UserArg = number | string;
 
 export type Command =
   | { cmd: "help" }
-  | { cmd: "chat"; to: number; text: string }
-  | { cmd: "addfriend"; user: number }
+  | { cmd: "chat"; to: UserArg; text: string }
+  | { cmd: "addfriend"; user: UserArg }
   | { cmd: "creategroup"; name: string; desc: string }
   | { cmd: "addgroup"; group: number }
   | { cmd: "groupchat"; group: number; text: string }
   | { cmd: "leavegroup"; group: number }
-  | { cmd: "kick"; group: number; user: number; ban: boolean }
-  | { cmd: "unban"; group: number; user: number }
-  | { cmd: "role"; group: number; user: number; role: "admin" | "normal" }
+  | { cmd: "kick"; group: number; user: UserArg; ban: boolean }
+  | { cmd: "unban"; group: number; user: UserArg }
+  | { cmd: "role"; group: number; user: UserArg; role: "admin" | "normal" }
   | { cmd: "rename"; group: number; name: string }
   | { cmd: "deletegroup"; group: number }
   | { cmd: "friends" }
@@ -27,14 +31,24 @@ export type Command =
   | { cmd: "read"; group: number }
   | { cmd: "edit"; mid: number; text: string }
   | { cmd: "delete"; mid: number }
-  | { cmd: "unfriend"; user: number }
+  | { cmd: "unfriend"; user: UserArg }
+  | { cmd: "request"; user: UserArg; note: string }
+  | { cmd: "requests" }
+  | { cmd: "accept"; user: UserArg }
+  | { cmd: "decline"; user: UserArg }
+  | { cmd: "block"; user: UserArg }
+  | { cmd: "unblock"; user: UserArg }
+  | { cmd: "blocked" }
+  | { cmd: "find"; name: string }
+  | { cmd: "passwd" }
+  | { cmd: "deleteaccount" }
   | { cmd: "ping" }
   | { cmd: "loginout" }
   | { cmd: "quit" };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
 
-type Arg = "id" | "text" | "word" | "target" | "ban" | "role";
+type Arg = "id" | "user" | "text" | "word" | "target" | "ban" | "role";
 
 interface Spec {
   usage: string;
@@ -46,6 +60,8 @@ interface Spec {
 }
 
 const num = (s: string | undefined) => Number(s);
+/** `8` is user 8, `bob` the user named bob. */
+const user = (s: string | undefined): UserArg => (/^[0-9]+$/.test(s!) ? Number(s) : s!);
 
 /** `8` is friend 8, `g:3` (or `g3`) group 3. */
 function target(s: string): { with: number } | { group: number } {
@@ -55,16 +71,16 @@ function target(s: string): { with: number } | { group: number } {
 const SPECS: Record<string, Spec> = {
   help: { usage: "help", summary: "show this list", args: [], build: () => ({ cmd: "help" }) },
   chat: {
-    usage: "chat <friendid> <message>",
-    summary: "send a message to a friend",
-    args: ["id", "text"],
-    build: ([to, text]) => ({ cmd: "chat", to: num(to), text: text! }),
+    usage: "chat <friend> <message>",
+    summary: "send a message to a friend (by name or id)",
+    args: ["user", "text"],
+    build: ([to, text]) => ({ cmd: "chat", to: user(to), text: text! }),
   },
   addfriend: {
-    usage: "addfriend <userid>",
-    summary: "add a friend (both of you become friends)",
-    args: ["id"],
-    build: ([user]) => ({ cmd: "addfriend", user: num(user) }),
+    usage: "addfriend <user>",
+    summary: "add a friend (where the server asks for consent: send a request)",
+    args: ["user"],
+    build: ([u]) => ({ cmd: "addfriend", user: user(u) }),
   },
   creategroup: {
     usage: "creategroup <name> <desc>",
@@ -92,23 +108,23 @@ const SPECS: Record<string, Spec> = {
     build: ([group]) => ({ cmd: "leavegroup", group: num(group) }),
   },
   kick: {
-    usage: "kick <groupid> <userid> [ban]",
+    usage: "kick <groupid> <user> [ban]",
     summary: "remove a member from a group you run; with ban, for good",
-    args: ["id", "id", "ban"],
+    args: ["id", "user", "ban"],
     optional: 1,
-    build: ([group, user, ban]) => ({ cmd: "kick", group: num(group), user: num(user), ban: ban !== undefined }),
+    build: ([group, u, ban]) => ({ cmd: "kick", group: num(group), user: user(u), ban: ban !== undefined }),
   },
   unban: {
-    usage: "unban <groupid> <userid>",
+    usage: "unban <groupid> <user>",
     summary: "let a banned user join a group again",
-    args: ["id", "id"],
-    build: ([group, user]) => ({ cmd: "unban", group: num(group), user: num(user) }),
+    args: ["id", "user"],
+    build: ([group, u]) => ({ cmd: "unban", group: num(group), user: user(u) }),
   },
   role: {
-    usage: "role <groupid> <userid> <admin|normal>",
+    usage: "role <groupid> <user> <admin|normal>",
     summary: "make a member of your group an admin, or normal again",
-    args: ["id", "id", "role"],
-    build: ([group, user, role]) => ({ cmd: "role", group: num(group), user: num(user), role: role!.toLowerCase() as "admin" | "normal" }),
+    args: ["id", "user", "role"],
+    build: ([group, u, role]) => ({ cmd: "role", group: num(group), user: user(u), role: role!.toLowerCase() as "admin" | "normal" }),
   },
   rename: {
     usage: "rename <groupid> <name>",
@@ -156,17 +172,70 @@ const SPECS: Record<string, Spec> = {
     build: ([mid]) => ({ cmd: "delete", mid: num(mid) }),
   },
   unfriend: {
-    usage: "unfriend <userid>",
+    usage: "unfriend <user>",
     summary: "end a friendship (for both of you)",
-    args: ["id"],
-    build: ([user]) => ({ cmd: "unfriend", user: num(user) }),
+    args: ["user"],
+    build: ([u]) => ({ cmd: "unfriend", user: user(u) }),
+  },
+  request: {
+    usage: "request <user> [note]",
+    summary: "ask someone to be your friend, with an optional note",
+    args: ["user", "text"],
+    optional: 1,
+    build: ([u, note]) => ({ cmd: "request", user: user(u), note: note ?? "" }),
+  },
+  requests: { usage: "requests", summary: "list the friend requests to you and from you", args: [], build: () => ({ cmd: "requests" }) },
+  accept: {
+    usage: "accept <user>",
+    summary: "accept a friend request",
+    args: ["user"],
+    build: ([u]) => ({ cmd: "accept", user: user(u) }),
+  },
+  decline: {
+    usage: "decline <user>",
+    summary: "decline a friend request (nobody is told)",
+    args: ["user"],
+    build: ([u]) => ({ cmd: "decline", user: user(u) }),
+  },
+  block: {
+    usage: "block <user>",
+    summary: "stop someone asking you for friendship; ends a friendship with them",
+    args: ["user"],
+    build: ([u]) => ({ cmd: "block", user: user(u) }),
+  },
+  unblock: {
+    usage: "unblock <user>",
+    summary: "lift a block",
+    args: ["user"],
+    build: ([u]) => ({ cmd: "unblock", user: user(u) }),
+  },
+  blocked: { usage: "blocked", summary: "list the people you blocked", args: [], build: () => ({ cmd: "blocked" }) },
+  find: {
+    usage: "find <name>",
+    summary: "find someone's id by their exact name (the rest of the line)",
+    args: ["text"],
+    build: ([name]) => ({ cmd: "find", name: name! }),
+  },
+  passwd: { usage: "passwd", summary: "change your password (asks the old one and the new one twice)", args: [], build: () => ({ cmd: "passwd" }) },
+  "delete-account": {
+    usage: "delete-account",
+    summary: "delete your account for good (asks your password twice)",
+    args: [],
+    build: () => ({ cmd: "deleteaccount" }),
   },
   ping: { usage: "ping", summary: "measure the round trip to the server", args: [], build: () => ({ cmd: "ping" }) },
   loginout: { usage: "loginout", summary: "log out, back to the menu", args: [], build: () => ({ cmd: "loginout" }) },
   quit: { usage: "quit", summary: "exit the client", args: [], build: () => ({ cmd: "quit" }) },
 };
 
-const ALIASES: Record<string, string> = { logout: "loginout", exit: "quit", "?": "help", convs: "conversations" };
+const ALIASES: Record<string, string> = {
+  logout: "loginout",
+  exit: "quit",
+  "?": "help",
+  convs: "conversations",
+  password: "passwd",
+  deleteaccount: "delete-account",
+};
 
 /** The help text: one line per command. */
 export const HELP: string = [
@@ -183,7 +252,7 @@ export const HELP: string = [
 export function parseCommand(line: string): ParseResult | null {
   const trimmed = line.trim();
   if (trimmed === "") return null;
-  const head = /^([A-Za-z?]+)(:|\s+|$)/.exec(trimmed);
+  const head = /^([A-Za-z?](?:[A-Za-z-]*[A-Za-z])?)(:|\s+|$)/.exec(trimmed);
   const word = head?.[1]?.toLowerCase() ?? trimmed.split(/[\s:]/, 1)[0]!;
   const name = ALIASES[word] ?? word;
   const spec = SPECS[name];
@@ -275,6 +344,9 @@ function valid(kind: Arg, value: string): boolean {
   switch (kind) {
     case "id":
       return isId(value);
+    case "user":
+      // A name is one word; a colon would be the next field's.
+      return /^[0-9]+$/.test(value) ? isId(value) : /^[^\s:]+$/.test(value);
     case "target":
       return isId(value.replace(/^g:?/i, ""));
     case "word":

@@ -9,6 +9,8 @@ import type {
   DeletedPush,
   EditedPush,
   Friend,
+  FriendRequest,
+  FriendRequestPush,
   Group,
   ReadPush,
   TypingPush,
@@ -162,8 +164,67 @@ export function formatGroups(groups: Iterable<Group>): string[] {
   return [`groups (${list.length}):`, ...list.flatMap(formatGroup)];
 }
 
-/** `error (not_friend): bob is not your friend` */
+/** `* bob(8) asks to be your friend: "hi" (accept bob / decline bob)` */
+export function formatFriendRequestPush(p: FriendRequestPush): string {
+  const note = p.note ? `: "${p.note}"` : "";
+  return `* ${formatUser(p.user)} asks to be your friend${note} (accept ${p.user.id} / decline ${p.user.id})`;
+}
+
+function formatRequest(r: FriendRequest, now?: Date): string {
+  const name = r.user.name ? formatUser(r.user) : `user ${r.user.id}`;
+  return `  ${name}${r.note ? ` "${r.note}"` : ""} [${formatTime(r.ts, now)}]`;
+}
+
+/** Both sides of the open friend requests, oldest first. */
+export function formatRequests(incoming: FriendRequest[], outgoing: FriendRequest[], now?: Date): string[] {
+  return [
+    incoming.length === 0 ? "requests to you: none" : `requests to you (${incoming.length}):`,
+    ...incoming.map((r) => formatRequest(r, now)),
+    outgoing.length === 0 ? "your requests: none" : `your requests (${outgoing.length}):`,
+    ...outgoing.map((r) => formatRequest(r, now)),
+  ];
+}
+
+/** What a field of a request is called in a sentence (the server names fields in `bad_frame` messages). */
+const FIELD_NAMES: Record<string, string> = {
+  name: "the name",
+  password: "the password",
+  old: "the old password",
+  new: "the new password",
+  text: "the message",
+  note: "the note",
+  desc: "the description",
+};
+
+/** Codes whose meaning a person needs more than the server's wording. */
+const CODE_SENTENCES: Record<string, string> = {
+  not_logged_in: "log in first",
+  unknown_type: "this server does not offer that command",
+  internal: "the server failed to do that; try again",
+  frame_too_large: "that is too long to send",
+};
+
+/**
+ * An error as a sentence for people, its code in brackets at the end for
+ * those who look it up: `error: Bob is not your friend. (not_friend)`,
+ * `error: The password must be at least 6 characters. (bad_frame)`.
+ */
 export function formatError(err: unknown): string {
-  if (err instanceof ClientError) return `error (${err.code}): ${err.message}`;
-  return `error: ${err instanceof Error ? err.message : String(err)}`;
+  if (!(err instanceof ClientError)) return `error: ${sentence(err instanceof Error ? err.message : String(err))}`;
+  let text = CODE_SENTENCES[err.code] ?? err.message;
+  if (err.code === "bad_frame") {
+    // `password: must be at least 6 characters` names the field first.
+    const m = /^([A-Za-z_][\w.]*): (.*)$/s.exec(err.message);
+    if (m) text = `${FIELD_NAMES[m[1]!] ?? m[1]} ${m[2]}`;
+  }
+  if (err.code === "unavailable" && !/try again/.test(text)) text = `${text}; try again`;
+  return `error: ${sentence(text || err.code.replace(/_/g, " "))} (${err.code})`;
+}
+
+/** Capitalised, ending in a full stop unless it ends in punctuation already. */
+function sentence(text: string): string {
+  const t = text.trim();
+  if (t === "") return t;
+  const head = t[0]!.toUpperCase() + t.slice(1);
+  return /[.!?)]$/.test(head) ? head : `${head}.`;
 }

@@ -18,12 +18,15 @@ import {
   parseLoginName,
   parseMenuChoice,
   typingTarget,
+  type UserArg,
 } from "./console-commands.ts";
 import {
   formatConversations,
   formatDeletedPush,
   formatEditedPush,
   formatError,
+  formatFriendRequestPush,
+  formatRequests,
   formatFriends,
   formatGroupRef,
   formatGroups,
@@ -39,6 +42,8 @@ import { ConsoleIo, INTERRUPTED } from "./console-io.ts";
 import { conversationKey, ConversationList } from "./conversation-list.ts";
 import type { ClientTlsOptions } from "./link.ts";
 import { DEFAULTS } from "./options.ts";
+import { RequestList } from "./request-list.ts";
+import { SessionStore } from "./session-store.ts";
 import type { ChatMessage, ConversationRef, Friend, Group, GroupRole, LoginResult, UserRef } from "./types.ts";
 
 export interface ConsoleOptions {
@@ -60,6 +65,12 @@ export interface ConsoleOptions {
   tty?: boolean;
   /** overrides for the client library (default: reconnect and autoAck on, 30 s request timeout) */
   client?: ChatClientOptions;
+  /**
+   * remember the session in this directory, per server address, and log in
+   * with it at the next start; `loginout` forgets it (default: none, nothing
+   * is remembered; `chat client` passes `$XDG_CONFIG_HOME/chat`)
+   */
+  sessionDir?: string;
 }
 
 type Next = "continue" | "quit";
@@ -95,7 +106,8 @@ export async function runConsole(options: ConsoleOptions = {}): Promise<number> 
       requestTimeoutMs: 30_000,
       ...options.client,
     });
-    return await new ConsoleSession(client, io).run();
+    const store = options.sessionDir === undefined ? null : new SessionStore(options.sessionDir, client.options.host, client.options.port);
+    return await new ConsoleSession(client, io, store).run();
   } catch (err) {
     io.print(formatError(err));
     return 1;
@@ -120,6 +132,11 @@ class ConsoleSession {
   /** we are closing the client ourselves */
   #closing = false;
   readonly #conversations: ConversationList;
+  readonly #requests: RequestList;
+  /** this session asked to delete the account: its end is expected */
+  #deleting = false;
+  /** names learned with `find_user`, by id: what the replies to a command by name call the user */
+  #found = new Map<number, string>();
   /** when this console last sent `typing`, per conversation key */
   #typingSent = new Map<string, number>();
   /** when a peer's `typing` last came, per `user conversation-key` */
@@ -129,11 +146,16 @@ class ConsoleSession {
     group: (id) => this.#groups.get(id)?.name ?? this.#conversations.get({ group: id })?.name,
   };
 
+  /** writes of the remembered token, one after the other */
+  #saving: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly client: ChatClient,
     private readonly io: ConsoleIo,
+    private readonly store: SessionStore | null,
   ) {
     this.#conversations = new ConversationList(client);
+    this.#requests = new RequestList(client);
     this.#listen();
     io.onEdit((line) => this.#typing(line));
   }
@@ -146,6 +168,7 @@ class ConsoleSession {
       this.io.print(formatError(err));
       return 1;
     }
+    await this.#resume();
     try {
       for (;;) {
         if (this.#lost) return 1;
@@ -156,7 +179,34 @@ class ConsoleSession {
       // Sends the acks that wait and ends the connection.
       this.#closing = true;
       await this.client.close();
+      await this.#saving;
     }
+  }
+
+  /** Logs in with the remembered session, if there is one; a refused one is forgotten. */
+  async #resume(): Promise<void> {
+    const token = await this.store?.load();
+    if (token === undefined) return;
+    this.#held = [];
+    try {
+      this.#loggedIn(await this.client.login({ token }));
+    } catch (err) {
+      this.io.print(`* the remembered session has ended: ${formatError(err)}`);
+      this.#keep(null);
+    } finally {
+      const held = this.#held;
+      this.#held = null;
+      for (const line of held) this.io.print(typeof line === "string" ? line : line());
+    }
+  }
+
+  /** Remembers a token (null: forgets the session); a failure is shown, not fatal. */
+  #keep(token: string | null): void {
+    const store = this.store;
+    if (!store) return;
+    this.#saving = this.#saving
+      .then(() => (token === null ? store.forget() : store.save(token)))
+      .catch((err) => this.#show(`* could not remember the session: ${formatError(err)}`));
   }
 
   // ---- menu ----
@@ -207,11 +257,24 @@ class ConsoleSession {
     const password = await this.io.next("password: ", { secret: true });
     if (password === null) return "quit";
     if (password === INTERRUPTED) return "continue";
+    let user: UserRef;
     try {
-      const user = await this.client.register(name.trim(), password);
+      user = await this.client.register(name.trim(), password);
       this.io.print(`ok: registered ${user.name} with id ${user.id}`);
     } catch (err) {
       this.io.print(formatError(err));
+      return "continue";
+    }
+    // The new user means to use the account now: log it in.
+    this.#held = [];
+    try {
+      this.#loggedIn(await this.client.login({ user: user.id, password }));
+    } catch (err) {
+      this.io.print(formatError(err));
+    } finally {
+      const held = this.#held;
+      this.#held = null;
+      for (const line of held) this.io.print(typeof line === "string" ? line : line());
     }
     return "continue";
   }
@@ -223,6 +286,10 @@ class ConsoleSession {
     for (const line of formatGroups(this.#groups.values())) this.io.print(line);
     this.io.print(`pending messages: ${result.pending}`);
     if (result.unread !== undefined) this.io.print(`unread messages: ${result.unread}`);
+    if (result.requests !== undefined) this.io.print(`friend requests: ${result.requests}${result.requests > 0 ? " (type requests)" : ""}`);
+    if (this.client.offers("requests")) {
+      this.#requests.load().catch((err) => this.#show(formatError(err)));
+    }
     if (this.client.offers("conversations")) {
       // In the background: `conversations` and `read` wait for it when they need it.
       this.#conversations.load().catch((err) => this.#show(formatError(err)));
@@ -263,8 +330,9 @@ class ConsoleSession {
         print(HELP);
         break;
       case "chat": {
-        const { mid, ts } = await c.send(command.to, command.text);
-        print(this.#formatMessage({ mid, ts, from: this.#me!.id, name: this.#me!.name, to: command.to, text: command.text }));
+        const to = await this.#resolve(command.to);
+        const { mid, ts } = await c.send(to, command.text);
+        print(this.#formatMessage({ mid, ts, from: this.#me!.id, name: this.#me!.name, to, text: command.text }));
         break;
       }
       case "groupchat": {
@@ -274,11 +342,64 @@ class ConsoleSession {
         break;
       }
       case "addfriend": {
-        const friend = await c.addFriend(command.user);
+        const user = await this.#resolve(command.user);
+        // Under the consent policy add_friend only asks, and its reply is friend_request's.
+        if (c.offers("consent")) return this.#request(user, "");
+        const friend = await c.addFriend(user);
         this.#friends.set(friend.id, friend);
         print(`ok: ${formatUser(friend)} is now your friend (${friend.online ? "online" : "offline"})`);
         break;
       }
+      case "request":
+        return this.#request(await this.#resolve(command.user), command.note);
+      case "requests": {
+        if (this.#requests.state !== "ready") await this.#requests.load();
+        for (const line of formatRequests(this.#requests.incoming(), this.#requests.outgoing())) print(line);
+        break;
+      }
+      case "accept": {
+        const friend = await c.acceptFriend(await this.#resolve(command.user));
+        this.#friends.set(friend.id, friend);
+        print(`ok: ${formatUser(friend)} is now your friend (${friend.online ? "online" : "offline"})`);
+        break;
+      }
+      case "decline": {
+        const user = await this.#resolve(command.user);
+        const name = this.#nameRequester(user);
+        await c.declineFriend(user);
+        print(`ok: declined the request of ${name}`);
+        break;
+      }
+      case "block": {
+        const user = await this.#resolve(command.user);
+        const name = this.#nameRequester(user);
+        await c.block(user);
+        this.#friends.delete(user);
+        print(`ok: blocked ${name}`);
+        break;
+      }
+      case "unblock": {
+        const user = await this.#resolve(command.user);
+        await c.unblock(user);
+        print(`ok: unblocked ${this.#nameRequester(user)}`);
+        break;
+      }
+      case "blocked": {
+        const blocked = await c.blocked();
+        print(blocked.length === 0 ? "blocked: nobody" : `blocked (${blocked.length}):`);
+        for (const u of blocked) print(`  ${formatUser(u)}`);
+        break;
+      }
+      case "find": {
+        const user = await c.findUser(command.name);
+        this.#found.set(user.id, user.name);
+        print(`found: ${formatUser(user)}`);
+        break;
+      }
+      case "passwd":
+        return this.#passwd();
+      case "deleteaccount":
+        return this.#deleteAccount();
       case "creategroup": {
         const group = await c.createGroup(command.name, command.desc || undefined);
         this.#groups.set(group.id, { ...group, members: [{ ...this.#me!, role: group.role, online: true }] });
@@ -298,21 +419,26 @@ class ConsoleSession {
         print(`ok: left group ${command.group}`);
         break;
       case "kick": {
-        await c.kick(command.group, command.user, command.ban ? { ban: true } : {});
-        const who = this.#nameMember(command.group, command.user);
-        this.#dropMember(command.group, command.user);
+        const user = await this.#resolve(command.user);
+        await c.kick(command.group, user, command.ban ? { ban: true } : {});
+        const who = this.#nameMember(command.group, user);
+        this.#dropMember(command.group, user);
         print(`ok: removed ${who} from group ${command.group}${command.ban ? ", banned" : ""}`);
         break;
       }
-      case "unban":
-        await c.unban(command.group, command.user);
-        print(`ok: user ${command.user} may join group ${command.group} again`);
+      case "unban": {
+        const user = await this.#resolve(command.user);
+        await c.unban(command.group, user);
+        print(`ok: user ${user} may join group ${command.group} again`);
         break;
-      case "role":
-        await c.setRole(command.group, command.user, command.role);
-        this.#setRole(command.group, command.user, command.role);
-        print(`ok: ${this.#nameMember(command.group, command.user)} is ${command.role} in group ${command.group}`);
+      }
+      case "role": {
+        const user = await this.#resolve(command.user);
+        await c.setRole(command.group, user, command.role);
+        this.#setRole(command.group, user, command.role);
+        print(`ok: ${this.#nameMember(command.group, user)} is ${command.role} in group ${command.group}`);
         break;
+      }
       case "rename": {
         const group = await c.updateGroup(command.group, { name: command.name });
         const known = this.#groups.get(group.id);
@@ -368,9 +494,10 @@ class ConsoleSession {
         print(`ok: deleted mid ${command.mid}`);
         break;
       case "unfriend": {
-        const name = this.#nameUser(command.user);
-        await c.removeFriend(command.user);
-        this.#friends.delete(command.user);
+        const user = await this.#resolve(command.user);
+        const name = this.#nameUser(user);
+        await c.removeFriend(user);
+        this.#friends.delete(user);
         print(`ok: ${name} is no longer your friend`);
         break;
       }
@@ -390,10 +517,90 @@ class ConsoleSession {
     return "continue";
   }
 
+  /** `request`, and `addfriend` under the consent policy. */
+  async #request(user: number, note: string): Promise<Next> {
+    const result = await this.client.friendRequest(user, note || undefined);
+    if ("friend" in result) {
+      this.#friends.set(result.friend.id, result.friend);
+      this.io.print(`ok: ${formatUser(result.friend)} had asked you too: you are friends now`);
+    } else {
+      this.io.print(`ok: asked ${this.#nameRequester(user)} to be your friend`);
+    }
+    return "continue";
+  }
+
+  /** Asks a password twice: "quit" when the input ended, null when interrupted or the two differ (said so). */
+  async #askTwice(first: string, again: string): Promise<{ password: string } | null | "quit"> {
+    const a = await this.io.next(first, { secret: true });
+    if (a === null) return "quit";
+    if (a === INTERRUPTED) return null;
+    const b = await this.io.next(again, { secret: true });
+    if (b === null) return "quit";
+    if (b === INTERRUPTED) return null;
+    if (a !== b) {
+      this.io.print("error: the two passwords differ; nothing changed");
+      return null;
+    }
+    return { password: a };
+  }
+
+  async #passwd(): Promise<Next> {
+    const old = await this.io.next("old password: ", { secret: true });
+    if (old === null) return "quit";
+    if (old === INTERRUPTED) return "continue";
+    const fresh = await this.#askTwice("new password: ", "new password again: ");
+    if (fresh === "quit") return "quit";
+    if (fresh === null) return "continue";
+    await this.client.changePassword(old, fresh.password);
+    this.io.print("ok: password changed; your other sessions can no longer log back in");
+    return "continue";
+  }
+
+  async #deleteAccount(): Promise<Next> {
+    this.io.print("deleting your account cannot be undone: your friends, groups and message texts go with it");
+    const asked = await this.#askTwice("password: ", "password again: ");
+    if (asked === "quit") return "quit";
+    if (asked === null) return "continue";
+    const { password } = asked;
+    this.#deleting = true;
+    try {
+      await this.client.deleteAccount(password);
+    } catch (err) {
+      this.#deleting = false;
+      throw err;
+    }
+    this.#me = undefined;
+    this.io.print("ok: account deleted");
+    return "quit";
+  }
+
+  /** A user as typed: an id as it is, a name looked up (`find_user`, else the friends'). */
+  async #resolve(user: UserArg): Promise<number> {
+    if (typeof user === "number") return user;
+    if (this.client.offers("find")) {
+      const found = await this.client.findUser(user);
+      this.#found.set(found.id, found.name);
+      return found.id;
+    }
+    for (const f of this.#friends.values()) if (f.name === user) return f.id;
+    throw new Error(`no friend named ${user} (this server cannot look up other names: use the id)`);
+  }
+
+  /** `bob(8)` when a friend, a request or a group names them, else `user 8`. */
+  #nameRequester(id: number): string {
+    const name = this.#userName(id) ?? this.#requests.from(id)?.user.name ?? this.#found.get(id);
+    return name ? formatUser({ id, name }) : `user ${id}`;
+  }
+
   // ---- pushes and connection events ----
 
   #listen(): void {
     const c = this.client;
+    // Every login (a relogin after a reconnect too) and password change brings the token to remember next.
+    c.on("ok", ({ op }) => {
+      if ((op === "login" || op === "change_password") && c.token) this.#keep(c.token);
+      else if (op === "logout") this.#keep(null);
+    });
     c.on("msg", (m) => {
       // A message ends the sender's typing: the next `typing` shows again.
       this.#typingSeen.delete(`${m.from} ${conversationKey(m.group !== undefined ? { group: m.group } : { with: m.from })}`);
@@ -445,6 +652,13 @@ class ConsoleSession {
       this.#groups.delete(p.group);
       this.#show(`* ${where} was deleted`);
     });
+    c.on("friend_request", (p) => this.#show(formatFriendRequestPush(p)));
+    c.on("account_deleted", () => {
+      this.#keep(null);
+      if (this.#deleting) return;
+      this.#me = undefined;
+      this.#show("* your account was deleted (in another session)");
+    });
     c.on("read", (p) => this.#show(formatReadPush(p, this.#myId, this.#names)));
     c.on("typing", (p) => {
       const key = `${p.user} ${conversationKey(p.group !== undefined ? { group: p.group } : { with: p.user })}`;
@@ -456,11 +670,13 @@ class ConsoleSession {
     c.on("edited", (p) => this.#show(formatEditedPush(p, this.#myId, this.#names)));
     c.on("deleted", (p) => this.#show(formatDeletedPush(p, this.#myId, this.#names)));
     c.on("disconnected", ({ willReconnect }) => {
+      if (this.#deleting) return;
       this.#show(willReconnect ? "* connection lost, reconnecting..." : "* connection lost");
     });
     c.on("reconnected", ({ node, login, loginError }) => {
       this.#show(`* reconnected to node ${node}`);
       if (login) this.#remember(login);
+      if (loginError) this.#keep(null);
       if (loginError && this.#me) {
         this.#me = undefined;
         this.#show(`* could not log back in: ${formatError(loginError)}`);
@@ -468,7 +684,7 @@ class ConsoleSession {
       }
     });
     c.on("close", () => {
-      if (this.#closing) return;
+      if (this.#closing || this.#deleting) return;
       this.#lost = true;
       this.#show("* disconnected");
       this.io.interrupt();

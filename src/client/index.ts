@@ -6,3 +6,4 @@ export type { AckBatcherOptions } from "./ack-batcher.ts";
 export type { BackoffOptions } from "./backoff.ts";
 export { runConsole, type ConsoleOptions } from "./console.ts";
 export * from "./conversation-list.ts";
+export * from "./request-list.ts";

@@ -131,6 +131,28 @@ export interface FriendRemovedPush {
   type: "friend_removed";
   user: number;
 }
+/** 1.1 `requests`: an open friend request, as `friend_requests` lists it and the `friend_request` push carries it. */
+export interface FriendRequest {
+  user: UserRef;
+  /** `""` when none was given */
+  note: string;
+  ts: number;
+}
+/** 1.1 `requests`: `user` asks this user for friendship. */
+export interface FriendRequestPush extends FriendRequest {
+  type: "friend_request";
+}
+/** 1.1 `requests`: the open requests to and from this user, each side oldest first. */
+export interface FriendRequests {
+  incoming: FriendRequest[];
+  outgoing: FriendRequest[];
+}
+/**
+ * What `friendRequest` did: asked (`requested`), or, when the other user had
+ * asked first, made the friendship (`friend`).
+ */
+export type FriendRequestResult = { requested: true } | { friend: Friend };
+
 /** A push of a type this client does not know (servers may add some). */
 export interface OtherPush {
   type: string;
@@ -150,6 +172,7 @@ export type Push =
   | EditedPush
   | DeletedPush
   | FriendRemovedPush
+  | FriendRequestPush
   | RoleChangedPush
   | GroupUpdatedPush
   | GroupDeletedPush
@@ -173,6 +196,8 @@ export interface LoginResult {
   pending: number;
   /** 1.1: unread messages over all conversations (absent on a version 1 server) */
   unread?: number;
+  /** 1.1 `requests`: how many friend requests wait for this user (absent on a server without it) */
+  requests?: number;
   /** a fresh token to log in again without the password */
   token: string;
 }

@@ -8,6 +8,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import type { Subprocess } from "bun";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "../../scripts/services.ts";
 import { freshDatabase } from "../support/db.ts";
 import { LineReader } from "../support/framing.ts";
@@ -81,13 +84,15 @@ class ConsoleProc {
     this.out = new Lines(proc.stdout);
   }
 
-  static start(port: number): ConsoleProc {
+  /** A console of its own user: `configHome` is where it remembers sessions (default: a fresh directory). */
+  static start(port: number, configHome = freshConfigHome()): ConsoleProc {
     const c = new ConsoleProc(
       Bun.spawn([process.execPath, MAIN, "client", "--host", "127.0.0.1", "--port", String(port)], {
         stdin: "pipe",
         stdout: "pipe",
         stderr: "pipe",
         cwd: ROOT,
+        env: { ...process.env, XDG_CONFIG_HOME: configHome },
       }),
     );
     consoles.push(c);
@@ -117,6 +122,14 @@ class ConsoleProc {
 }
 
 const consoles: ConsoleProc[] = [];
+const configHomes: string[] = [];
+
+/** A directory for one console user's remembered sessions, removed after the file. */
+function freshConfigHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), "chat-console-"));
+  configHomes.push(dir);
+  return dir;
+}
 let dbUrl: string;
 let port: number;
 let server: NodeProcess;
@@ -137,6 +150,7 @@ afterEach(() => {
 
 afterAll(async () => {
   await server?.kill();
+  for (const dir of configHomes.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A `chat server` on the file's port (a failover starts another on the same port). */
@@ -147,7 +161,8 @@ function startServer(node: string): Promise<NodeProcess> {
 async function registerAndLogin(c: ConsoleProc, name: string, password = "pass-word-1"): Promise<number> {
   await c.expect(/^\* connected to node \w+$/);
   const [, id] = await c.run(`2\n${name}\n${password}`, /^ok: registered \S+ with id (\d+)$/);
-  await c.run(`1\n${name}\n${password}`, new RegExp(`^ok: logged in as ${name}\\(${id}\\) on node \\w+$`));
+  // Registering logs the new user in.
+  await c.expect(new RegExp(`^ok: logged in as ${name}\\(${id}\\) on node \\w+$`));
   await c.expect(/^pending messages: \d+$/);
   return Number(id);
 }
@@ -186,8 +201,8 @@ describe("console client against the real server", () => {
     await alice.expect(new RegExp(`you -> ${bn}\\(${b}\\): hello ${bn} \\(mid ${m1}\\)$`));
     await alice.expect(new RegExp(`${bn}\\(${b}\\) -> you: hi: from the colon syntax \\(mid ${m2}\\)$`));
     await alice.expect(/^\(no older messages\)$/);
-    await alice.run("chat 999999999 anyone?", /^error \(no_such_user\): /);
-    await alice.run("chat five hello", /^error \(usage\): usage: chat <friendid> <message>$/);
+    await alice.run("chat 999999999 anyone?", /^error: .* \(no_such_user\)$/);
+    await alice.run("chat 0 hello", /^error \(usage\): usage: chat <friend> <message>$/);
 
     // The conversation list: newest first, with what is unread.
     await alice.run("conversations", /^conversations \(2, 2 unread\):$/);
@@ -202,7 +217,7 @@ describe("console client against the real server", () => {
     // Edit and recall: the friend sees both, naming the mid.
     await alice.run(`edit ${m1} hello again`, new RegExp(`^ok: edited mid ${m1}$`));
     await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) edited mid ${m1}: hello again$`));
-    await bob.run(`edit ${m1} not mine`, /^error \(forbidden\): /);
+    await bob.run(`edit ${m1} not mine`, /^error: .* \(forbidden\)$/);
     await alice.run(`delete ${m1}`, new RegExp(`^ok: deleted mid ${m1}$`));
     await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) deleted mid ${m1}$`));
     await bob.run(`history ${a}`, new RegExp(`^history with ${an}\\(${a}\\): 2 messages$`));
@@ -222,7 +237,7 @@ describe("console client against the real server", () => {
     // Unfriending ends it for both.
     await alice.run(`unfriend ${b}`, new RegExp(`^ok: ${bn}\\(${b}\\) is no longer your friend$`));
     await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) is no longer your friend$`));
-    await bob.run(`chat ${a} still friends?`, /^error \(not_friend\): /);
+    await bob.run(`chat ${a} still friends?`, /^error: .* \(not_friend\)$/);
 
     expect(await alice.end()).toBe(0);
     expect(await bob.end()).toBe(0);
@@ -255,15 +270,15 @@ describe("console client against the real server", () => {
     await bob.run(`rename ${g} the ${an} team`, new RegExp(`^ok: group ${g} is now named the ${an} team$`));
     await alice.expect(new RegExp(`^\\* group ${g} is now the ${an} team$`));
 
-    await carol.run(`kick ${g} ${b}`, /^error \(forbidden\): /);
+    await carol.run(`kick ${g} ${b}`, /^error: .* \(forbidden\)$/);
     await bob.run(`kick ${g} ${c} ban`, new RegExp(`^ok: removed ${cn}\\(${c}\\) from group ${g}, banned$`));
     await carol.expect(new RegExp(`^\\* you were removed from group ${g}\\b.* by ${bn}\\(${b}\\)$`));
     await alice.expect(new RegExp(`^\\* ${cn}\\(${c}\\) was removed from group ${g}\\b.* by ${bn}\\(${b}\\)$`));
-    await carol.run(`addgroup ${g}`, /^error \(forbidden\): /);
+    await carol.run(`addgroup ${g}`, /^error: .* \(forbidden\)$/);
     await alice.run(`unban ${g} ${c}`, new RegExp(`^ok: user ${c} may join group ${g} again$`));
     await carol.run(`addgroup ${g}`, /^ok: joined group /);
 
-    await bob.run(`deletegroup ${g}`, /^error \(forbidden\): /);
+    await bob.run(`deletegroup ${g}`, /^error: .* \(forbidden\)$/);
     await alice.run(`deletegroup ${g}`, new RegExp(`^ok: deleted group ${g}$`));
     await bob.expect(new RegExp(`^\\* group ${g}\\b.* was deleted$`));
     await carol.expect(new RegExp(`^\\* group ${g}\\b.* was deleted$`));
@@ -271,10 +286,77 @@ describe("console client against the real server", () => {
     for (const x of [alice, bob, carol]) expect(await x.end()).toBe(0);
   }, 60_000);
 
+  it("asks, accepts, finds and blocks by name, changes the password and deletes the account", async () => {
+    const alice = ConsoleProc.start(port);
+    const bob = ConsoleProc.start(port);
+    const [an, bn] = [uniq("alice"), uniq("bob")];
+    const a = await registerAndLogin(alice, an);
+    const b = await registerAndLogin(bob, bn);
+
+    await alice.run(`request ${bn} we met at the meetup`, new RegExp(`^ok: asked ${bn}\\(${b}\\) to be your friend$`));
+    await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) asks to be your friend: "we met at the meetup" \\(accept ${a} / decline ${a}\\)$`));
+    await bob.run("requests", /^requests to you \(1\):$/);
+    await bob.expect(new RegExp(`^  ${an}\\(${a}\\) "we met at the meetup" ${T}$`));
+    await bob.run(`accept ${an}`, new RegExp(`^ok: ${an}\\(${a}\\) is now your friend \\(online\\)$`));
+    await alice.expect(new RegExp(`^\\* ${bn}\\(${b}\\) added you as a friend$`));
+    await alice.run(`find ${bn}`, new RegExp(`^found: ${bn}\\(${b}\\)$`));
+    await alice.run(`chat ${bn} by name`, new RegExp(`^${T} you -> ${bn}\\(${b}\\): by name \\(mid \\d+\\)$`));
+    await alice.run("find nobody-at-all", /^error: .* \(no_such_user\)$/);
+
+    await alice.run(`block ${bn}`, new RegExp(`^ok: blocked ${bn}\\(${b}\\)$`));
+    await bob.expect(new RegExp(`^\\* ${an}\\(${a}\\) is no longer your friend$`));
+    await alice.run("blocked", /^blocked \(1\):$/);
+    await alice.expect(new RegExp(`^  ${bn}\\(${b}\\)$`));
+    await bob.run(`request ${an}`, /^error: .* \(blocked\)$/);
+    await alice.run(`unblock ${b}`, new RegExp(`^ok: unblocked ${bn}\\(${b}\\)$`));
+    await alice.run("blocked", /^blocked: nobody$/);
+
+    alice.type("passwd", "pass-word-1", "pass-word-2", "pass-word-2");
+    await alice.expect(/^ok: password changed/);
+    bob.type("delete-account", "pass-word-1", "pass-word-1");
+    await bob.expect(/^ok: account deleted$/);
+    expect(await bob.proc.exited).toBe(0);
+    await alice.run(`find ${bn}`, /^error: .* \(no_such_user\)$/);
+    expect(await alice.end()).toBe(0);
+
+    // The new password is the one that works now.
+    const again = ConsoleProc.start(port);
+    await again.expect(/^\* connected/);
+    await again.run(`1\n${an}\npass-word-1`, /^error: .* \(bad_credentials\)$/);
+    await again.run(`1\n${an}\npass-word-2`, new RegExp(`^ok: logged in as ${an}\\(${a}\\)`));
+    expect(await again.end()).toBe(0);
+  }, 60_000);
+
+  it("remembers the session per user and server, logs in with it at the next start, and forgets it at loginout", async () => {
+    const home = freshConfigHome();
+    const first = ConsoleProc.start(port, home);
+    const an = uniq("alice");
+    const a = await registerAndLogin(first, an);
+    expect(await first.end()).toBe(0);
+    const file = join(home, "chat", `session-127.0.0.1-${port}.token`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, "chat")).mode & 0o077).toBe(0);
+
+    const second = ConsoleProc.start(port, home);
+    await second.expect(/^\* connected/);
+    await second.expect(new RegExp(`^ok: logged in as ${an}\\(${a}\\) on node \\w+$`));
+    await second.run("loginout", /^ok: logged out$/);
+    await second.expect(/^1\. login$/);
+    second.type("3");
+    expect(await second.proc.exited).toBe(0);
+    expect(() => statSync(file)).toThrow();
+
+    const third = ConsoleProc.start(port, home);
+    await third.expect(/^\* connected/);
+    await third.expect(/^1\. login$/);
+    third.type("3");
+    expect(await third.proc.exited).toBe(0);
+  }, 30_000);
+
   it("prints a wrong password as one line with its code and stays at the menu", async () => {
     const c = ConsoleProc.start(port);
     await c.expect(/^\* connected/);
-    await c.run(`1\nnobody-${uniq("x")}\nwhatever-pw`, /^error \(bad_credentials\): /);
+    await c.run(`1\nnobody-${uniq("x")}\nwhatever-pw`, /^error: .* \(bad_credentials\)$/);
     await c.expect(/^1\. login$/);
     c.type("3");
     expect(await c.proc.exited).toBe(0);
@@ -322,7 +404,7 @@ describe("console client on a terminal", () => {
     await setup.run(`addfriend ${b}`, /^ok: /);
     expect(await setup.end()).toBe(0);
 
-    const cmd = `${process.execPath} ${MAIN} client --port ${port}`;
+    const cmd = `env XDG_CONFIG_HOME=${freshConfigHome()} ${process.execPath} ${MAIN} client --port ${port}`;
     expect(sh("new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmd).exitCode).toBe(0);
     try {
       await until("the menu", (s) => s.includes("choice:"));

@@ -52,6 +52,8 @@ describe("TLS", () => {
   it("lets the console client log in over TLS with --tls --ca", async () => {
     const p = Bun.spawn([process.execPath, `${import.meta.dir}/../../src/main.ts`, "client", "--port", String(node.port), "--tls", "--ca", `${dir}/cert.pem`], {
       stdin: new Blob(["1\ntls_user\npassword-1\nfriends\nquit\n"]),
+      // Its own place to remember the session: never the user's, never a stale one.
+      env: { ...process.env, XDG_CONFIG_HOME: `${dir}/config` },
       stdout: "pipe",
       stderr: "pipe",
     });

@@ -65,14 +65,14 @@ describe("parseCommand, word syntax", () => {
   });
 
   it("answers a bad group administration command with its usage", () => {
-    expect(err("kick 3")).toBe("usage: kick <groupid> <userid> [ban]");
-    expect(err("kick 3 8 forever")).toBe("usage: kick <groupid> <userid> [ban]");
-    expect(err("kick 3 bob")).toBe("usage: kick <groupid> <userid> [ban]");
-    expect(err("role 3 8 creator")).toBe("usage: role <groupid> <userid> <admin|normal>");
-    expect(err("role 3 8")).toBe("usage: role <groupid> <userid> <admin|normal>");
+    expect(err("kick 3")).toBe("usage: kick <groupid> <user> [ban]");
+    expect(err("kick 3 8 forever")).toBe("usage: kick <groupid> <user> [ban]");
+    expect(err("kick 3 0")).toBe("usage: kick <groupid> <user> [ban]");
+    expect(err("role 3 8 creator")).toBe("usage: role <groupid> <user> <admin|normal>");
+    expect(err("role 3 8")).toBe("usage: role <groupid> <user> <admin|normal>");
     expect(err("rename 3")).toBe("usage: rename <groupid> <name>");
     expect(err("rename x team")).toBe("usage: rename <groupid> <name>");
-    expect(err("unban 3")).toBe("usage: unban <groupid> <userid>");
+    expect(err("unban 3")).toBe("usage: unban <groupid> <user>");
     expect(err("deletegroup")).toBe("usage: deletegroup <groupid>");
   });
 
@@ -94,15 +94,60 @@ describe("parseCommand, word syntax", () => {
     expect(ok("CHAT 5 Hi")).toEqual({ cmd: "chat", to: 5, text: "Hi" });
   });
 
+  it("reads the friend request, blocking, finding and account commands", () => {
+    expect(ok("request bob")).toEqual({ cmd: "request", user: "bob", note: "" });
+    expect(ok("request 8 we met at the meetup: hi")).toEqual({ cmd: "request", user: 8, note: "we met at the meetup: hi" });
+    expect(ok("request:bob:hello there")).toEqual({ cmd: "request", user: "bob", note: "hello there" });
+    expect(ok("requests")).toEqual({ cmd: "requests" });
+    expect(ok("accept bob")).toEqual({ cmd: "accept", user: "bob" });
+    expect(ok("accept 8")).toEqual({ cmd: "accept", user: 8 });
+    expect(ok("decline:bob")).toEqual({ cmd: "decline", user: "bob" });
+    expect(ok("block bob")).toEqual({ cmd: "block", user: "bob" });
+    expect(ok("unblock 8")).toEqual({ cmd: "unblock", user: 8 });
+    expect(ok("blocked")).toEqual({ cmd: "blocked" });
+    expect(ok("find carol")).toEqual({ cmd: "find", name: "carol" });
+    expect(ok("find mary ann")).toEqual({ cmd: "find", name: "mary ann" });
+    expect(ok("passwd")).toEqual({ cmd: "passwd" });
+    expect(ok("password")).toEqual({ cmd: "passwd" });
+    expect(ok("delete-account")).toEqual({ cmd: "deleteaccount" });
+    expect(ok("DELETE-ACCOUNT")).toEqual({ cmd: "deleteaccount" });
+  });
+
+  it("takes a name wherever it takes a user, and an all-digit one as an id", () => {
+    expect(ok("chat bob hello there")).toEqual({ cmd: "chat", to: "bob", text: "hello there" });
+    expect(ok("addfriend dave")).toEqual({ cmd: "addfriend", user: "dave" });
+    expect(ok("unfriend dave")).toEqual({ cmd: "unfriend", user: "dave" });
+    expect(ok("kick 3 dave ban")).toEqual({ cmd: "kick", group: 3, user: "dave", ban: true });
+    expect(ok("unban 3 dave")).toEqual({ cmd: "unban", group: 3, user: "dave" });
+    expect(ok("role 3 dave admin")).toEqual({ cmd: "role", group: 3, user: "dave", role: "admin" });
+    expect(ok("chat:bob:hi")).toEqual({ cmd: "chat", to: "bob", text: "hi" });
+    expect(ok("addfriend 12")).toEqual({ cmd: "addfriend", user: 12 });
+  });
+
+  it("answers a bad friend or account command with its usage", () => {
+    expect(err("request")).toBe("usage: request <user> [note]");
+    expect(err("request 0 hi")).toBe("usage: request <user> [note]");
+    expect(err("accept")).toBe("usage: accept <user>");
+    expect(err("accept bob carol")).toBe("usage: accept <user>");
+    expect(err("decline 0")).toBe("usage: decline <user>");
+    expect(err("block")).toBe("usage: block <user>");
+    expect(err("unblock a b")).toBe("usage: unblock <user>");
+    expect(err("blocked bob")).toBe("usage: blocked");
+    expect(err("find")).toBe("usage: find <name>");
+    expect(err("passwd old")).toBe("usage: passwd");
+    expect(err("delete-account now")).toBe("usage: delete-account");
+    expect(err("delete-")).toBe('unknown command "delete-" (type help)');
+  });
+
   it("ignores a blank line", () => {
     expect(parseCommand("   ")).toBeNull();
   });
 
   it("answers bad input with the command's usage", () => {
-    expect(err("chat 5")).toBe("usage: chat <friendid> <message>");
-    expect(err("chat bob hello")).toBe("usage: chat <friendid> <message>");
-    expect(err("addfriend 0")).toBe("usage: addfriend <userid>");
-    expect(err("addfriend 9007199254740992")).toBe("usage: addfriend <userid>");
+    expect(err("chat 5")).toBe("usage: chat <friend> <message>");
+    expect(err("chat 0 hello")).toBe("usage: chat <friend> <message>");
+    expect(err("addfriend 0")).toBe("usage: addfriend <user>");
+    expect(err("addfriend 9007199254740992")).toBe("usage: addfriend <user>");
     expect(err("addgroup 3 4")).toBe("usage: addgroup <groupid>");
     expect(err("friends now")).toBe("usage: friends");
     expect(err("history x")).toBe("usage: history <friendid|g:groupid> [before-mid]");
@@ -112,7 +157,7 @@ describe("parseCommand, word syntax", () => {
     expect(err("edit x new")).toBe("usage: edit <mid> <new text>");
     expect(err("delete")).toBe("usage: delete <mid>");
     expect(err("delete 12 13")).toBe("usage: delete <mid>");
-    expect(err("unfriend bob")).toBe("usage: unfriend <userid>");
+    expect(err("unfriend 0")).toBe("usage: unfriend <user>");
     expect(err("conversations 5")).toBe("usage: conversations");
     expect(err("dance")).toBe('unknown command "dance" (type help)');
     expect(err("5")).toBe('unknown command "5" (type help)');
@@ -146,8 +191,8 @@ describe("parseCommand, the references' colon syntax", () => {
   });
 
   it("answers bad input with the usage", () => {
-    expect(err("chat:5")).toBe("usage: chat <friendid> <message>");
-    expect(err("chat:5:")).toBe("usage: chat <friendid> <message>");
+    expect(err("chat:5")).toBe("usage: chat <friend> <message>");
+    expect(err("chat:5:")).toBe("usage: chat <friend> <message>");
     expect(err("addgroup:x")).toBe("usage: addgroup <groupid>");
   });
 });
@@ -292,10 +337,32 @@ describe("console output formats", () => {
     expect(formatGroups([])).toEqual(["groups: none"]);
   });
 
-  it("shows an error on one line with its code", () => {
+  it("shows an error as one sentence, its code at the end", () => {
     expect(formatError(new RequestError("not_friend", "user 9 is not your friend"))).toBe(
-      "error (not_friend): user 9 is not your friend",
+      "error: User 9 is not your friend. (not_friend)",
     );
-    expect(formatError(new Error("boom"))).toBe("error: boom");
+    expect(formatError(new Error("boom"))).toBe("error: Boom.");
+  });
+
+  it("names the field of a bad request the way people do, and explains codes the server words for programs", () => {
+    expect(formatError(new RequestError("bad_frame", "password: must be at least 6 characters"))).toBe(
+      "error: The password must be at least 6 characters. (bad_frame)",
+    );
+    expect(formatError(new RequestError("bad_frame", "new: must be at most 128 characters"))).toBe(
+      "error: The new password must be at most 128 characters. (bad_frame)",
+    );
+    expect(formatError(new RequestError("bad_frame", "mids.1: must be an integer"))).toBe(
+      "error: Mids.1 must be an integer. (bad_frame)",
+    );
+    expect(formatError(new RequestError("unknown_type", "unknown type \"find_user\""))).toBe(
+      "error: This server does not offer that command. (unknown_type)",
+    );
+    expect(formatError(new RequestError("unavailable", "the database is unavailable"))).toBe(
+      "error: The database is unavailable; try again. (unavailable)",
+    );
+    expect(formatError(new RequestError("rate_limited", "too many failed logins; wait 30 s!"))).toBe(
+      "error: Too many failed logins; wait 30 s! (rate_limited)",
+    );
+    expect(formatError(new RequestError("blocked", ""))).toBe("error: Blocked. (blocked)");
   });
 });

@@ -779,7 +779,7 @@ describe("runConsole (against the fake server)", () => {
     const second = server.connection();
     server.conns[0]!.drop();
     await second;
-    await con.waitFor(/\* could not log back in: error \(bad_credentials\)/);
+    await con.waitFor(/\* could not log back in: error: .* \(bad_credentials\)/);
     await con.waitFor(/\* could not log back in.*\n1\. login\n/);
     expect(con.text).toContain("* connection lost, reconnecting...\n* reconnected to node n1\n");
     con.type("3");
@@ -792,7 +792,7 @@ describe("runConsole (against the fake server)", () => {
     server.stop();
     const con = consoleOn(port);
     expect(await con.exited).toBe(1);
-    expect(con.text).toMatch(/^error \(connect_failed\): cannot connect to 127\.0\.0\.1:\d+/);
+    expect(con.text).toMatch(/^error: Cannot connect to 127\.0\.0\.1:\d+.* \(connect_failed\)$/m);
   });
 });
 
