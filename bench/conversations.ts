@@ -48,6 +48,8 @@ options:
   --logins N         logins measured (default 30)
   --warmup N         unmeasured requests first (default 30)
   --hash-memory KIB  argon2id memory of the users' hashes (default 64: cheap, benchmark only)
+  --server-root DIR  run DIR/src/main.ts instead of this checkout's (compare another version;
+                     the schema is still this checkout's)
   --mysql URL        MariaDB (default CHAT_MYSQL_URL or private services)
   --keep-services    leave the private MariaDB running
   --out DIR          results directory (default bench/results)
@@ -68,6 +70,7 @@ const { values: opt } = parseArgs({
     warmup: { type: "string", default: "30" },
     "hash-memory": { type: "string", default: "64" },
     mysql: { type: "string" },
+    "server-root": { type: "string" },
     "keep-services": { type: "boolean", default: false },
     out: { type: "string", default: join(ROOT, "bench/results") },
     help: { type: "boolean", default: false },
@@ -152,6 +155,7 @@ const server = await spawnServer({
   hashMemoryKiB: hashMemory,
   hashTime: 1,
   poolMaxSize: 16,
+  root: opt["server-root"] ? resolve(opt["server-root"]) : undefined,
 });
 let pushed = 0;
 let pushWaiter: (() => void) | undefined;
@@ -283,8 +287,9 @@ const mach = machine();
 let commit = "";
 let dirty = false;
 try {
-  commit = execSync("git rev-parse --short HEAD", { cwd: ROOT, encoding: "utf8" }).trim();
-  dirty = execSync("git status --porcelain -- src pool sql", { cwd: ROOT, encoding: "utf8" }).trim().length > 0;
+  const gitRoot = opt["server-root"] ? resolve(opt["server-root"]) : ROOT;
+  commit = execSync("git rev-parse --short HEAD", { cwd: gitRoot, encoding: "utf8" }).trim();
+  dirty = execSync("git status --porcelain -- src pool sql", { cwd: gitRoot, encoding: "utf8" }).trim().length > 0;
 } catch {}
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 const header = `${"request".padEnd(38)}${pad("n", 6)}${pad("p50 ms", 9)}${pad("p90 ms", 9)}${pad("p99 ms", 9)}${pad("max ms", 9)}${pad("rows read", 11)}`;
@@ -323,7 +328,7 @@ const out = {
   command: `bun run bench/conversations.ts ${process.argv.slice(2).join(" ")}`.trim(),
   machine: mach,
   git: { commit, dirty },
-  settings: { friends, groups, messages, groupMembers, unreadEvery, unread: unreadN, pending: pendingN, requests, logins, warmup, mariadb: ver!.version },
+  settings: { serverRoot: opt["server-root"] ? resolve(opt["server-root"]) : undefined, friends, groups, messages, groupMembers, unreadEvery, unread: unreadN, pending: pendingN, requests, logins, warmup, mariadb: ver!.version },
   seeded,
   login: { reply: { unread: lr.unread, pending: lr.pending }, ms: loginMs.summary(), withReplayMs: replayMs.summary(), rowsRead: loginReads, right: loginCheck },
   conversations: kinds.map((k) => ({ name: k.name, ms: k.samples.summary(), rowsRead: k.reads })),
