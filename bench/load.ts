@@ -19,6 +19,8 @@ import { renderChart, seriesFromSteps } from "./load/chart.ts";
 import { allProcs, cpuPercent, fdLimits, loadAvg, machine, machineBusyS, pidFromFile, type ProcSample, sample, selfCpuS, topOthers } from "./load/proc.ts";
 import { formatSummary, type ProfileSummary, summarize } from "./load/profile.ts";
 import { type Kind, runStep, type StepResult } from "./load/scenario.ts";
+import { LoadWire } from "../test/support/load-wire.ts";
+import { ensureGroups, type GroupSetupResult, type MembersVia } from "./load/members.ts";
 import { killAllStarted, metricsDelta, type ServerProc, spawnServer } from "./load/servers.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -43,19 +45,37 @@ scenarios:
           batches (every --ack-ms ms, or 1000 mids)
   group   groups of --group-size members (users loadg<G>_N); every member sends
           to its group closed loop; each message is delivered to the others
+  sizes   for each of --group-sizes, a step with members online (every member
+          connected and acking; --online-senders of each group send; reports
+          deliveries/s) and one with members offline (--offline-senders
+          members connected and sending, the others joined but away; reports
+          messages/s stored). Users lgon<G>_N and lgoff<G>_N; their groups are
+          made once (see --members-via) and reused
   idle    --idle connections held open (with --idle-login: logged in too);
           reports the server's RSS per connection
 
 options:
   --quick              small matrix, under a minute (chat 100 and 500 on one node,
-                       500 on two nodes, group 100, idle 1000)
-  --scenarios LIST     chat,group,idle (default all)
+                       500 on two nodes, group 100, idle 1000; no sizes)
+  --scenarios LIST     chat,group,sizes,idle (default all)
   --conns LIST         connection counts for chat (default 100,500,1000,10000)
   --group-conns LIST   connection counts for group (default 100,1000)
   --nodes LIST         node counts for chat and group: 1, 2 or 1,2 (default 1,2;
                        two nodes share one Redis; a pair's users sit on different nodes)
   --inflight N         messages in flight per connection (default 1)
   --group-size N       members per group (default 10)
+  --group-sizes LIST   group sizes of the sizes scenario (default 10,100,1000,10000); given
+                       without --scenarios, runs only the sizes scenario
+  --size-modes LIST    online,offline (default both)
+  --online-conns N     online steps: at least this many connections, as many groups of
+                       the size as fit (default 1000; a larger group is one group)
+  --online-senders N   online steps: members of each group that send (default 10)
+  --offline-senders N  offline steps: members connected, all sending (default 4)
+  --sql-members-above N  the sizes' groups are made the first time through the protocol
+                       (register, join_group) up to N members, larger ones with SQL (the
+                       rows join_group writes) (default 1000: a join's reply lists every
+                       member so far, so n joins move n²/2 entries; 0: always SQL)
+  --size-nodes LIST    node counts for the sizes scenario (default 1)
   --ack-ms MS          ack batching interval (default 10, as the client library); 0 sends
                        no acks during the window (diagnosis: the cost of acks; messages
                        stay pending and are acked at the next run's login)
@@ -76,6 +96,8 @@ options:
   --server-root DIR    run DIR/src/main.ts instead of this checkout's (compare a branch
                        or a patched copy against the same generator)
   --mysql URL          MariaDB/MySQL (default CHAT_MYSQL_URL or private services)
+  --database NAME      with the private services: this database instead of chat (made when
+                       missing), e.g. one for a --server-root checkout with an older schema
   --redis URL          Redis (default CHAT_REDIS_URL or private services)
   --keep-services      leave the private MariaDB/Redis running at the end
   --services-dir DIR   where the private MariaDB/Redis live (default .data/bench-load)
@@ -93,6 +115,13 @@ const { values: opt } = parseArgs({
     nodes: { type: "string" },
     inflight: { type: "string", default: "1" },
     "group-size": { type: "string", default: "10" },
+    "group-sizes": { type: "string" },
+    "size-modes": { type: "string", default: "online,offline" },
+    "online-conns": { type: "string", default: "1000" },
+    "online-senders": { type: "string", default: "10" },
+    "offline-senders": { type: "string", default: "4" },
+    "sql-members-above": { type: "string", default: "1000" },
+    "size-nodes": { type: "string", default: "1" },
     "ack-ms": { type: "string", default: "10" },
     duration: { type: "string" },
     warmup: { type: "string" },
@@ -108,6 +137,7 @@ const { values: opt } = parseArgs({
     "server-arg": { type: "string", multiple: true, default: [] },
     "server-root": { type: "string" },
     mysql: { type: "string" },
+    database: { type: "string" },
     redis: { type: "string" },
     "keep-services": { type: "boolean", default: false },
     "services-dir": { type: "string", default: join(ROOT, ".data/bench-load") },
@@ -133,10 +163,12 @@ const num = (s: string | undefined, name: string, min = 0): number => {
   return v;
 };
 const list = (s: string, name: string) => s.split(",").filter(Boolean).map((x) => num(x, name, 1));
-// `--idle N` alone means: only the idle scenario.
-const scenarios = new Set((opt.scenarios ?? (opt.idle !== undefined ? "idle" : "chat,group,idle")).split(",").filter(Boolean) as Kind[]);
+// `--idle N` or `--group-sizes LIST` alone means: only that scenario.
+const alone = [opt["group-sizes"] !== undefined ? "sizes" : "", opt.idle !== undefined ? "idle" : ""].filter(Boolean).join(",");
+type Scenario = Kind | "sizes";
+const scenarios = new Set((opt.scenarios ?? (alone || (quick ? "chat,group,idle" : "chat,group,sizes,idle"))).split(",").filter(Boolean) as Scenario[]);
 for (const s of scenarios)
-  if (!["chat", "group", "idle"].includes(s)) {
+  if (!["chat", "group", "sizes", "idle"].includes(s)) {
     console.error(`--scenarios: unknown ${s}`);
     process.exit(2);
   }
@@ -148,6 +180,27 @@ for (const n of nodeCounts)
     console.error("--nodes: 1 or 2");
     process.exit(2);
   }
+const groupSizes = list(opt["group-sizes"] ?? "10,100,1000,10000", "group-sizes");
+for (const g of groupSizes)
+  if (g < 2) {
+    console.error("--group-sizes: every size at least 2");
+    process.exit(2);
+  }
+const sizeModes = opt["size-modes"]!.split(",").filter(Boolean) as SizeMode[];
+for (const m of sizeModes)
+  if (m !== "online" && m !== "offline") {
+    console.error(`--size-modes: online or offline, got ${m}`);
+    process.exit(2);
+  }
+const onlineConns = num(opt["online-conns"], "online-conns", 1);
+const onlineSenders = num(opt["online-senders"], "online-senders", 1);
+const offlineSenders = num(opt["offline-senders"], "offline-senders", 2);
+const sqlMembersAbove = num(opt["sql-members-above"], "sql-members-above", 0);
+const sizeNodes = list(opt["size-nodes"]!, "size-nodes");
+if (sizeNodes.some((n) => n > 2)) {
+  console.error("--size-nodes: 1 or 2");
+  process.exit(2);
+}
 const inflight = num(opt.inflight, "inflight", 1);
 const groupSize = num(opt["group-size"], "group-size", 2);
 const ackMs = num(opt["ack-ms"], "ack-ms", 0);
@@ -167,10 +220,30 @@ const outDir = resolve(opt.out!);
 const startedAt = Date.now();
 const deadline = startedAt + maxTimeS * 1000;
 
+/** The sizes scenario's steps: how many groups of `members`, who connects and who sends. */
+type SizeMode = "online" | "offline";
+interface SizeStep {
+  members: number;
+  mode: SizeMode;
+  groups: number;
+  /** members of each group that connect */
+  connected: number;
+  /** of those, how many send */
+  senders: number;
+}
+const sizeStep = (members: number, mode: SizeMode): SizeStep => {
+  if (mode === "offline") {
+    const senders = Math.min(offlineSenders, members);
+    return { members, mode, groups: 1, connected: senders, senders };
+  }
+  return { members, mode, groups: Math.max(1, Math.floor(onlineConns / members)), connected: members, senders: Math.min(onlineSenders, members) };
+};
+
 // ---- file descriptors: ask for enough, re-running ourselves under `ulimit -n` when the soft limit is low ----
 const plannedMax = Math.max(
   ...(scenarios.has("chat") ? chatConns : [0]),
   ...(scenarios.has("group") ? groupConns : [0]),
+  ...(scenarios.has("sizes") ? groupSizes.flatMap((g) => sizeModes.map((m) => sizeStep(g, m))).map((z) => z.groups * z.connected) : [0]),
   scenarios.has("idle") ? (quick && opt.idle === undefined ? 1000 : idleWanted) : 0,
 );
 const wantFds = plannedMax + 1024;
@@ -209,7 +282,7 @@ const log = (s: string) => console.log(s);
 // ---- services ----
 let mysqlUrl = opt.mysql ?? process.env.CHAT_MYSQL_URL;
 let redisUrl = opt.redis ?? process.env.CHAT_REDIS_URL;
-const needRedis = nodeCounts.includes(2) && (scenarios.has("chat") || scenarios.has("group"));
+const needRedis = (nodeCounts.includes(2) && (scenarios.has("chat") || scenarios.has("group"))) || (sizeNodes.includes(2) && scenarios.has("sizes"));
 if (!mysqlUrl || (needRedis && !redisUrl)) {
   servicesDir = resolve(opt["services-dir"]!);
   const running = pidFromFile(join(servicesDir, "mariadb.pid")) && pidFromFile(join(servicesDir, "redis.pid"));
@@ -218,6 +291,18 @@ if (!mysqlUrl || (needRedis && !redisUrl)) {
   stopServicesAtEnd = !running && !opt["keep-services"];
   mysqlUrl ??= s.mysqlUrl;
   redisUrl ??= s.redisUrl;
+}
+if (opt.database !== undefined) {
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(opt.database)) {
+    console.error("--database: letters, digits and _ only");
+    process.exit(2);
+  }
+  const u = new URL(mysqlUrl!);
+  const admin = await mysql.createConnection({ uri: u.toString() });
+  await admin.query(`CREATE DATABASE IF NOT EXISTS \`${opt.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  await admin.end();
+  u.pathname = `/${opt.database}`;
+  mysqlUrl = u.toString();
 }
 const db = await mysql.createConnection({ uri: mysqlUrl! });
 const [[dur]] = (await db.query("SELECT @@innodb_flush_log_at_trx_commit AS flush, @@version AS version")) as unknown as [[{ flush: number; version: string }]];
@@ -234,6 +319,8 @@ interface Step {
   conns: number;
   login: boolean;
   wanted: number;
+  /** a step of the sizes scenario */
+  size?: SizeStep;
 }
 const plan: Step[] = [];
 const cap = (n: number) => Math.min(n, maxConns);
@@ -242,6 +329,14 @@ if (scenarios.has("chat"))
     for (const c of quick && nodes === 2 ? [500] : chatConns) plan.push({ kind: "chat", nodes, conns: cap(c), wanted: c, login: true });
 if (scenarios.has("group"))
   for (const nodes of quick ? [1] : nodeCounts) for (const c of groupConns) plan.push({ kind: "group", nodes, conns: cap(c), wanted: c, login: true });
+if (scenarios.has("sizes"))
+  for (const nodes of sizeNodes)
+    for (const g of groupSizes)
+      for (const mode of sizeModes) {
+        const z = sizeStep(g, mode);
+        const c = z.groups * z.connected;
+        plan.push({ kind: "group", nodes, conns: c, wanted: c, login: true, size: z });
+      }
 if (scenarios.has("idle")) {
   const n = quick && opt.idle === undefined ? 1000 : idleWanted;
   for (const login of idleLogin === "both" ? [false, true] : [idleLogin === "on"]) plan.push({ kind: "idle", nodes: 1, conns: cap(n), wanted: n, login });
@@ -282,6 +377,8 @@ interface StepRecord extends Step {
   cpuBoundPerS?: number;
   error?: string;
   warnings: string[];
+  /** sizes: how the groups were made (or that they were reused) */
+  sizeSetup?: GroupSetupResult;
   /** every run of this step when --repeat > 1 (the record itself is the one reported) */
   repeats?: Record<string, unknown>[];
 }
@@ -290,14 +387,17 @@ const records: StepRecord[] = [];
 const profileDir = opt.profile ? join(ROOT, ".data/bench-load/profiles") : undefined;
 
 async function runPlanned(step: Step): Promise<StepRecord> {
-  const label = `${step.kind}${step.kind === "idle" ? (step.login ? "+login" : "") : ""} ${step.nodes} node${step.nodes > 1 ? "s" : ""} ${step.conns} conns`;
+  const z = step.size;
+  const label = z
+    ? `group of ${z.members}, members ${z.mode} (${z.groups > 1 ? `${z.groups} groups, ` : ""}${z.senders} sender${z.senders > 1 ? "s" : ""}${z.groups > 1 ? " each" : ""}) ${step.nodes} node${step.nodes > 1 ? "s" : ""} ${step.conns} conns`
+    : `${step.kind}${step.kind === "idle" ? (step.login ? "+login" : "") : ""} ${step.nodes} node${step.nodes > 1 ? "s" : ""} ${step.conns} conns`;
   log(`\n== ${label}`);
   const servers: ServerProc[] = [];
   const rec: StepRecord = {
     ...step,
     label,
     inflight,
-    ...(step.kind === "group" ? { groupSize } : {}),
+    ...(step.kind === "group" ? { groupSize: z?.members ?? groupSize } : {}),
     result: undefined as unknown as StepResult,
     servers: [],
     generatorCpuPct: 0,
@@ -322,6 +422,25 @@ async function runPlanned(step: Step): Promise<StepRecord> {
         }),
       );
     log(`  servers: ${servers.map((s) => `${s.node} pid ${s.pid} port ${s.port} admin ${s.adminPort}`).join("; ")}`);
+    // Older versions answer /healthz before their chat port is bound (--server-root): wait for a hello too.
+    await Promise.all(servers.map((s) => helloFrom(s.port)));
+    const prefix = z ? `lg${z.mode === "online" ? "on" : "off"}${z.members}_` : step.kind === "group" ? `loadg${groupSize}_` : "load_";
+    if (z) {
+      const via: MembersVia = z.members > sqlMembersAbove ? "sql" : "protocol";
+      rec.sizeSetup = await ensureGroups({
+        prefix,
+        size: z.members,
+        groups: z.groups,
+        password: "load-password-1",
+        mysqlUrl: mysqlUrl!,
+        target: { host: "127.0.0.1", port: servers[0]!.port },
+        via,
+        hash: { memoryKiB: num(opt["hash-memory"], "hash-memory", 8), time: num(opt["hash-time"], "hash-time", 1) },
+        concurrency: 128,
+        deadline,
+        log,
+      });
+    }
     let base: (ProcSample | undefined)[] = [];
     let s0: (ProcSample | undefined)[] = [];
     let m0: Map<string, number>[] = [];
@@ -336,10 +455,12 @@ async function runPlanned(step: Step): Promise<StepRecord> {
       conns: step.conns,
       targets: servers.map((s) => ({ host: "127.0.0.1", port: s.port, node: s.node })),
       sources,
-      prefix: step.kind === "group" ? `loadg${groupSize}_` : "load_",
+      prefix,
       password: "load-password-1",
       inflight,
-      groupSize,
+      groupSize: z?.members ?? groupSize,
+      connectedPerGroup: z?.connected,
+      sendersPerGroup: z?.senders,
       ackMs,
       warmupS,
       durationS,
@@ -443,6 +564,20 @@ async function runPlanned(step: Step): Promise<StepRecord> {
   return rec;
 }
 
+/** Resolves once a connection to `port` gets the server's hello (retrying for up to 30 s). */
+async function helloFrom(port: number): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;)
+    try {
+      const w = await LoadWire.open({ host: "127.0.0.1", port, timeoutMs: 5_000 }, 0, { push() {}, reply() {}, closed() {} });
+      w.close();
+      return;
+    } catch (e) {
+      if (Date.now() > until) throw new Error(`no hello from port ${port} within 30 s: ${(e as Error).message}`);
+      await Bun.sleep(100);
+    }
+}
+
 function mb(bytes: number | undefined): number {
   return bytes ? Math.round(bytes / 1024 / 102.4) / 10 : 0;
 }
@@ -478,6 +613,7 @@ for (const step of plan) {
   if (runs.length > 1) {
     chosen.repeats = runs.map((r) => ({
       deliveredPerS: r.result?.traffic?.deliveredPerS,
+      okPerS: r.result?.traffic?.okPerS,
       p99: r.result?.traffic?.latencyMs.p99,
       loginsPerS: r.result?.login.perS,
       rssMB: r.servers.map((x) => x.rssMB),
@@ -494,7 +630,7 @@ const pad = (s: string | number, n: number) => String(s).padStart(n);
 const header = `${"scenario".padEnd(22)}${pad("conns", 7)}${pad("msgs/s", 9)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("p99.9", 8)}${pad("logins/s", 9)}${pad("RSS MB", 12)}${pad("CPU %", 9)}${pad("db CPU", 7)}${pad("gen CPU", 8)}${pad("other", 6)}${pad("µs/msg srv+db+gen", 19)}  errors`;
 const rows = records.map((r) => {
   const t = r.result?.traffic;
-  const name = `${r.kind}${r.kind === "group" ? `/${r.groupSize}` : ""}${r.kind === "idle" ? (r.login ? "+login" : "") : ""} ${r.nodes}n`;
+  const name = `${r.kind}${r.kind === "group" ? `/${r.groupSize}` : ""}${r.size ? ` ${r.size.mode}` : ""}${r.kind === "idle" ? (r.login ? "+login" : "") : ""} ${r.nodes}n`;
   const errs =
     (r.error ? "FAILED" : Object.entries(r.result?.errors ?? {}).map(([k, v]) => `${k}=${v}`).join(" ")) +
     (r.warnings.length ? " INVALID: MariaDB/Redis stopped during the window" : "") +
@@ -557,6 +693,57 @@ if (idleBest) {
   });
 }
 
+// The sizes scenario (issue 11): what a group's size costs, with its members online and away.
+const sized = records.filter((r) => r.size);
+const sizeAt = (members: number, mode: SizeMode) => sized.find((r) => r.size!.members === members && r.size!.mode === mode && r.nodes === 1);
+const works = (r: StepRecord | undefined) => {
+  const t = r?.result?.traffic;
+  return !!r && !r.error && r.warnings.length === 0 && !!t && t.okPerS > 0 && (r.size!.connected < 2 || t.deliveredPerS > 0);
+};
+if (sized.length) {
+  const off10 = sizeAt(10, "offline");
+  const off1000 = sizeAt(1000, "offline");
+  const ok10 = works(off10) ? off10!.result.traffic!.okPerS : 0;
+  const ok1000 = works(off1000) ? off1000!.result.traffic!.okPerS : 0;
+  targets.push({
+    target: "group of 1,000, members offline: messages/s stored >= 80% of a group of 10's",
+    measured: off10 && off1000 ? `${ok1000}/s against ${ok10}/s: ${ok10 ? Math.round((100 * ok1000) / ok10) : 0}%` : "not run",
+    met: off10 && off1000 ? ok10 > 0 && ok1000 >= 0.8 * ok10 : null,
+  });
+  const big = [sizeAt(10_000, "online"), sizeAt(10_000, "offline")].filter((r): r is StepRecord => !!r);
+  targets.push({
+    target: "a group of 10,000 works (members online and offline): messages stored and delivered, no errors",
+    measured: big.length
+      ? big
+          .map((r) => {
+            const t = r.result?.traffic;
+            const errs = Object.keys(r.result?.errors ?? {}).join(" ");
+            return `${r.size!.mode}: ${r.error ? "FAILED" : `${t?.okPerS ?? 0} stored/s, ${t?.deliveredPerS ?? 0} deliveries/s`}${errs ? ` (errors ${errs})` : ""}`;
+          })
+          .join("; ")
+      : "not run",
+    met: big.length ? big.every((r) => works(r) && Object.keys(r.result.errors).length === 0) : null,
+  });
+  const on1000 = sizeAt(1000, "online");
+  targets.push({
+    target: "group of 1,000, members online: >= 34,000 deliveries/s (the figure before delivery positions, on this machine)",
+    measured: on1000 ? `${on1000.result?.traffic?.deliveredPerS ?? 0}/s${bound(on1000)}` : "not run",
+    met: on1000 ? works(on1000) && on1000.result.traffic!.deliveredPerS >= 34_000 : null,
+  });
+}
+const sizeHeader = `${"members".padStart(8)}${pad("mode", 9)}${pad("nodes", 6)}${pad("groups", 7)}${pad("conns", 7)}${pad("senders", 8)}${pad("stored/s", 10)}${pad("deliveries/s", 13)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("logins/s", 9)}${pad("members made", 20)}  errors`;
+const sizeRows = sized.map((r) => {
+  const z = r.size!;
+  const t = r.result?.traffic;
+  const made = r.sizeSetup ? (r.sizeSetup.via === "reused" ? "reused" : `${r.sizeSetup.via} ${(r.sizeSetup.ms / 1000).toFixed(1)} s`) : "-";
+  const errs = r.error ? "FAILED" : Object.entries(r.result?.errors ?? {}).map(([k, v]) => `${k}=${v}`).join(" ");
+  return (
+    `${pad(z.members, 8)}${pad(z.mode, 9)}${pad(r.nodes, 6)}${pad(z.groups, 7)}${pad(r.conns, 7)}${pad(z.groups * z.senders, 8)}` +
+    `${pad(t ? t.okPerS : "-", 10)}${pad(t ? t.deliveredPerS : "-", 13)}${pad(t ? t.latencyMs.p50 : "-", 8)}${pad(t ? t.latencyMs.p99 : "-", 8)}` +
+    `${pad(r.result?.login.ok ? r.result.login.perS : "-", 9)}${pad(made, 20)}  ${errs}`
+  );
+});
+
 let gitCommit = "";
 let gitDirty = false;
 try {
@@ -579,6 +766,14 @@ console.log(
     " (work that is not part of the run; figures taken while it is high are not comparable). µs/msg: CPU time per delivered message" +
     " of the server(s), MariaDB (+ Redis with two nodes) and the generator.",
 );
+if (sized.length) {
+  console.log(
+    `\ngroup sizes: online, every member connected and acking (as many groups as --online-conns ${onlineConns} holds, ${onlineSenders} senders each); ` +
+      `offline, ${offlineSenders} members connected and sending, the rest joined and away. stored/s: messages stored (ok); deliveries/s: pushes to connected members`,
+  );
+  console.log(sizeHeader);
+  for (const r of sizeRows) console.log(r);
+}
 console.log("\ntargets:");
 for (const t of targets) console.log(`  ${t.met === null ? "  -  " : t.met ? "MET  " : "MISSED"} ${t.target}: ${t.measured}`);
 
@@ -597,6 +792,7 @@ const out = {
     quick,
     inflight,
     groupSize,
+    ...(scenarios.has("sizes") ? { sizes: { groupSizes, modes: sizeModes, onlineConns, onlineSenders, offlineSenders, sqlMembersAbove } } : {}),
     ackMs,
     durationS,
     warmupS,
@@ -613,11 +809,12 @@ const out = {
   steps: records,
   targets,
   table: [header, ...rows],
+  ...(sized.length ? { sizesTable: [sizeHeader, ...sizeRows] } : {}),
 };
 writeFileSync(join(outDir, `load-${stamp}.json`), JSON.stringify(out, null, 2) + "\n");
 writeFileSync(join(outDir, "load-latest.json"), JSON.stringify(out, null, 2) + "\n");
 
-const series = seriesFromSteps(records);
+const series = seriesFromSteps(records.filter((r) => !r.size));
 if (series.length) {
   const svg = renderChart(series, {
     title: `chat server under load (${mach.cores} cores, generator on the same machine, durable MariaDB)`,

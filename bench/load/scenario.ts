@@ -36,6 +36,15 @@ export interface StepConfig {
   inflight: number;
   /** members per group (group) */
   groupSize: number;
+  /**
+   * group: members of each group that connect (default all); the others are
+   * members that stay offline (bench/load/members.ts makes them). Connection
+   * i is member i % connectedPerGroup of group i / connectedPerGroup, user
+   * `${prefix}${group * groupSize + member}`.
+   */
+  connectedPerGroup?: number;
+  /** group: connected members of each group that send (default all); the rest only receive and ack */
+  sendersPerGroup?: number;
   /** recipients ack what arrived every this many ms (and at 1000 mids) */
   ackMs: number;
   warmupS: number;
@@ -100,6 +109,8 @@ class ConnState {
   dest = 0;
   /** deliveries each message needs */
   need = 1;
+  /** whether this connection sends (group members that only receive do not) */
+  sends = true;
   out = 0;
   recs = new Map<number, Rec>();
   acks: number[] = [];
@@ -151,6 +162,11 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
   let ackDirty: ConnState[] = [];
   const byState = new Map<ConnState, LoadWire>();
   const isGroup = cfg.kind === "group";
+  const G = cfg.groupSize;
+  const connected = isGroup ? Math.max(1, Math.min(G, cfg.connectedPerGroup ?? G)) : 1;
+  const senders = Math.max(1, Math.min(connected, cfg.sendersPerGroup ?? connected));
+  /** The user behind connection i (group: its group's members are consecutive users, the offline ones included). */
+  const userOf = (i: number) => (isGroup ? Math.floor(i / connected) * G + (i % connected) : i);
 
   const complete = (w: LoadWire, s: ConnState, id: number) => {
     s.recs.delete(id);
@@ -162,7 +178,7 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
     // Acks waiting on this connection ride along in the same write as the send
     // (the batching timer still bounds their delay): fewer syscalls on both sides.
     if (s.acks.length > 0 && running && s.out < cfg.inflight) sendAcks(w, s);
-    while (running && s.out < cfg.inflight && !w.closed) {
+    while (running && s.sends && s.out < cfg.inflight && !w.closed) {
       const id = w.nextId();
       const text = `${tag}.${w.index}.${id}.${Math.round(performance.now() * 1000)}`;
       w.write(
@@ -305,7 +321,7 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
         const w = wires[i];
         if (!w || w.closed) return;
         attempts++;
-        const r = await login(w, cfg, i).catch((e: Error) => ({ type: "error", code: short(e.message) }) as Frame);
+        const r = await login(w, cfg, userOf(i)).catch((e: Error) => ({ type: "error", code: short(e.message) }) as Frame);
         if (r.type === "ok") {
           result.login.ok++;
           absorbLogin(st(w), r);
@@ -323,10 +339,10 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
         await mapLimit(missing.length, cfg.loginConcurrency, cfg.deadline, async (k) => {
           const i = missing[k]!;
           const w = wires[i]!;
-          const reg = await w.request("register", { name: `${cfg.prefix}${i}`, password: cfg.password }).catch(() => ({ type: "error", code: "timeout" }) as Frame);
+          const reg = await w.request("register", { name: `${cfg.prefix}${userOf(i)}`, password: cfg.password }).catch(() => ({ type: "error", code: "timeout" }) as Frame);
           if (reg.type === "ok") result.login.registered++;
           else if (reg.code !== "name_taken") errors.add(`register:${reg.code}`);
-          const r = await login(w, cfg, i).catch((e: Error) => ({ type: "error", code: short(e.message) }) as Frame);
+          const r = await login(w, cfg, userOf(i)).catch((e: Error) => ({ type: "error", code: short(e.message) }) as Frame);
           if (r.type === "ok") absorbLogin(st(w), r);
           else {
             result.login.failed++;
@@ -360,11 +376,10 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
         else if (r.code !== "already_friends") errors.add(`add_friend:${r.code}`);
       });
     } else if (cfg.kind === "group") {
-      const G = cfg.groupSize;
-      for (let k = 0; (k + 1) * G <= cfg.conns; k++) {
-        const members = Array.from({ length: G }, (_, j) => wires[k * G + j]).filter((w): w is LoadWire => !!w && st(w).user > 0);
+      for (let k = 0; (k + 1) * connected <= cfg.conns; k++) {
+        const members = Array.from({ length: connected }, (_, j) => wires[k * connected + j]).filter((w): w is LoadWire => !!w && st(w).user > 0);
         const name = `${cfg.prefix}grp${k}`;
-        const creator = wires[k * G];
+        const creator = wires[k * connected];
         if (!creator || !st(creator).user || members.length < 2) continue;
         let id = st(creator).groups.get(name);
         if (id === undefined) {
@@ -378,11 +393,13 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
         }
         for (const m of members) {
           st(m).dest = id;
+          // Every connected member but the sender gets each message; offline members get nothing now.
           st(m).need = members.length - 1;
+          st(m).sends = m.index % connected < senders;
           active.push(m);
         }
       }
-      const toJoin = active.filter((m) => !st(m).groups.has(`${cfg.prefix}grp${Math.floor(m.index / G)}`) && m.index % G !== 0);
+      const toJoin = active.filter((m) => !st(m).groups.has(`${cfg.prefix}grp${Math.floor(m.index / connected)}`) && m.index % connected !== 0);
       await mapLimit(toJoin.length, cfg.loginConcurrency, cfg.deadline, async (j) => {
         const m = toJoin[j]!;
         const r = await m.request("join_group", { group: st(m).dest }).catch(() => ({ type: "error", code: "timeout" }) as Frame);

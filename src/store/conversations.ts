@@ -31,33 +31,74 @@ export interface GroupEntry {
 
 export type ConversationEntry = DirectEntry | GroupEntry;
 
-/** Every conversation of the user, with its latest mid (NULL: no message yet) and the user's read position. */
+/**
+ * Every conversation of the user, with its latest mid (NULL: no message yet)
+ * and the user's read position. Not MAX(mid): in a dependent subquery
+ * MariaDB computes it over the conversation's whole history; ORDER BY DESC
+ * LIMIT 1 reads one index entry.
+ */
 const LATEST = `
-  SELECT s.group_id, s.peer_id, s.read_upto, (SELECT MAX(m.mid) FROM messages m WHERE m.group_id = s.group_id) AS last_mid
+  SELECT s.group_id, s.peer_id, s.read_upto, (SELECT m.mid FROM messages m WHERE m.group_id = s.group_id ORDER BY m.mid DESC LIMIT 1) AS last_mid
     FROM positions s WHERE s.user_id = ? AND s.group_id > 0
   UNION ALL
   SELECT s.group_id, s.peer_id, s.read_upto,
-      (SELECT MAX(m.mid) FROM messages m WHERE m.peer_lo = LEAST(s.user_id, s.peer_id) AND m.peer_hi = GREATEST(s.user_id, s.peer_id)) AS last_mid
+      (SELECT m.mid FROM messages m WHERE m.peer_lo = LEAST(s.user_id, s.peer_id) AND m.peer_hi = GREATEST(s.user_id, s.peer_id) ORDER BY m.mid DESC LIMIT 1) AS last_mid
     FROM positions s JOIN friends f ON f.user_id = s.user_id AND f.friend_id = s.peer_id WHERE s.user_id = ? AND s.group_id = 0`;
-
-/** Messages from others above the read position, tombstones not counted. */
-const UNREAD = `
-  SELECT m.mid FROM positions s
-    JOIN messages m ON m.group_id = s.group_id AND m.mid > s.read_upto AND m.sender_id <> s.user_id AND m.deleted IS NULL
-    WHERE s.user_id = ? AND s.group_id > 0
-  UNION ALL
-  SELECT m.mid FROM positions s JOIN friends f ON f.user_id = s.user_id AND f.friend_id = s.peer_id
-    JOIN messages m ON m.peer_lo = LEAST(s.user_id, s.peer_id) AND m.peer_hi = GREATEST(s.user_id, s.peer_id)
-      AND m.mid > s.read_upto AND m.sender_id = s.peer_id AND m.deleted IS NULL
-    WHERE s.user_id = ? AND s.group_id = 0`;
 
 /** [page index, group, peer, read position]. */
 const PAGE_LIST = "JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]', r BIGINT UNSIGNED PATH '$[3]')) x";
 
+type Entry = readonly [i: number, group: number, peer: number, read: number];
+
+/**
+ * The unread count of each entry (absent: none): messages from others above
+ * the read position, tombstones not counted. Joined on an equality, MariaDB
+ * would look each conversation up by its first key parts and test the mid
+ * bound on every entry of its history; as closed intervals, the range
+ * optimizer runs per entry ("Range checked for each record") and reads from
+ * the position on. The sender goes through an expression: as a lookup or a
+ * constant range on the (sender_id, cid) index it would turn the plan into a
+ * scan of the table.
+ */
+async function unreadCounts(db: Db, user: number, entries: Entry[]): Promise<Map<number, number>> {
+  const groups = entries.filter((e) => e[1] > 0);
+  const direct = entries.filter((e) => e[1] === 0);
+  const [g, d] = await Promise.all([
+    groups.length === 0
+      ? []
+      : queryRows<{ i: number; n: number }>(
+          db,
+          `SELECT x.i, COUNT(*) AS n FROM ${PAGE_LIST} STRAIGHT_JOIN messages m
+             ON m.group_id >= x.g AND m.group_id <= x.g AND m.mid > x.r AND m.sender_id + 0 <> ? AND m.deleted IS NULL
+           GROUP BY x.i`,
+          [JSON.stringify(groups), user],
+        ),
+    direct.length === 0
+      ? []
+      : queryRows<{ i: number; n: number }>(
+          db,
+          `SELECT x.i, COUNT(*) AS n FROM ${PAGE_LIST} STRAIGHT_JOIN messages m
+             ON m.peer_lo >= LEAST(?, x.p) AND m.peer_lo <= LEAST(?, x.p) AND m.peer_hi >= GREATEST(?, x.p) AND m.peer_hi <= GREATEST(?, x.p)
+               AND m.mid > x.r AND m.sender_id + 0 = x.p AND m.deleted IS NULL
+           GROUP BY x.i`,
+          [JSON.stringify(direct), user, user, user, user],
+        ),
+  ]);
+  return new Map([...g, ...d].map((r) => [Number(r.i), Number(r.n)]));
+}
+
 /** The sum of the unread counts of the user's conversations (the login reply's `unread`). */
 export async function unreadTotal(db: Db, user: number): Promise<number> {
-  const r = await queryRows<{ n: number }>(db, `SELECT COUNT(*) AS n FROM (${UNREAD}) q`, [user, user]);
-  return Number(r[0]?.n ?? 0);
+  // The user's conversations now: every group position, and the one-to-one positions of current friends.
+  const convs = await queryRows<{ group_id: number; peer_id: number; read_upto: number }>(
+    db,
+    `SELECT s.group_id, s.peer_id, s.read_upto FROM positions s LEFT JOIN friends f ON f.user_id = s.user_id AND f.friend_id = s.peer_id
+     WHERE s.user_id = ? AND (s.group_id > 0 OR f.friend_id IS NOT NULL)`,
+    [user],
+  );
+  let n = 0;
+  for (const c of (await unreadCounts(db, user, convs.map((c, i) => [i, c.group_id, c.peer_id, Number(c.read_upto)] as const))).values()) n += c;
+  return n;
 }
 
 /** A page of the user's conversations, newest last message first; with `before`, those whose last mid is below it. */
@@ -68,20 +109,14 @@ export async function conversationPage(db: Db, user: number, before: number | un
     [user, user, before ?? Number.MAX_SAFE_INTEGER, limit],
   );
   if (page.length === 0) return [];
-  const list = JSON.stringify(page.map((c, i) => [i, c.group_id, c.peer_id, Number(c.read_upto)]));
-  const [lasts, unread, names, peers] = await Promise.all([
+  const entries = page.map((c, i) => [i, c.group_id, c.peer_id, Number(c.read_upto)] as const);
+  const list = JSON.stringify(entries);
+  const [lasts, unreadOf, names, peers] = await Promise.all([
     messagesByMids(
       db,
       page.map((c) => Number(c.last_mid)),
     ),
-    queryRows<{ i: number; n: number }>(
-      db,
-      `SELECT x.i, IF(x.g > 0,
-          (SELECT COUNT(*) FROM messages m WHERE m.group_id = x.g AND m.mid > x.r AND m.sender_id <> ? AND m.deleted IS NULL),
-          (SELECT COUNT(*) FROM messages m WHERE m.peer_lo = LEAST(?, x.p) AND m.peer_hi = GREATEST(?, x.p) AND m.mid > x.r AND m.sender_id = x.p AND m.deleted IS NULL)) AS n
-       FROM ${PAGE_LIST}`,
-      [user, user, user, list],
-    ),
+    unreadCounts(db, user, entries),
     queryRows<{ i: number; name: string }>(
       db,
       `SELECT x.i, IF(x.g > 0, (SELECT g.name FROM chat_groups g WHERE g.id = x.g), (SELECT u.name FROM users u WHERE u.id = x.p)) AS name FROM ${PAGE_LIST}`,
@@ -94,7 +129,6 @@ export async function conversationPage(db: Db, user: number, before: number | un
     ),
   ]);
   const byMid = new Map(lasts.map((m) => [m.mid, m]));
-  const unreadOf = new Map(unread.map((r) => [Number(r.i), Number(r.n)]));
   const nameOf = new Map(names.map((r) => [Number(r.i), r.name]));
   const peerRead = new Map(peers.map((r) => [Number(r.i), Number(r.r)]));
   return page.map((c, i): ConversationEntry => {

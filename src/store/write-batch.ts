@@ -82,6 +82,20 @@ const READ_LIST = jsonTable("i INT PATH '$[0]', u BIGINT UNSIGNED PATH '$[1]', c
 /** [user, mid]. */
 const USER_MID_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', m BIGINT UNSIGNED PATH '$[1]'");
 
+/*
+ * A conversation's mids in (x.lo, x.hi]. Joined on `m.group_id = x.c`,
+ * MariaDB looks the conversation up by its first key part and tests the mid
+ * bounds on every entry of its history (index condition pushdown from the
+ * conversation's first message): an ack would cost the whole history. Each
+ * key part written as a closed interval instead, the range optimizer runs
+ * for each row of x with its values ("Range checked for each record") and
+ * reads only the entries in the range. The sender is compared through an
+ * expression so that the (sender_id, cid) index is no lookup path either.
+ */
+const GROUP_RANGE = "m.group_id >= x.c AND m.group_id <= x.c AND m.mid > x.lo AND m.mid <= x.hi";
+const DIRECT_RANGE =
+  "m.peer_lo >= LEAST(x.u, x.c) AND m.peer_lo <= LEAST(x.u, x.c) AND m.peer_hi >= GREATEST(x.u, x.c) AND m.peer_hi <= GREATEST(x.u, x.c) AND m.mid > x.lo AND m.mid <= x.hi";
+
 export async function writeBatch(
   conn: Connection,
   messages: NewMessage[],
@@ -173,14 +187,15 @@ async function applyReads(conn: Connection, reads: ReadRequest[], readAt: Map<st
   if (groupReads.length > 0)
     for (const r of await queryRows<{ i: number; top: number | null }>(
       conn,
-      `SELECT x.i, (SELECT MAX(m.mid) FROM messages m WHERE m.group_id = x.c AND m.mid <= x.m) AS top FROM ${READ_LIST}`,
+      // Not MAX(): in a dependent subquery MariaDB computes it over the group's whole history; this reads back from the latest.
+      `SELECT x.i, (SELECT m.mid FROM messages m WHERE m.group_id = x.c AND m.mid <= x.m ORDER BY m.mid DESC LIMIT 1) AS top FROM ${READ_LIST}`,
       [JSON.stringify(groupReads)],
     ))
       top.set(r.i, Number(r.top ?? 0));
   if (directReads.length > 0)
     for (const r of await queryRows<{ i: number; top: number | null }>(
       conn,
-      `SELECT x.i, (SELECT MAX(m.mid) FROM messages m WHERE m.peer_lo = LEAST(x.u, x.c) AND m.peer_hi = GREATEST(x.u, x.c) AND m.mid <= x.m) AS top FROM ${READ_LIST}`,
+      `SELECT x.i, (SELECT m.mid FROM messages m WHERE m.peer_lo = LEAST(x.u, x.c) AND m.peer_hi = GREATEST(x.u, x.c) AND m.mid <= x.m ORDER BY m.mid DESC LIMIT 1) AS top FROM ${READ_LIST}`,
       [JSON.stringify(directReads)],
     ))
       top.set(r.i, Number(r.top ?? 0));
@@ -311,15 +326,14 @@ async function applyAcks(
   if (groupWork.length > 0)
     for (const r of await queryRows<{ i: number; mid: number }>(
       conn,
-      `SELECT x.i, m.mid FROM ${RANGE_LIST} STRAIGHT_JOIN messages m ON m.group_id = x.c AND m.mid > x.lo AND m.mid <= x.hi AND m.sender_id <> x.u`,
+      `SELECT x.i, m.mid FROM ${RANGE_LIST} STRAIGHT_JOIN messages m ON ${GROUP_RANGE} AND m.sender_id <> x.u`,
       [JSON.stringify(groupWork.map((w) => [w.id, w.conv.user, w.conv.group, w.at, w.hi]))],
     ))
       add(r.i, r.mid);
   if (directWork.length > 0)
     for (const r of await queryRows<{ i: number; mid: number }>(
       conn,
-      `SELECT x.i, m.mid FROM ${RANGE_LIST} STRAIGHT_JOIN messages m
-       ON m.peer_lo = LEAST(x.u, x.c) AND m.peer_hi = GREATEST(x.u, x.c) AND m.mid > x.lo AND m.mid <= x.hi AND m.sender_id = x.c`,
+      `SELECT x.i, m.mid FROM ${RANGE_LIST} STRAIGHT_JOIN messages m ON ${DIRECT_RANGE} AND m.sender_id + 0 = x.c`,
       [JSON.stringify(directWork.map((w) => [w.id, w.conv.user, w.conv.peer, w.at, w.hi]))],
     ))
       add(r.i, r.mid);

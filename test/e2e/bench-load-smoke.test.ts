@@ -64,3 +64,48 @@ it("runs a small chat and group load, delivers messages and writes its results",
   // the server process the benchmark started is gone
   for (const step of r.steps) for (const s of step.servers) expect(existsSync(`/proc/${s.pid}`)).toBe(false);
 }, 90_000);
+
+it("runs the group sizes online and offline, making small groups through the protocol and larger ones with SQL", async () => {
+  const mysql = await freshDatabase();
+  const dir = join(out, "sizes");
+  const child = Bun.spawn(
+    [
+      process.execPath,
+      `${ROOT}/bench/load.ts`,
+      "--group-sizes=3,8",
+      "--online-conns=6",
+      "--online-senders=2",
+      "--offline-senders=2",
+      "--sql-members-above=4",
+      "--duration=1",
+      "--warmup=0.2",
+      "--max-time=60",
+      `--mysql=${mysql}`,
+      `--out=${dir}`,
+    ],
+    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
+  );
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  if (code !== 0) console.error(stdout, stderr);
+  expect(code).toBe(0);
+  expect(stdout).toContain("group sizes:");
+
+  const r = JSON.parse(readFileSync(join(dir, "load-latest.json"), "utf8"));
+  const steps = r.steps.map((s: any) => `${s.size.members} ${s.size.mode} ${s.conns} ${s.sizeSetup.via}`);
+  // 6 online connections hold two groups of 3; a group of 8 online is one group of 8; offline: 2 senders connected.
+  expect(steps).toEqual(["3 online 6 protocol", "3 offline 2 protocol", "8 online 8 sql", "8 offline 2 sql"]);
+  for (const step of r.steps) {
+    expect(step.error).toBeUndefined();
+    expect(Object.keys(step.result.errors).filter((k) => !k.endsWith(":unavailable"))).toEqual([]);
+    const t = step.result.traffic;
+    expect(t.okPerS).toBeGreaterThan(0);
+    // Each message reaches every other connected member: the whole group online, the other sender offline.
+    expect(t.delivered).toBeGreaterThan(0);
+  }
+  // Online, 2 of 3 (or of 8) members send and every other member receives: more deliveries than sends.
+  const online8 = r.steps[2].result.traffic;
+  expect(online8.deliveredPerS).toBeGreaterThan(online8.okPerS * 5);
+  // The SQL-made members are members the server knows: they logged in and got the group's messages.
+  expect(r.steps[2].result.login.ok).toBe(8);
+  expect(r.targets.map((t: any) => t.target)).toContain("group of 1,000, members offline: messages/s stored >= 80% of a group of 10's");
+}, 90_000);
