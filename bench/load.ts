@@ -87,6 +87,9 @@ options:
   --idle-hold S        how long idle connections are held (default 10; --quick 2)
   --repeat N           run each step N times and report the run other processes on
                        the machine disturbed least (all runs are kept in the JSON)
+  --login-concurrency N  logins at once (default 512; sizes steps above 1,000 members 32:
+                       each of their login replies lists every member, and a pile of them
+                       waits for the server's database pool past its lease timeout)
   --sources N          loopback source addresses 127.0.0.2.. to spread over (default 8)
   --profile            run the servers under bun --cpu-prof and summarize each profile
   --hash-memory KIB    server argon2id memory (default 64: cheap, benchmark only)
@@ -129,6 +132,7 @@ const { values: opt } = parseArgs({
     "idle-login": { type: "string" },
     "idle-hold": { type: "string" },
     sources: { type: "string", default: "8" },
+    "login-concurrency": { type: "string" },
     repeat: { type: "string", default: "1" },
     profile: { type: "boolean", default: false },
     "hash-memory": { type: "string", default: "64" },
@@ -468,7 +472,7 @@ async function runPlanned(step: Step): Promise<StepRecord> {
       login: step.login,
       holdS: idleHoldS,
       connectConcurrency: 256,
-      loginConcurrency: 512,
+      loginConcurrency: opt["login-concurrency"] ? num(opt["login-concurrency"], "login-concurrency", 1) : z && z.members > 1000 ? 32 : 512,
       deadline,
       log,
       hooks: {

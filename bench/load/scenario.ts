@@ -284,6 +284,10 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
     errors: {},
   };
 
+  // The server closes connections silent for 90 s: a long login phase (large groups) must not lose the first ones.
+  const keepalive = setInterval(() => {
+    for (const w of wires) if (w && !w.closed) w.request("ping").catch(() => {}); // a lost ping shows as the connection's close
+  }, 20_000);
   try {
     await cfg.hooks.beforeConnect();
 
@@ -475,6 +479,7 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
     };
     return result;
   } finally {
+    clearInterval(keepalive);
     clearInterval(ackTimer);
     closing = true;
     running = false;
