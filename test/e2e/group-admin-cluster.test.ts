@@ -6,58 +6,30 @@
  * down take effect on the other node when Redis is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import type { Subprocess } from "bun";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { freePort } from "../../scripts/services.ts";
 import { framesUntilPing } from "../support/conformance.ts";
 import { freshDatabase } from "../support/db.ts";
 import { type NodeProcess, spawnNode } from "../support/node.ts";
 import { uniq } from "../support/server.ts";
+import { PrivateRedis } from "../support/private-redis.ts";
 import { waitUntil } from "../support/wait.ts";
 import type { Frame, Wire } from "../support/wire.ts";
 
-let redis: Subprocess | undefined;
-let redisPort: number;
-const dir = mkdtempSync(`${tmpdir()}/chat-ga-redis-`);
+let redis: PrivateRedis;
 let n1: NodeProcess;
 let n2: NodeProcess;
 const open: Wire[] = [];
 
-async function startRedis() {
-  redis = Bun.spawn(["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
-    stdout: "ignore",
-    stderr: "ignore",
-  });
-  await waitUntil(
-    "redis listening",
-    async () => {
-      const s = await Bun.connect({ hostname: "127.0.0.1", port: redisPort, socket: { data() {} } }).catch(() => undefined); // refused: not listening yet
-      s?.end();
-      return !!s;
-    },
-    5_000,
-  );
-}
-
-async function stopRedis() {
-  redis?.kill("SIGKILL");
-  await redis?.exited;
-}
-
 beforeAll(async () => {
-  redisPort = await freePort();
-  await startRedis();
+  redis = await PrivateRedis.start();
   const dbUrl = await freshDatabase();
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const redisUrl = redis.url;
   [n1, n2] = await Promise.all([spawnNode({ node: "ga1", mysqlUrl: dbUrl, redisUrl }), spawnNode({ node: "ga2", mysqlUrl: dbUrl, redisUrl })]);
 });
 
 afterAll(async () => {
   for (const w of open) w.close();
   await Promise.all([n1?.kill(), n2?.kill()]);
-  await stopRedis();
-  rmSync(dir, { recursive: true, force: true });
+  await redis?.close();
 });
 
 interface Who {
@@ -193,7 +165,7 @@ describe("group administration across two nodes", () => {
     await flowing(doomed, creator, [kicked]);
     const refreshed = inLog(n2, "caches_refreshed");
 
-    await stopRedis();
+    await redis.down();
     await waitUntil("n2 sees Redis down", async () => (await n2.health()).body.redis === "down", 15_000, { everyMs: 100 });
     await creator.w.ok({ type: "kick", group: g, user: kicked.id });
     await creator.w.ok({ type: "delete_group", group: doomed });
@@ -203,7 +175,7 @@ describe("group administration across two nodes", () => {
     // Nothing reached n2: its sessions still act on what they had.
     expect((await kicked.w.req({ type: "history", group: g })).type).toBe("ok");
 
-    await startRedis();
+    await redis.up();
     await waitUntil("n2 re-read its sessions' caches", () => inLog(n2, "caches_refreshed") > refreshed, 20_000, { everyMs: 100 });
     expect((await kicked.w.req({ type: "group_send", group: g, text: "still in?" })).code).toBe("not_member");
     expect((await kicked.w.req({ type: "group_send", group: doomed, text: "still there?" })).code).toBe("no_such_group");

@@ -5,35 +5,14 @@
  * send carries a cid (its text), as the client library's do.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import type { Subprocess } from "bun";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { freePort } from "../../scripts/services.ts";
 import { freshDatabase } from "../support/db.ts";
 import { describeTally, SendLedger } from "../support/send-ledger.ts";
 import { type NodeProcess, spawnNode } from "../support/node.ts";
+import { PrivateRedis } from "../support/private-redis.ts";
 import { waitUntil } from "../support/wait.ts";
 import type { Wire } from "../support/wire.ts";
 
-let redis: Subprocess | undefined;
-let redisPort: number;
-const dir = mkdtempSync(`${tmpdir()}/chat-redis-`);
-
-async function startRedis() {
-  redis = Bun.spawn(["redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
-    stdout: "ignore",
-    stderr: "ignore",
-  });
-  await waitUntil(
-    "redis listening",
-    async () => {
-      const s = await Bun.connect({ hostname: "127.0.0.1", port: redisPort, socket: { data() {} } }).catch(() => undefined); // refused: not listening yet
-      s?.end();
-      return !!s;
-    },
-    5_000,
-  );
-}
+let redis: PrivateRedis;
 
 /** Polls like the cluster's own checks would: every 100 ms, for up to 15 s. */
 const until = <T>(what: string, fn: () => Promise<T | undefined>) => waitUntil(what, fn, 15_000, { everyMs: 100 });
@@ -42,18 +21,15 @@ let n1: NodeProcess;
 let n2: NodeProcess;
 
 beforeAll(async () => {
-  redisPort = await freePort();
-  await startRedis();
+  redis = await PrivateRedis.start();
   const dbUrl = await freshDatabase();
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const redisUrl = redis.url;
   [n1, n2] = await Promise.all([spawnNode({ node: "r1", mysqlUrl: dbUrl, redisUrl }), spawnNode({ node: "r2", mysqlUrl: dbUrl, redisUrl })]);
 });
 
 afterAll(async () => {
   await Promise.all([n1?.kill(), n2?.kill()]);
-  redis?.kill();
-  await redis?.exited;
-  rmSync(dir, { recursive: true, force: true });
+  await redis?.close();
 });
 
 describe("a Redis outage", () => {
@@ -79,8 +55,7 @@ describe("a Redis outage", () => {
       return r;
     };
 
-    redis!.kill("SIGKILL");
-    await redis!.exited;
+    await redis.down();
     const degraded = await until("healthz degraded", async () => {
       const h = await n1.health();
       return h.body.status === "degraded" ? h : undefined;
@@ -93,7 +68,7 @@ describe("a Redis outage", () => {
     await c.push("msg", (f) => f.mid === local.mid);
     const remote = await send(ids.b, "other node during outage");
 
-    await startRedis();
+    await redis.up();
     await until("healthz ok", async () => ((await n1.health()).body.status === "ok" && (await n2.health()).body.status === "ok" ? true : undefined));
     // Give the subscriber its resubscribe: wait until a fresh cross-node send arrives live.
     let tries = 0;
@@ -140,11 +115,10 @@ describe("a Redis outage", () => {
     await a.ok({ type: "add_friend", user: idOf(b) });
     await b.ok({ type: "send", to: idOf(a), text: "b's session now caches a as a friend" });
 
-    redis!.kill("SIGKILL");
-    await redis!.exited;
+    await redis.down();
     await until("n2 sees Redis down", async () => ((await n2.health()).body.redis === "down" ? true : undefined));
     await a.ok({ type: "remove_friend", user: idOf(b) });
-    await startRedis();
+    await redis.up();
     // On Redis's return n2 re-reads its sessions' friends from the database.
     const refused = await until("n2's session no longer treats a as a friend", async () => {
       const r = await b.req({ type: "send", to: idOf(a), text: "are we still friends?" });
