@@ -5,7 +5,7 @@
 #
 #   deploy/install.sh --role master|backup --node ID --iface IFACE \
 #       --vip ADDR/PREFIX --nodes HOST:PORT,HOST:PORT \
-#       --mysql URL --redis URL [options]
+#       --mysql URL (--redis URL | --redis-sentinels LIST) [options]
 #   deploy/install.sh --upgrade [--binary FILE] [--tls-cert F --tls-key F]
 #
 # Run again with changed options, it rewrites the files (keeping a .bak of
@@ -36,6 +36,11 @@
 #   --tls-key FILE      serves TLS; installed as /etc/chat/tls/chat.pem and .key.
 #                       Run again without them, the installed pair stays in use
 #   --no-tls            plain TCP: chat.env names no certificate
+#   --redis-sentinels H:P,H:P,...  Redis Sentinel instead of --redis: the
+#                       sentinels that name the Redis primary
+#   --redis-master NAME the primary's name in sentinel.conf              [chat]
+#   --redis-password-file FILE  the Redis password (requirepass), alone on
+#                       one line; installed as /etc/chat/redis-password
 #   --binary FILE       the executable (npm run build writes it)         [dist/chat]
 #   --check-mode M      what fails the VM over besides a dead nginx:     [strict]
 #                       strict: /healthz not 200; alive: /healthz not
@@ -57,11 +62,12 @@ umask 022 # configs and the check script must not be group- or world-writable
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-  sed -n '2,53p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,58p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 role="" node="" iface="" vip="" nodes="" mysql="" redis="" tls_cert="" tls_key=""
+redis_sentinels="" redis_master="" redis_password_file=""
 vrid=51 listen_port=8000 chat_port=6000 admin_port=6001 admin_host=127.0.0.1
 binary="$here/../dist/chat" check_mode=strict root="" start=1 upgrade=0 wait_s=60 settle_s="" no_tls=0
 while [ $# -gt 0 ]; do
@@ -74,6 +80,9 @@ while [ $# -gt 0 ]; do
     --nodes) nodes=$2; shift 2 ;;
     --mysql) mysql=$2; shift 2 ;;
     --redis) redis=$2; shift 2 ;;
+    --redis-sentinels) redis_sentinels=$2; shift 2 ;;
+    --redis-master) redis_master=$2; shift 2 ;;
+    --redis-password-file) redis_password_file=$2; shift 2 ;;
     --vrid) vrid=$2; shift 2 ;;
     --listen-port) listen_port=$2; shift 2 ;;
     --chat-port) chat_port=$2; shift 2 ;;
@@ -106,7 +115,16 @@ done
 [[ $settle_s =~ ^[0-9]*$ ]] || die "--settle wants a number of seconds"
 if [ "$upgrade" = 0 ]; then
   [ -n "$role" ] && [ -n "$node" ] && [ -n "$iface" ] && [ -n "$vip" ] && [ -n "$nodes" ] &&
-    [ -n "$mysql" ] && [ -n "$redis" ] || { echo "install.sh: missing a required option" >&2; usage; }
+    [ -n "$mysql" ] && [ -n "$redis$redis_sentinels" ] || { echo "install.sh: missing a required option" >&2; usage; }
+  [ -z "$redis" ] || [ -z "$redis_sentinels" ] || die "--redis and --redis-sentinels both name Redis: give one of them"
+  [ -z "$redis_master" ] || [ -n "$redis_sentinels" ] || die "--redis-master goes with --redis-sentinels"
+  if [ -n "$redis_sentinels" ]; then
+    IFS=, read -r -a sentinel_list <<<"$redis_sentinels"
+    for n in "${sentinel_list[@]}"; do [[ $n =~ ^[^:[:space:]]+:[0-9]+$ ]] || die "--redis-sentinels wants HOST:PORT,HOST:PORT,..., got '$n'"; done
+    redis_master=${redis_master:-chat}
+    [[ $redis_master =~ ^[A-Za-z0-9_.-]+$ ]] || die "--redis-master: letters, digits, _ . - only"
+  fi
+  [ -z "$redis_password_file" ] || [ -s "$redis_password_file" ] || die "--redis-password-file $redis_password_file is missing or empty"
   case "$role" in master | backup) ;; *) die "--role is master or backup" ;; esac
   case "$check_mode" in strict | alive | nginx) ;; *) die "--check-mode is strict, alive or nginx" ;; esac
   [[ $vip =~ ^[0-9]+(\.[0-9]+){3}/[0-9]+$ ]] || die "--vip wants ADDR/PREFIX, e.g. 10.0.0.100/24"
@@ -119,6 +137,9 @@ if [ "$upgrade" = 0 ]; then
   IFS=, read -r -a node_list <<<"$nodes"
   for n in "${node_list[@]}"; do [[ $n =~ ^[^:[:space:]]+:[0-9]+$ ]] || die "--nodes wants HOST:PORT,HOST:PORT, got '$n'"; done
 else
+  [ -z "$role$node$iface$vip$nodes$mysql$redis" ] ||
+  [ -z "$redis_sentinels$redis_master$redis_password_file" ] ||
+    die "--upgrade changes only the executable (and --tls-cert/--tls-key); run without --upgrade to change settings"
   [ -z "$role$node$iface$vip$nodes$mysql$redis" ] ||
     die "--upgrade changes only the executable (and --tls-cert/--tls-key); run without --upgrade to change settings"
 fi
@@ -202,7 +223,10 @@ render() {
       -e "s|@TLS_CERT@|$(esc "${serve_tls:+$tls_dir/chat.pem}")|g" \
       -e "s|@TLS_KEY@|$(esc "${serve_tls:+$tls_dir/chat.key}")|g" \
       -e "s|@MYSQL_URL@|$(esc "$mysql")|g" \
-      -e "s|@REDIS_URL@|$(esc "$redis")|g" >"$tmp"
+      -e "s|@REDIS_URL@|$(esc "$redis")|g" \
+      -e "s|@REDIS_SENTINELS@|$(esc "$redis_sentinels")|g" \
+      -e "s|@REDIS_MASTER@|$(esc "$redis_master")|g" \
+      -e "s|@REDIS_PASSWORD_FILE@|$(esc "${redis_password_file:+$etc/chat/redis-password}")|g" >"$tmp"
   if grep -n '@[A-Z_0-9]*@' "$tmp" >&2; then rm -f "$tmp"; die "unfilled placeholder in $1"; fi
   put "$tmp" "$2" "$3"
   rm -f "$tmp"
@@ -333,6 +357,10 @@ if [ -z "$root" ] && ! id chat >/dev/null 2>&1; then
 fi
 render "$here/systemd/chat.env" "$env_file" 0640
 [ -z "$root" ] && chgrp chat "$env_file"
+if [ -n "$redis_password_file" ]; then
+  put "$redis_password_file" "$etc/chat/redis-password" 0640
+  [ -z "$root" ] && chgrp chat "$etc/chat/redis-password"
+fi
 install_tls
 render "$here/systemd/chat.service" "$etc/systemd/system/chat.service" 0644
 
@@ -358,7 +386,7 @@ if [ "$start" = 0 ]; then
 fi
 if ! active chat; then
   restart_chat start
-elif was_changed "$bin" || was_changed "$env_file" || was_changed "$etc/systemd/system/chat.service" ||
+elif was_changed "$bin" || was_changed "$env_file" || was_changed "$etc/systemd/system/chat.service" || was_changed "$etc/chat/redis-password" ||
   was_changed "$tls_dir/chat.pem" || was_changed "$tls_dir/chat.key"; then
   restart_chat restart
 fi
