@@ -28,6 +28,9 @@
 #   --vrid N            VRRP virtual_router_id, same on both VMs        [51]
 #   --listen-port P     nginx's port on the VIP, the one clients use     [8000]
 #   --chat-port P       this chat node's client port                     [6000]
+#   --web-listen-port P nginx's HTTPS port for browsers (/ws, the web   [8443]
+#                       client), on the VIP; 0: no http block
+#   --web-port P        the chat nodes' web port                    [chat port + 80]
 #   --admin-port P      this chat node's admin HTTP port                 [6001]
 #   --admin-host ADDR   its address: /healthz and /metrics have no       [127.0.0.1]
 #                       authentication; 0.0.0.0 or this VM's address
@@ -62,12 +65,13 @@ umask 022 # configs and the check script must not be group- or world-writable
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-  sed -n '2,58p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,61p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 role="" node="" iface="" vip="" nodes="" mysql="" redis="" tls_cert="" tls_key=""
 redis_sentinels="" redis_master="" redis_password_file=""
+web_listen_port=8443 web_port=""
 vrid=51 listen_port=8000 chat_port=6000 admin_port=6001 admin_host=127.0.0.1
 binary="$here/../dist/chat" check_mode=strict root="" start=1 upgrade=0 wait_s=60 settle_s="" no_tls=0
 while [ $# -gt 0 ]; do
@@ -86,6 +90,8 @@ while [ $# -gt 0 ]; do
     --vrid) vrid=$2; shift 2 ;;
     --listen-port) listen_port=$2; shift 2 ;;
     --chat-port) chat_port=$2; shift 2 ;;
+    --web-listen-port) web_listen_port=$2; shift 2 ;;
+    --web-port) web_port=$2; shift 2 ;;
     --admin-port) admin_port=$2; shift 2 ;;
     --admin-host) admin_host=$2; shift 2 ;;
     --tls-cert) tls_cert=$2; shift 2 ;;
@@ -133,6 +139,11 @@ if [ "$upgrade" = 0 ]; then
   for p in "$listen_port" "$chat_port" "$admin_port"; do
     [[ $p =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "bad port $p"
   done
+  web_port=${web_port:-$((chat_port + 80))}
+  for p in "$web_port" "$web_listen_port"; do
+    [[ $p =~ ^[0-9]+$ ]] && [ "$p" -le 65535 ] || die "bad port $p"
+  done
+  [ "$web_port" != 0 ] || [ "$web_listen_port" = 0 ] || die "--web-port 0 leaves nothing for nginx's --web-listen-port to proxy: give --web-listen-port 0 too"
   [[ $admin_host =~ ^[0-9]+(\.[0-9]+){3}$ ]] || die "--admin-host wants an IPv4 address, e.g. 127.0.0.1 or 0.0.0.0"
   IFS=, read -r -a node_list <<<"$nodes"
   for n in "${node_list[@]}"; do [[ $n =~ ^[^:[:space:]]+:[0-9]+$ ]] || die "--nodes wants HOST:PORT,HOST:PORT, got '$n'"; done
@@ -204,10 +215,13 @@ render() {
   local tmp
   tmp=$(mktemp)
   # One `server` line per chat node: the @NODE1@ line is the pattern, the
-  # template's other node lines are dropped.
-  awk -v nodes="$nodes" '
+  # template's other node lines are dropped; @WEBNODE1@ the same with each
+  # node's web port. Lines marked @TLS_ONLY@ stay only when serving TLS.
+  awk -v nodes="$nodes" -v web_port="$web_port" -v tls="$serve_tls" '
+    /@TLS_ONLY@/ { if (tls == "") next; sub(/ *# *@TLS_ONLY@/, "") }
     /@NODE1@/ { n = split(nodes, list, ","); for (i = 1; i <= n; i++) { line = $0; sub(/@NODE1@/, list[i], line); print line }; next }
-    /@NODE[0-9]+@/ { next }
+    /@WEBNODE1@/ { n = split(nodes, list, ","); for (i = 1; i <= n; i++) { line = $0; host = list[i]; sub(/:[0-9]+$/, ":" web_port, host); sub(/@WEBNODE1@/, host, line); print line }; next }
+    /@(WEB)?NODE[0-9]+@/ { next }
     { print }' "$1" |
     sed -e "s|@ROUTER_ID@|$(esc "chat_$node")|g" \
       -e "s|@NODE_ID@|$(esc "$node")|g" \
@@ -218,6 +232,10 @@ render() {
       -e "s|@LISTEN_PORT@|$(esc "$listen_port")|g" \
       -e "s|@LOG_DIR@|$(esc "$log_dir")|g" \
       -e "s|@CHAT_PORT@|$(esc "$chat_port")|g" \
+      -e "s|@WEB_PORT@|$(esc "$web_port")|g" \
+      -e "s|@WEB_LISTEN_PORT@|$(esc "$web_listen_port")|g" \
+      -e "s|@WEB_LISTEN_TLS@|$(esc "${serve_tls:+ssl}")|g" \
+      -e "s|@WEB_SCHEME@|$(if [ -n "$serve_tls" ]; then echo https; else echo http; fi)|g" \
       -e "s|@ADMIN_PORT@|$(esc "$admin_port")|g" \
       -e "s|@ADMIN_HOST@|$(esc "$admin_host")|g" \
       -e "s|@TLS_CERT@|$(esc "${serve_tls:+$tls_dir/chat.pem}")|g" \
@@ -365,6 +383,14 @@ install_tls
 render "$here/systemd/chat.service" "$etc/systemd/system/chat.service" 0644
 
 render "$here/nginx/chat-stream.conf" "$etc/nginx/chat-stream.conf" 0644
+if [ "$web_listen_port" != 0 ]; then
+  render "$here/nginx/chat-web.conf" "$etc/nginx/chat-web.conf" 0644
+else
+  # No http block: an empty file keeps nginx.conf's include valid.
+  printf '# deploy/install.sh --web-listen-port 0: no http block\n' >"$etc/nginx/chat-web.conf.tmp"
+  put "$etc/nginx/chat-web.conf.tmp" "$etc/nginx/chat-web.conf" 0644
+  rm -f "$etc/nginx/chat-web.conf.tmp"
+fi
 if [ -z "$root" ]; then
   [ -e /etc/nginx/nginx.conf.before-chat ] || cp -p /etc/nginx/nginx.conf /etc/nginx/nginx.conf.before-chat 2>/dev/null || true
   put "$here/nginx/nginx.conf" /etc/nginx/nginx.conf 0644
@@ -392,7 +418,7 @@ elif was_changed "$bin" || was_changed "$env_file" || was_changed "$etc/systemd/
 fi
 if ! active nginx; then
   svc start nginx
-elif was_changed "$etc/nginx/chat-stream.conf" || was_changed /etc/nginx/nginx.conf; then
+elif was_changed "$etc/nginx/chat-stream.conf" || was_changed "$etc/nginx/chat-web.conf" || was_changed /etc/nginx/nginx.conf; then
   svc reload nginx
 fi
 if ! active keepalived; then

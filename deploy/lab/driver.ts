@@ -12,7 +12,7 @@ import { PidRegistry } from "./procs.ts";
 import { redisPrimaryKill } from "./redis-failover.ts";
 import { Report, secs } from "./report.ts";
 import { chatNodeKill, crossNodeChat, distribution, nginxCrash, restore, rollingUpgrade, type Lab } from "./scenarios.ts";
-import { BALANCERS, makeLabCerts, REDIS_PORT, SENTINEL_PORT, Stack, VIP_PORT, VMS, type Vm } from "./stack.ts";
+import { BALANCERS, makeLabCerts, REDIS_PORT, SENTINEL_PORT, Stack, VIP_PORT, VIP_WEB_PORT, VMS, type Vm } from "./stack.ts";
 import { tailOf, waitUntil } from "../../test/support/wait.ts";
 import { tcpHello } from "./probes.ts";
 
@@ -44,7 +44,13 @@ export async function drive(stateFile: string): Promise<number> {
     certs,
   });
   const report = new Report();
-  const lab: Lab = { stack, vip: { host: topo.addr.vip, port: VIP_PORT, tls: certs.tls }, users: [] };
+  const lab: Lab = {
+    stack,
+    vip: { host: topo.addr.vip, port: VIP_PORT, tls: certs.tls },
+    web: { host: topo.addr.vip, port: VIP_WEB_PORT, tls: certs.tls, wsPath: "/ws" },
+    users: [],
+    browsers: [],
+  };
 
   const up = await report.run("setup: MariaDB + Redis primary in db, Redis replica in db2, chat + sentinel on vm1-vm3, nginx + keepalived on vm1 and vm2", async (c) => {
     let t = Date.now();
@@ -74,11 +80,11 @@ export async function drive(stateFile: string): Promise<number> {
   });
 
   const steps: [string, (lab: Lab, c: import("./report.ts").CheckHandle) => Promise<void>, string?][] = [
-    ["1. clients connecting to the VIP land on both nodes", distribution],
-    ["2. users on different nodes chat both ways; group chat reaches both nodes", crossNodeChat],
-    ["3. master's nginx killed: VIP moves, clients reconnect with their token, zero lost, zero duplicated", nginxCrash, "2"],
+    ["1. clients connecting to the VIP land on all three nodes", distribution],
+    ["2. users on different nodes chat both ways, browsers over WebSocket through nginx too; group chat reaches every node", crossNodeChat],
+    ["3. master's nginx killed: VIP moves, clients and browsers reconnect with their token, zero lost, zero duplicated", nginxCrash, "2"],
     ["4. chat node SIGKILLed: friends see its users offline within 15 s; pending messages arrive after reconnect", chatNodeKill, "2"],
-    ["5. everything restored: VIP fails back, zero lost, zero duplicated, both nodes serve", restore, "2"],
+    ["5. everything restored: VIP fails back, zero lost, zero duplicated, every node serves", restore, "2"],
     ["6. rolling restart of the three chat nodes (install.sh --upgrade, vm3, vm2, vm1) under load: the VIP stays, clients follow their token within 3 s, zero lost, zero duplicated", rollingUpgrade, "2"],
     ["7. Redis primary SIGKILLed under load: Sentinel promotes the replica, cross-node live delivery back within 10 s, zero lost, zero duplicated", redisPrimaryKill, "2"],
   ];
@@ -87,7 +93,7 @@ export async function drive(stateFile: string): Promise<number> {
     else if (needs === "2" && (lab.users.length < 4 || !lab.sender?.token)) report.skip(name, "check 2 could not create the users");
     else await report.run(name, (c) => body(lab, c));
   }
-  for (const u of [...lab.users, lab.sender]) u?.close();
+  for (const u of [...lab.users, ...lab.browsers, lab.sender]) u?.close();
   await lab.erin?.close();
   console.log(report.summary());
   return report.ok ? 0 : 1;

@@ -30,8 +30,8 @@ export async function redisPrimaryKill(lab: Lab, c: CheckHandle) {
   if (!far) throw new Error(`nobody is on another node than the sender's: ${lab.users.map((u) => `${u.user?.name}@${u.node}`).join(", ")}`);
   c.figure(`before: Redis primary on ${old} (${stack.topo.addr[old]}), replica on ${promotee}; live probe ${lab.sender!.user!.name}@${lab.sender!.node} <-> ${far.user!.name}@${far.node}`);
 
-  // The lab clients only: each is dropped afterwards so that its login replays what is pending.
-  const steady = keepSending(sender(lab.sender!), lab.users, "redis kill", 50);
+  // The lab clients and browsers only (not the library's erin): each is dropped afterwards so that its login replays what is pending.
+  const steady = keepSending(sender(lab.sender!), [...lab.users, ...lab.browsers], "redis kill", 50);
   const chatting = chatThroughVip(lab, "redis kill", 100);
   await Bun.sleep(500);
 
@@ -73,14 +73,14 @@ export async function redisPrimaryKill(lab: Lab, c: CheckHandle) {
   await Promise.all([steady.stop(), chatting.stop()]);
 
   // What the switch did not push live is pending: the clients log in again (with their token) and get it.
-  const everyone = [...lab.users, lab.sender!];
+  const everyone = [...lab.users, ...lab.browsers, lab.sender!];
   const sent = [...steady.sent, ...probes];
   const liveCount = sent.filter((s) => s.to.received.has(s.mid)).length;
   const tDrop = Date.now();
   for (const u of everyone) u.drop();
   reportReconnects(c, await backAfter(everyone, tDrop, 10_000), "to replay what is pending", tDrop);
   c.figure(`${liveCount} of ${sent.length} messages from the sender were pushed live; the rest came from pending at the login that followed`, true);
-  await reportLoss(c, sent, steady.failures, "sent to the lab clients across the kill (sender direct to vm2, 50 ms apart)");
+  await reportLoss(c, sent, steady.failures, "sent to the lab clients and browsers across the kill (sender direct to vm2, 50 ms apart)");
   await chatting.report(c);
 
   // The killed Redis comes back as it was configured; the sentinels make it a replica of the new primary.

@@ -41,12 +41,16 @@ export interface Lab {
   sender?: LabClient;
   /** A user on the project's client library (src/client), through the VIP. */
   erin?: LibraryUser;
+  /** Browsers: the WebSocket transport through nginx's http block on the VIP (frank, grace). */
+  browsers: LabClient[];
+  /** nginx's https port on the VIP, for the browsers. */
+  web: Endpoint;
   group?: number;
 }
 
 /** Everyone who receives during the failovers. */
 function recipients(lab: Lab): Recipient[] {
-  return lab.erin ? [...lab.users, lab.erin] : lab.users;
+  return [...lab.users, ...lab.browsers, ...(lab.erin ? [lab.erin] : [])];
 }
 
 /** keepSending's pause for a closed loop: the next send goes as soon as the last one's ok is in, so one is always in flight. */
@@ -62,12 +66,16 @@ export function chatThroughVip(lab: Lab, tag: string, everyMs: number) {
   const { users } = lab;
   const clients = users.map((u, i) => keepSending(sender(u), [users[(i + 1) % users.length]!], `${tag} ${u.user!.name}`, everyMs, 10_000));
   const erin = lab.erin ? keepSending(lab.erin, [lab.sender!], `${tag} erin`, everyMs, 10_000) : undefined;
+  // Each browser to the first lab user (across nodes or not: nginx decides).
+  const browsers = lab.browsers.map((b) => keepSending(sender(b), [users[0]!], `${tag} ${b.user!.name}`, everyMs, 10_000));
   return {
     async stop() {
-      await Promise.all([...clients, erin].map((l) => l?.stop()));
+      await Promise.all([...clients, ...browsers, erin].map((l) => l?.stop()));
     },
     async report(c: CheckHandle) {
       await reportLoss(c, clients.flatMap((l) => l.sent), clients.flatMap((l) => l.failures), `sent by the lab clients through the VIP (cid, re-sent after reconnecting)`);
+      if (browsers.length)
+        await reportLoss(c, browsers.flatMap((l) => l.sent), browsers.flatMap((l) => l.failures), `sent by the browsers (WebSocket through nginx's http block: cid, re-sent after reconnecting)`);
       if (erin) await reportLoss(c, erin.sent, erin.failures, `sent by erin through the VIP (src/client library: cid, re-sent after reconnecting)`);
     },
   };
@@ -108,7 +116,15 @@ export async function crossNodeChat(lab: Lab, c: CheckHandle) {
   await erin.signIn();
   lab.erin = erin;
   await sender.request("add_friend", { user: erin.user!.id });
-  c.figure(`users through the VIP: ${spread(lab.users)}; erin (src/client library) on ${erin.node}; sender direct to vm2:${CHAT_PORT}`);
+  for (const name of ["frank", "grace"]) {
+    const b = await openOn(lab.web, name, undefined);
+    await signIn(b, name);
+    lab.browsers.push(b);
+  }
+  await befriendAll([...lab.users, sender, ...lab.browsers]);
+  c.figure(
+    `users through the VIP: ${spread(lab.users)}; erin (src/client library) on ${erin.node}; browsers (WebSocket, https://${lab.web.host}:${lab.web.port}/ws): ${spread(lab.browsers)}; sender direct to vm2:${CHAT_PORT}`,
+  );
   const [alice, bob, carol, dave] = lab.users as [LabClient, LabClient, LabClient, LabClient];
 
   for (const [from, to] of [[alice, bob], [bob, alice], [carol, dave], [dave, carol]] as const) {
@@ -130,6 +146,15 @@ export async function crossNodeChat(lab: Lab, c: CheckHandle) {
     const missed = others.filter((_, i) => times[i] === undefined).map((u) => `${u.user!.name}@${u.node}`);
     if (missed.length) c.fail(`group message from ${from.user!.name} not delivered to ${missed.join(", ")}`);
     else c.figure(`group message from ${from.user!.name}@${from.node} reached ${others.map((u) => `${u.user!.name}@${u.node}`).join(", ")}, slowest in ${Math.max(...(times as number[]))} ms`);
+  }
+  for (const b of lab.browsers) {
+    for (const [from, to] of [[sender, b], [b, sender]] as const) {
+      const t = Date.now();
+      const s = await from.request("send", { to: to.user!.id, text: `hi ${to.user!.name}, from ${from.user!.name}` });
+      const ms = await arrival(to, Number(s.mid), t);
+      if (ms === undefined) c.fail(`${from.user!.name}@${from.node} -> ${to.user!.name}@${to.node} (browser): not delivered in 3 s`);
+      else c.figure(`${from.user!.name}@${from.node} -> ${to.user!.name}@${to.node} (browser over WebSocket through nginx): delivered in ${ms} ms`);
+    }
   }
   const t0 = Date.now();
   const toErin = await sendTo(sender, erin, "hello erin");
@@ -157,6 +182,7 @@ export async function nginxCrash(lab: Lab, c: CheckHandle) {
   if (answered) c.figure(`VIP:${lab.vip.port} answered (hello through vm2's nginx) after ${secs(answered - t0)}`, true);
   else c.fail("nothing answered on the VIP within 10 s");
   reportReconnects(c, await backAfter(lab.users, t0, 15_000), "after the kill", t0);
+  reportReconnects(c, await backAfter(lab.browsers, t0, 15_000), "(browsers, WebSocket) after the kill", t0);
   if (lab.erin) reportReconnects(c, await backAfter([lab.erin], t0, 15_000), "(src/client library, default backoff) after the kill", t0);
   await Bun.sleep(500);
   await Promise.all([sending.stop(), chatting.stop()]);
@@ -246,6 +272,7 @@ export async function restore(lab: Lab, c: CheckHandle) {
   // lab's clients ping every second; the library pings every 10 s.
   const movedAt = moved.taken ?? t1;
   reportReconnects(c, await backAfter(lab.users, t1, 10_000), "after the VIP moved (lab clients, 1 s ping)", movedAt);
+  reportReconnects(c, await backAfter(lab.browsers, t1, 10_000), "after the VIP moved (browsers, WebSocket, 1 s ping)", movedAt);
   if (lab.erin) {
     const rows = await backAfter([lab.erin], t1, LIBRARY_HEARTBEAT_MS + 10_000);
     reportReconnects(c, rows, `after the VIP moved (src/client library, ${LIBRARY_HEARTBEAT_MS / 1000} s heartbeat)`, movedAt, LIBRARY_HEARTBEAT_MS + 5_000);

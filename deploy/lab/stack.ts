@@ -22,6 +22,8 @@ import { type LabTls, tcpGreets, tcpHello } from "./probes.ts";
 export const CHAT_PORT = 6000;
 export const ADMIN_PORT = 6001;
 export const VIP_PORT = 8000;
+/** nginx's HTTPS port for browsers on the VIP (install.sh's default). */
+export const VIP_WEB_PORT = 8443;
 export const MYSQL_PORT = 3306;
 export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
@@ -400,7 +402,7 @@ export class Stack {
     const root = this.root(vm);
     const conf = join(root, "etc/nginx/lab-nginx.conf");
     // The main config: the lab's paths, in the foreground so the PID we
-    // record is the master's. The stream block is the one install.sh wrote.
+    // record is the master's. The stream and http blocks are the ones install.sh wrote.
     writeFileSync(
       conf,
       [
@@ -411,6 +413,7 @@ export class Stack {
         `error_log ${join(root, "var/log/nginx/error.log")} info;`,
         "events { worker_connections 4096; }",
         `include ${join(root, "etc/nginx/chat-stream.conf")};`,
+        `include ${join(root, "etc/nginx/chat-web.conf")};`,
         "",
       ].join("\n"),
     );
