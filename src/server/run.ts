@@ -130,7 +130,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
     const migrated = await untilUp("mysql", log, () => migrate(o.mysqlUrl));
     if (migrated.applied.length) log.info("migrated", { applied: migrated.applied.join(",") });
     const consecutiveIds = await consecutiveInsertIds(pool);
-    if (!consecutiveIds) log.warn("autoinc_interleaved", { hint: "innodb_autoinc_lock_mode=2: messages are inserted one row at a time" });
+    if (!consecutiveIds) log.warn("autoinc_interleaved", { hint: "innodb_autoinc_lock_mode=2 or auto_increment_increment>1: messages are inserted one row at a time" });
 
     let presence: PresenceFactory | undefined;
     if (o.redisUrl) {
