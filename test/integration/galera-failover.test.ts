@@ -141,8 +141,8 @@ describe("a chat node over a Galera host list", () => {
       args: ["--pool-connection-timeout", "3000ms", "--mysql-timeout", "3000ms"],
     });
     nodes.push(node);
-    const senders = [];
-    const receivers = [];
+    const senders: Awaited<ReturnType<typeof user>>[] = [];
+    const receivers: Awaited<ReturnType<typeof user>>[] = [];
     for (let i = 0; i < 3; i++) {
       senders.push(await user(node, `gal_s${i}`));
       receivers.push(await user(node, `gal_r${i}`));
