@@ -26,6 +26,8 @@ if [ "$mode" = test ]; then
   have nginx || missing="$missing nginx-light libnginx-mod-stream"
   [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || case "$missing" in *stream*) ;; *) missing="$missing libnginx-mod-stream" ;; esac
   have keepalived || missing="$missing keepalived"
+  # Redis Sentinel: the failover tests and the lab run three of their own.
+  have redis-sentinel || missing="$missing redis-sentinel"
   have ip || missing="$missing iproute2"
   have tmux || missing="$missing tmux"
   # promtool checks /metrics and the alert rules (test/e2e/prometheus.test.ts).
