@@ -23,6 +23,8 @@ export interface FakeHost {
   down: boolean;
   /** Its Galera state; undefined for a plain MariaDB (wsrep_on OFF). */
   wsrep?: { ready: boolean; state: string };
+  /** Accepts connections but answers no query (a frozen server). */
+  silent?: boolean;
 }
 
 /** "host:port" of the connection options, as the pool labels hosts. */
@@ -78,7 +80,11 @@ export class FakeConnection extends EventEmitter {
     return this.#run(sql);
   }
 
+  /** Whether queries go unanswered (its fake host is silent). */
+  silent: () => boolean = () => false;
+
   #run(sql: string): Promise<[unknown, unknown[]]> {
+    if (this.silent()) return new Promise(() => {});
     if (!this.usable) return Promise.reject(fakeError("Can't add new command when connection is in closed state", { fatal: true }));
     const err = this.failures.shift();
     if (err !== undefined) {
@@ -209,6 +215,7 @@ export class FakeDriver {
     const conn = new FakeConnection(options);
     conn.record = this.record;
     const host = this.host(conn.host);
+    conn.silent = () => host.silent === true;
     // The pool's readiness check (failover.ts READINESS_SQL): what a Galera node, or a plain MariaDB, answers.
     conn.answer = (sql) => {
       if (!sql.includes("information_schema.GLOBAL_STATUS")) return undefined;

@@ -558,20 +558,23 @@ class ConnectionPool implements Pool, LeaseOwner {
   async #probe(i: number): Promise<{ reason: string; errorCode?: string } | undefined> {
     let conn: Connection | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let answered = false;
     try {
       conn = await this.#s.createConnection({ ...this.#targets[i]!.connection });
       // A probe that dies is closed below all the same; without a listener its 'error' would crash the process.
       conn.on("error", () => {});
       const limit = this.#s.validationTimeout;
       const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer to the readiness check within ${limit} ms`), limit)));
-      const reason = await Promise.race([checkReady(conn), late]);
+      const reason = await Promise.race([checkReady(conn).then((r) => ((answered = true), r)), late]);
       return reason === undefined ? undefined : { reason };
     } catch (err) {
       return describeFailure(err);
     } finally {
       clearTimeout(timer);
       const c = conn;
-      if (c !== undefined) this.#track(c.end().catch(() => c.destroy()));
+      // A host that answered gets a proper goodbye; one that did not might never take it, and close() waits for what is tracked.
+      if (c !== undefined && answered) this.#track(c.end().catch(() => c.destroy()));
+      else c?.destroy();
     }
   }
 

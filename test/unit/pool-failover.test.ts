@@ -128,6 +128,17 @@ describe("pool over a host list: failover", () => {
     expect(pool.stats()).toMatchObject({ size: 4, pending: 0, waiting: 0 });
   });
 
+  it("passes over a host that accepts connections but does not answer the readiness check within validationTimeout", async () => {
+    const { pool, driver } = setup({ validationTimeout: 30 });
+    driver.host(A).down = true;
+    driver.host(B).silent = true;
+    const lease = await pool.lease();
+    expect(fake(lease).host).toBe(C);
+    const probeOfB = driver.connections.find((c) => c.host === B)!;
+    expect(probeOfB.destroyed).toBe(true); // no goodbye to a host that may never read it
+    lease.release();
+  });
+
   it("gives every waiter a HostsUnavailableError naming each host tried and why, and leaks no slot", async () => {
     const { pool, driver } = setup({ maxSize: 2 });
     driver.host(A).down = true;
