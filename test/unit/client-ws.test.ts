@@ -186,7 +186,7 @@ describe("ChatClient over WebSocket", () => {
   });
 
   it("reconnects after the server drops it, logs back in with the token and sends an unanswered send again with its cid", async () => {
-    const { client, conn } = await setup({ reconnect: { baseMs: 5, maxMs: 20 } });
+    const { client, conn } = await setup({ reconnect: { initialDelayMs: 5, maxDelayMs: 20 } });
     const login = client.login({ name: "alice", password: "s3cret-pw" });
     conn.ok(await conn.next(), { user: { id: 7, name: "alice" }, friends: [], groups: [], pending: 0, token: "t1" });
     await login;
