@@ -12,7 +12,7 @@ import { DEFAULTS } from "../server/server.ts";
 import { DEFAULT_STATEMENT_TIMEOUT } from "../store/server-pool.ts";
 import { MYSQL_OPTIONS, mysqlUrlOf, withPassword } from "./mysql.ts";
 import { derived, given, type Parsed, type Table, UsageError } from "./options.ts";
-import { duration, file, int, oneOf, pemFile, text, url } from "./value-types.ts";
+import { duration, file, int, oneOf, origins, pemFile, text, url } from "./value-types.ts";
 
 /**
  * The admin HTTP endpoint answers /healthz and /metrics without
@@ -42,6 +42,24 @@ export const SERVER_OPTIONS = {
       if (port === 65535) throw new TypeError("is needed with --port 65535: its default, the chat port + 1, would be 65536 (0 turns it off)");
       return port === 0 ? 0 : port + 1;
     }),
+  },
+  webPort: {
+    type: int(0, 65535),
+    env: "CHAT_WEB_PORT",
+    help: "the web client at / and the WebSocket transport at /ws (TLS with --tls-cert); a free port when the chat port is 0; 0 for none",
+    default: derived("the chat port + 80", (v) => {
+      const port = v.port as number;
+      if (port > 65535 - 80) throw new TypeError(`is needed with --port ${port}: its default, the chat port + 80, would be past 65535 (0 turns it off)`);
+      return port === 0 ? undefined : port + 80;
+    }),
+  },
+  webHost: { type: text("ADDR"), env: "CHAT_WEB_HOST", help: "web listen address", default: derived("--host", (v) => v.host as string) },
+  webOrigins: {
+    flag: "web-origin",
+    type: origins,
+    env: "CHAT_WEB_ORIGIN",
+    help: "origins besides the web port's own whose pages may connect to /ws, comma-separated (https://chat.example.com)",
+    default: [] as string[],
   },
   adminHost: { type: text("ADDR"), env: "CHAT_ADMIN_HOST", help: "admin listen address; it has no authentication, so open it with care", default: DEFAULT_ADMIN_HOST },
   config: {

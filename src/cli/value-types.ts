@@ -121,6 +121,34 @@ export function url(protocols: readonly string[], example: string): ValueType<st
   };
 }
 
+/** Web origins (`https://chat.example.com`), comma-separated; a config file may give a JSON list. */
+export const origins: ValueType<string[]> = {
+  arg: "ORIGINS",
+  parse(s) {
+    return s
+      .split(",")
+      .map((x) => x.trim())
+      .filter((x) => x !== "")
+      .map((x) => {
+        let u: URL;
+        try {
+          u = new URL(x);
+        } catch {
+          throw new TypeError(`has "${x}", which is not an origin like https://chat.example.com`);
+        }
+        if ((u.protocol !== "http:" && u.protocol !== "https:") || u.origin !== x.replace(/\/$/, "").toLowerCase())
+          throw new TypeError(`has "${x}", which is not an origin like https://chat.example.com (scheme, host and port only)`);
+        return u.origin;
+      });
+  },
+  fromJson(v) {
+    if (Array.isArray(v) && v.every((x) => typeof x === "string")) return origins.parse(v.join(","));
+    if (typeof v === "string") return origins.parse(v);
+    throw new TypeError("must be a list of origins");
+  },
+  show: (v) => (v.length === 0 ? "none" : v.join(",")),
+};
+
 function readText(path: string): string {
   try {
     return readFileSync(path, "utf8");

@@ -130,7 +130,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
     throw e;
   }
   const started = server;
-  log.info("ready", { node: o.node, port: started.port });
+  log.info("ready", { node: o.node, port: started.port, web: started.webPort });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -36,8 +36,8 @@ describe("a two-node cluster", () => {
   it("says which node a client reached", async () => {
     const a = await n1.connect();
     const b = await n2.connect();
-    expect(a.frames[0]).toEqual({ type: "hello", version: 1, node: "c1", features: [...FEATURES] });
-    expect(b.frames[0]).toEqual({ type: "hello", version: 1, node: "c2", features: [...FEATURES] });
+    expect(a.frames[0]).toEqual({ type: "hello", version: 1, node: "c1", features: [...FEATURES, "ws"] });
+    expect(b.frames[0]).toEqual({ type: "hello", version: 1, node: "c2", features: [...FEATURES, "ws"] });
     a.close();
     b.close();
   });
