@@ -46,7 +46,7 @@ class App implements Ui {
     });
     this.#pane("list");
     this.#status();
-    void this.chat.start().catch((err) => this.notice(describe(err)));
+    void this.chat.start().catch((err) => this.notice(describe(err), true));
   }
 
   open(key: string): void {
@@ -65,13 +65,14 @@ class App implements Ui {
     try {
       await action();
     } catch (err) {
-      this.notice(describe(err));
+      this.notice(describe(err), true);
     }
   }
 
-  notice(text: string): void {
+  notice(text: string, bad = false): void {
     const el = byId("notice");
     el.textContent = text;
+    el.classList.toggle("bad", bad);
     el.hidden = false;
     clearTimeout(this.#noticeTimer);
     this.#noticeTimer = setTimeout(() => (el.hidden = true), 6_000);

@@ -5,10 +5,13 @@
  * typing, edit and delete; a group of three with a TCP client as the third;
  * texts that look like markup stay text; and a node killed under a browser,
  * which reconnects, sends what was written meanwhile, and loses and
- * duplicates nothing. Screenshots of the pages go to
+ * duplicates nothing; and the compiled executable, run from an empty
+ * directory, serves the same page. Screenshots of the pages go to
  * .data/test-output/web-client/ when a test fails.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import type { Browser } from "playwright-core";
 import { type ChatClient, connectClient } from "../../src/client/index.ts";
 import { launchBrowser, outputDir, WebUser, withScreenshots } from "../support/browser.ts";
@@ -233,4 +236,38 @@ describe("the web client", () => {
       await bob.page.reload();
       await bob.page.locator("#auth").waitFor({ state: "visible" });
     }), 30_000);
+
+  it("is served the same by dist/chat run from an empty directory, compressed and cached as it should be", () =>
+    withScreenshots(OUT, "compiled", () => [], async () => {
+      const dir = mkdtempSync(`${tmpdir()}/chat-web-`);
+      let exeNode: NodeProcess | undefined;
+      let dave: WebUser | undefined;
+      try {
+        const exe = `${dir}/bin/chat`;
+        const build = Bun.spawnSync([process.execPath, `${import.meta.dir}/../../scripts/build.ts`, exe], { cwd: `${import.meta.dir}/../..`, stderr: "pipe" });
+        expect(build.stderr.toString()).not.toContain("error");
+        expect(build.exitCode).toBe(0);
+        exeNode = await spawnNode({ node: "w3", mysqlUrl: dbUrl, redisUrl: redisUrl(), command: [exe], cwd: mkdtempSync(`${dir}/empty-`) });
+        const base = web(exeNode);
+        const index = await fetch(base, { headers: { "accept-encoding": "br, gzip" }, decompress: false } as RequestInit);
+        expect(index.headers.get("cache-control")).toBe("no-cache");
+        const script = (await fetch(base).then((r) => r.text())).match(/src="\.\/([^"]+\.js)"/)?.[1];
+        expect(script).toBeDefined();
+        const js = await fetch(`${base}${script}`, { headers: { "accept-encoding": "gzip, br" }, decompress: false } as RequestInit);
+        expect(js.headers.get("content-encoding")).toBe("br");
+        expect(js.headers.get("cache-control")).toContain("immutable");
+
+        dave = await WebUser.open(browser, base, `dave${tag}`);
+        await dave.register();
+        await dave.befriend(alice.name);
+        await dave.chatWith(alice.name);
+        await dave.send("from the compiled server");
+        await alice.tab("Chats");
+        await alice.page.locator("#panel li .conv-last").filter({ hasText: "from the compiled server" }).waitFor();
+      } finally {
+        await dave?.close();
+        await exeNode?.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }), 90_000);
 });

@@ -76,6 +76,8 @@ export class WebUser {
   }
 
   async tab(name: "Chats" | "People" | "Groups"): Promise<void> {
+    // On a phone the side bar gives way to the open conversation: back to it first.
+    if (!(await this.page.locator("#side").isVisible())) await this.page.getByRole("button", { name: "Back to the conversations" }).click();
     await this.page.getByRole("tab", { name: new RegExp(`^${name}`) }).click();
   }
 

@@ -224,7 +224,7 @@ export class ChatView {
     const text = this.#text.value;
     if (text.trim() === "") return;
     if (codePoints(text) > MAX_TEXT) {
-      this.ui.notice(`a message is at most ${MAX_TEXT} characters`);
+      this.ui.notice(`a message is at most ${MAX_TEXT} characters`, true);
       return;
     }
     const editing = this.#editing;

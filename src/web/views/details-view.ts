@@ -119,9 +119,20 @@ export class DetailsView {
     return h(
       "li",
       { "data-user": m.id, "aria-label": `${m.name}, ${m.role}, ${m.online ? "online" : "offline"}` },
-      h("span", { class: m.online ? "dot online" : "dot", "aria-hidden": "true" }),
-      h("span", { class: "person-name", dir: "auto" }, m.name, self ? " (you)" : ""),
-      h("span", { class: "role" }, m.role),
+      h(
+        "div",
+        { class: "member-line" },
+        h("span", { class: m.online ? "dot online" : "dot", "aria-hidden": "true" }),
+        h("span", { class: "person-name", dir: "auto" }, m.name, self ? " (you)" : ""),
+        h("span", { class: "role" }, m.role),
+      ),
+      canRole || canKick ? h("div", { class: "row" }, ...this.#memberActions(group, m, canRole, canKick)) : null,
+    );
+  }
+
+  #memberActions(group: number, m: GroupMember, canRole: boolean, canKick: boolean): Array<HTMLElement | null> {
+    const { chat } = this.ui;
+    return [
       canRole
         ? h(
             "button",
@@ -138,6 +149,6 @@ export class DetailsView {
       canKick
         ? h("button", { class: "danger small", type: "button", "aria-label": `Ban ${m.name}`, onclick: () => confirm(`Ban ${m.name} from the group?`) && this.ui.act(() => chat.kick(group, m.id, true)) }, "Ban")
         : null,
-    );
+    ];
   }
 }

@@ -257,6 +257,7 @@ export class SideView {
         "form",
         {
           "aria-label": "Create a group",
+          class: "stack",
           onsubmit: (e) => {
             e.preventDefault();
             void this.ui.act(async () => {
@@ -278,7 +279,7 @@ export class SideView {
           onsubmit: (e) => {
             e.preventDefault();
             const id = Number(join.value);
-            if (!Number.isSafeInteger(id) || id < 1) return this.ui.notice("a group id is a positive number");
+            if (!Number.isSafeInteger(id) || id < 1) return this.ui.notice("a group id is a positive number", true);
             void this.ui.act(async () => {
               await chat.joinGroup(id);
               this.#clearInputs("group-id");

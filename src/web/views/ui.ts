@@ -11,6 +11,6 @@ export interface Ui {
   open(key: string): void;
   /** Runs a user's action; a failure is shown, never thrown away. */
   act(action: () => Promise<unknown>): Promise<void>;
-  /** Shows a short message to the user. */
-  notice(text: string): void;
+  /** Shows a short message to the user; `bad` for a failure. */
+  notice(text: string, bad?: boolean): void;
 }
