@@ -114,14 +114,22 @@ export class WebChat extends Emitter<WebChatEvents> {
       }
     }
     this.#setStatus("online");
+    await this.#resume();
+  }
+
+  /**
+   * Logs in with the kept token, if any; shows the login form otherwise. A
+   * token the server refuses is forgotten; one that could not be tried (the
+   * connection dropped) is tried again at the reconnect.
+   */
+  async #resume(): Promise<void> {
     const token = this.#storage.getItem(TOKEN_KEY);
     if (token) {
       try {
         await this.#loggedIn(await this.client.loginWithToken(token));
         return;
       } catch (err) {
-        if (!(err instanceof RequestError)) throw err;
-        this.#storage.removeItem(TOKEN_KEY); // expired or revoked: the login form it is
+        if (err instanceof RequestError) this.#storage.removeItem(TOKEN_KEY); // expired or revoked: the login form it is
       }
     }
     this.emit("change", { what: "auth" });
@@ -150,11 +158,23 @@ export class WebChat extends Emitter<WebChatEvents> {
     this.#storage.setItem(TOKEN_KEY, result.token);
     this.#adopt(result);
     this.emit("change", { what: "auth" });
-    await Promise.all([
-      this.list.load(),
-      this.client.offers("requests") ? this.requests.load() : undefined,
+    await this.#loadLists();
+  }
+
+  /**
+   * Loads the conversation and request lists (they keep themselves up to date
+   * from then on, and reload at each reconnect once loaded). One cut off by a
+   * lost connection is loaded at the reconnect.
+   */
+  async #loadLists(): Promise<void> {
+    const loads = [
+      this.list.state === "idle" ? this.list.load() : undefined,
+      this.client.offers("requests") && this.requests.state === "idle" ? this.requests.load() : undefined,
       this.refreshBlocked(),
-    ]);
+    ];
+    for (const r of await Promise.allSettled(loads)) {
+      if (r.status === "rejected" && !(r.reason instanceof ConnectionClosedError)) this.emit("notice", describe(r.reason));
+    }
     this.emit("change", { what: "list" });
   }
 
@@ -198,11 +218,16 @@ export class WebChat extends Emitter<WebChatEvents> {
         this.#storage.setItem(TOKEN_KEY, login.token);
         this.#adopt(login);
         // Messages this user's other sessions sent meanwhile are not pushed here: fetch what is open again.
-        for (const [key, t] of this.#timelines) if (t.loaded) void this.#catchUp(key);
-        if (this.client.offers("block")) void this.refreshBlocked();
+        for (const [key, t] of this.#timelines) if (t.loaded) void this.#catchUp(key).catch(() => {
+          // Lost again: the next reconnect fetches it.
+        });
+        void this.#loadLists();
       } else if (loginError || this.me) {
         this.#storage.removeItem(TOKEN_KEY);
         this.#clear();
+      } else {
+        // Not logged in yet: the first login with the kept token may have been cut off.
+        void this.#resume();
       }
     });
     c.on("close", () => this.#setStatus("offline"));
