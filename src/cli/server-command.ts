@@ -10,6 +10,7 @@ import { POOL_DEFAULTS, type PoolOptions } from "../../pool/index.ts";
 import { createLogger, LOG_FORMATS } from "../log.ts";
 import { run } from "../server/run.ts";
 import { DEFAULTS } from "../server/server.ts";
+import type { Site } from "../server/web-listener.ts";
 import { DEFAULT_STATEMENT_TIMEOUT } from "../store/server-pool.ts";
 import { MYSQL_OPTIONS, mysqlUrlOf, withPassword } from "./mysql.ts";
 import { derived, given, type Parsed, type Table, UsageError } from "./options.ts";
@@ -150,6 +151,12 @@ export const SERVER_SUMMARY = "Runs a chat node. Stops cleanly on SIGTERM or SIG
 
 const POOL_KEYS = ["initSize", "maxSize", "maxIdleTime", "connectionTimeout", "failback"] as const;
 
+/** What the command is handed besides its options: the web port's pages, from the layer above (src/main.ts). */
+export interface ServerCommandDeps {
+  /** Answers the web port's requests other than /ws: the web client. */
+  site?: Site;
+}
+
 /**
  * Where the node finds Redis: `--redis` (with the password file's password
  * in place of the URL's), or the sentinels of `--redis-sentinels`; neither
@@ -167,7 +174,7 @@ export function redisOf(parsed: Parsed<typeof SERVER_OPTIONS>): { redisUrl?: str
   return { redisUrl: u.toString() };
 }
 
-export async function serverCommand(parsed: Parsed<typeof SERVER_OPTIONS>): Promise<void> {
+export async function serverCommand(parsed: Parsed<typeof SERVER_OPTIONS>, deps: ServerCommandDeps = {}): Promise<void> {
   // What is left after taking out the options that need shaping is the server's own options, by their own names.
   const { mysql, mysqlPasswordFile, tlsCert, tlsKey, hashMemory, hashTime, logLevel, logFormat, config, initSize, maxSize, maxIdleTime, connectionTimeout, failback, ...rest } =
     parsed.values;
@@ -186,6 +193,7 @@ export async function serverCommand(parsed: Parsed<typeof SERVER_OPTIONS>): Prom
       pool,
       hash: { memoryCost: hashMemory, timeCost: hashTime },
       tls: tlsCert !== undefined && tlsKey !== undefined ? { cert: tlsCert, key: tlsKey } : undefined,
+      site: deps.site,
     },
     log,
     // Loaded only when needed: the Redis client is large, and a single node does without it.
