@@ -4,8 +4,8 @@
  * cross-node live delivery comes back (target: within 10 s). What the switch
  * did not push live is pending: every client logs in again with its token
  * (the protocol's replay) and then every message that got ok must have
- * arrived, once. The killed Redis is started again and the sentinels make it
- * a replica of the new primary.
+ * arrived, once. The killed Redis is started again right after the promotion
+ * and the sentinels make it a replica of the new primary.
  */
 import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import type { LabClient } from "./client.ts";
@@ -46,6 +46,9 @@ export async function redisPrimaryKill(lab: Lab, c: CheckHandle) {
   ).catch(timedOut);
   if (promoted) c.figure(`the sentinels promoted ${promotee} after ${secs(promoted - t0)}`, true);
   else c.fail(`the sentinels did not promote ${promotee} within 20 s`);
+  // The killed Redis comes back (as configured: a primary) while the load goes on; the sentinels make it a replica of the new one.
+  const tBack = Date.now();
+  await stack.startRedis(old);
 
   // Live again: one probe each way, both pushed (not replayed) within 1 s.
   const probes: Sent[] = [];
@@ -83,9 +86,6 @@ export async function redisPrimaryKill(lab: Lab, c: CheckHandle) {
   await reportLoss(c, sent, steady.failures, "sent to the lab clients and browsers across the kill (sender direct to vm2, 50 ms apart)");
   await chatting.report(c);
 
-  // The killed Redis comes back as it was configured; the sentinels make it a replica of the new primary.
-  const tBack = Date.now();
-  await stack.startRedis(old);
   const rejoined = await waitUntil(
     `${old} a replica again`,
     async () => {
