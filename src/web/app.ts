@@ -51,6 +51,8 @@ class App implements Ui {
 
   open(key: string): void {
     this.current = key;
+    // The address names the open conversation: a reload (or a bookmark) opens it again.
+    history.replaceState(null, "", `#${key}`);
     this.#side.render();
     this.#view.show(key);
     this.#details.render();
@@ -132,9 +134,12 @@ class App implements Ui {
       byId("auth-error").textContent = "";
       this.#side.render();
       if (this.current && !this.#stillThere(this.current)) this.current = undefined;
-      this.#view.show(this.current);
+      const named = /^#([ug]:\d+)$/.exec(location.hash)?.[1];
+      if (!this.current && named) this.open(named);
+      else this.#view.show(this.current);
     } else {
       this.current = undefined;
+      if (location.hash) history.replaceState(null, "", location.pathname);
       this.#view.show(undefined);
       this.#details.setOpen(false);
       byId<HTMLInputElement>("auth-password").value = "";

@@ -99,6 +99,18 @@ export class Timeline {
     this.#pending.push(p);
   }
 
+  /** This user's messages not stored yet, in the order written. */
+  unsent(): Shown[] {
+    return [...this.#pending];
+  }
+
+  /** Forgets a pending message (one the user gave up on). */
+  drop(cid: string): boolean {
+    const i = this.#pending.findIndex((p) => p.cid === cid);
+    if (i >= 0) this.#pending.splice(i, 1);
+    return i >= 0;
+  }
+
   pending(cid: string): Shown | undefined {
     return this.#pending.find((p) => p.cid === cid);
   }

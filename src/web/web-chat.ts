@@ -45,6 +45,15 @@ export interface WebChatOptions {
 }
 
 const TOKEN_KEY = "chat.token";
+/** Messages written and not yet stored, per user: `chat.outbox.<id>`. */
+const OUTBOX_KEY = "chat.outbox";
+
+interface OutboxEntry {
+  key: string;
+  cid: string;
+  text: string;
+  ts: number;
+}
 /** How long someone counts as typing after their `typing` push (PROTOCOL.md: about 5 s). */
 const TYPING_MS = 5_000;
 /** The server forwards one `typing` per 2 s; sending more often only costs requests. */
@@ -147,6 +156,9 @@ export class WebChat extends Emitter<WebChatEvents> {
   /** Logs out for real: the server revokes the token, and the page forgets it. */
   async logout(): Promise<void> {
     this.#storage.removeItem(TOKEN_KEY);
+    // Logging out forgets what this page knew of the user, unsent messages included.
+    const outbox = this.#outboxKey();
+    if (outbox) this.#storage.removeItem(outbox);
     try {
       await this.client.logout();
     } finally {
@@ -158,7 +170,49 @@ export class WebChat extends Emitter<WebChatEvents> {
     this.#storage.setItem(TOKEN_KEY, result.token);
     this.#adopt(result);
     this.emit("change", { what: "auth" });
+    this.#restoreOutbox();
     await this.#loadLists();
+  }
+
+  // ---- the outbox: messages written and not yet stored survive a reload ----
+
+  #outboxKey(): string | undefined {
+    return this.me ? `${OUTBOX_KEY}.${this.me.id}` : undefined;
+  }
+
+  #saveOutbox(): void {
+    const key = this.#outboxKey();
+    if (!key) return;
+    const unsent: OutboxEntry[] = [];
+    for (const [conversation, t] of this.#timelines)
+      for (const p of t.unsent()) if (p.cid) unsent.push({ key: conversation, cid: p.cid, text: p.text, ts: p.ts });
+    try {
+      if (unsent.length === 0) this.#storage.removeItem(key);
+      else this.#storage.setItem(key, JSON.stringify(unsent));
+    } catch {
+      // Storage full or refused (private mode): the messages still go while the page is open.
+    }
+  }
+
+  /** Sends again, with their cids, the messages a previous page wrote and did not see stored (the server stores each once). */
+  #restoreOutbox(): void {
+    const key = this.#outboxKey();
+    const raw = key ? this.#storage.getItem(key) : null;
+    if (!raw || !this.me) return;
+    let entries: OutboxEntry[];
+    try {
+      entries = JSON.parse(raw) as OutboxEntry[];
+      if (!Array.isArray(entries)) return;
+    } catch {
+      return; // not ours to read: nothing to send
+    }
+    for (const e of entries) {
+      if (typeof e?.key !== "string" || typeof e.cid !== "string" || typeof e.text !== "string") continue;
+      const t = this.timeline(e.key);
+      if (t.pending(e.cid)) continue;
+      t.addPending({ cid: e.cid, from: this.me.id, name: this.me.name, text: e.text, ts: Number(e.ts) || Date.now(), status: "sending" });
+      void this.#deliver(e.key, e.cid);
+    }
   }
 
   /**
@@ -265,6 +319,7 @@ export class WebChat extends Emitter<WebChatEvents> {
     c.on("friend_added", (p) => {
       this.friends.set(p.friend.id, person(p.friend, p.friend.online ? Date.now() : 0));
       this.emit("change", { what: "people" });
+      this.#fetchIfShown(`u:${p.friend.id}`);
     });
     c.on("friend_removed", (p) => {
       this.friends.delete(p.user);
@@ -310,6 +365,16 @@ export class WebChat extends Emitter<WebChatEvents> {
     });
     this.list.on("change", () => this.emit("change", { what: "list" }));
     this.requests.on("change", () => this.emit("change", { what: "requests" }));
+  }
+
+  /** A conversation opened while its history could not be read (not yet a friend): read it now. */
+  #fetchIfShown(key: string): void {
+    const t = this.#timelines.get(key);
+    if (t && !t.loaded) {
+      void this.#catchUp(key).catch(() => {
+        // Still not readable, or the connection dropped: opening it again tries again.
+      });
+    }
   }
 
   #keyOfMessage(m: { from: number; to?: number; group?: number }): string | undefined {
@@ -407,6 +472,7 @@ export class WebChat extends Emitter<WebChatEvents> {
     const cid = newCid();
     this.timeline(key).addPending({ cid, from: this.me.id, name: this.me.name, text, ts: Date.now(), status: "sending" });
     this.emit("change", { what: "timeline", key });
+    this.#saveOutbox();
     void this.#deliver(key, cid);
   }
 
@@ -417,6 +483,15 @@ export class WebChat extends Emitter<WebChatEvents> {
     p.error = undefined;
     this.emit("change", { what: "timeline", key });
     void this.#deliver(key, cid);
+  }
+
+  /** Gives up on a message that failed: it is no longer shown nor sent again. */
+  discard(key: string, cid: string): void {
+    const p = this.timeline(key).pending(cid);
+    if (!p || p.status !== "failed") return;
+    this.timeline(key).drop(cid);
+    this.#saveOutbox();
+    this.emit("change", { what: "timeline", key });
   }
 
   async #deliver(key: string, cid: string): Promise<void> {
@@ -433,6 +508,7 @@ export class WebChat extends Emitter<WebChatEvents> {
       p.status = "failed";
       p.error = describe(err);
     }
+    this.#saveOutbox();
     this.emit("change", { what: "timeline", key });
   }
 
@@ -508,6 +584,7 @@ export class WebChat extends Emitter<WebChatEvents> {
     const f = await this.client.addFriend(user);
     this.friends.set(f.id, person(f, f.online ? Date.now() : 0));
     this.emit("change", { what: "people" });
+    this.#fetchIfShown(`u:${f.id}`);
     return "friends";
   }
 
@@ -515,6 +592,7 @@ export class WebChat extends Emitter<WebChatEvents> {
     const f = await this.client.acceptFriend(user);
     this.friends.set(f.id, person(f, f.online ? Date.now() : 0));
     this.emit("change", { what: "people" });
+    this.#fetchIfShown(`u:${f.id}`);
   }
 
   decline(user: number): Promise<void> {
@@ -557,6 +635,7 @@ export class WebChat extends Emitter<WebChatEvents> {
     const g = await this.client.joinGroup(id);
     this.groups.set(g.id, g);
     this.emit("change", { what: "groups" });
+    this.#fetchIfShown(`g:${g.id}`);
   }
 
   async leaveGroup(id: number): Promise<void> {

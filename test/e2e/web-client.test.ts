@@ -220,6 +220,50 @@ describe("the web client", () => {
       expect((await bob.texts()).filter((x) => x === "written while down 1")).toHaveLength(1);
     }), 90_000);
 
+  it("loads older messages on scrolling up, here from a TCP user in a one-to-one conversation", () =>
+    withScreenshots(OUT, "scroll back", users, async () => {
+      const carolId = carol!.user!.id;
+      await carol!.addFriend(bob.id);
+      for (let i = 1; i <= 70; i++) await carol!.send(bob.id, `c${i}`);
+      await bob.openConversation(`u:${carolId}`);
+      await bob.message("c70").waitFor();
+      expect(await bob.messages.count()).toBe(50);
+      await bob.page.locator("#messages").evaluate((el) => (el.scrollTop = 0));
+      await bob.message("c1").waitFor();
+      expect(await bob.texts()).toEqual(Array.from({ length: 70 }, (_, i) => `c${i + 1}`));
+      await bob.page.getByText("Start of the conversation").waitFor();
+      // The view stayed where the reader was, not at the bottom.
+      expect(await bob.page.locator("#messages").evaluate((el) => el.scrollTop > 0 && el.scrollTop + el.clientHeight < el.scrollHeight)).toBe(true);
+    }), 60_000);
+
+  it("shows a send that fails as failed, sends it once on retry, and keeps unsent messages across a reload", () =>
+    withScreenshots(OUT, "failed and retry", users, async () => {
+      const carolId = carol!.user!.id;
+      const heard: string[] = [];
+      carol!.onMessage((m) => heard.push(m.text));
+      await carol!.removeFriend(bob.id);
+      // A message the page wrote and never saw stored, as a closed tab leaves it.
+      await bob.page.evaluate(
+        ([me, key]) => localStorage.setItem(`chat.outbox.${me}`, JSON.stringify([{ key, cid: "outbox-cid-1", text: "left in the outbox", ts: Date.now() }])),
+        [bob.id, `u:${carolId}`] as const,
+      );
+      // No longer friends, the conversation is not listed: its address opens it.
+      await bob.page.goto(`${web(n2)}#u:${carolId}`);
+      await bob.page.reload();
+      await bob.page.locator("#me").filter({ hasText: bob.name }).waitFor();
+      const failed = bob.message("left in the outbox");
+      await failed.locator(".fail").filter({ hasText: "not_friend" }).waitFor();
+      expect(await failed.getAttribute("data-status")).toBe("failed");
+
+      await carol!.addFriend(bob.id);
+      await failed.getByRole("button", { name: "Retry sending" }).click();
+      await bob.message("left in the outbox").locator("[data-tick]").waitFor();
+      await waitUntil("carol to get it", () => heard.includes("left in the outbox"), 10_000);
+      await bob.message("c70").waitFor();
+      expect(heard.filter((t) => t === "left in the outbox")).toHaveLength(1);
+      expect(await bob.page.evaluate((me) => localStorage.getItem(`chat.outbox.${me}`), bob.id)).toBeNull();
+    }), 60_000);
+
   it("logs out for real: the page forgets the session and the token no longer works", () =>
     withScreenshots(OUT, "logout", users, async () => {
       const token = await bob.page.evaluate(() => localStorage.getItem("chat.token"));

@@ -38,6 +38,13 @@ export class ChatView {
       } else if (e.key === "Escape" && this.#editing) {
         e.preventDefault();
         this.cancelEdit();
+      } else if (e.key === "ArrowUp" && this.#text.value === "" && !this.#editing) {
+        // As in other messengers: Up in an empty composer edits one's last message.
+        const last = this.#lastOwn();
+        if (last) {
+          e.preventDefault();
+          this.#startEdit(this.ui.current!, last);
+        }
       }
     });
     this.#text.addEventListener("input", () => {
@@ -167,6 +174,7 @@ export class ChatView {
             { class: "meta fail" },
             `Not sent: ${m.error ?? "failed"} `,
             h("button", { class: "small", type: "button", "aria-label": "Retry sending", onclick: () => chat.retry(key, m.cid!) }, "Retry"),
+            h("button", { class: "small secondary", type: "button", "aria-label": "Discard the message", onclick: () => chat.discard(key, m.cid!) }, "Discard"),
           )
         : null,
       canEdit || canDelete
@@ -216,6 +224,13 @@ export class ChatView {
     this.#grow();
     this.#count();
     this.#text.focus();
+  }
+
+  #lastOwn(): Shown | undefined {
+    const key = this.ui.current;
+    if (!key) return undefined;
+    const me = this.ui.chat.me?.id;
+    return this.ui.chat.timeline(key).all().findLast((m) => m.from === me && m.mid !== undefined && m.deleted === undefined);
   }
 
   #submit(): void {
