@@ -119,8 +119,15 @@ interface SendOptions {
 
 const encoder = new TextEncoder();
 
-/** How many times requestOnce sends a request in all before it gives up (each after a reconnect). */
+/** How many times requestOnce sends a request in all before it gives up (each after a reconnect, or a pause). */
 const RESEND_ATTEMPTS = 20;
+/**
+ * How long requestOnce sends again a request answered `unavailable` (the
+ * server's database or Redis failing over, a few seconds), with the same cid,
+ * before it gives the error to the caller.
+ */
+const UNAVAILABLE_RETRY_MS = 15_000;
+const UNAVAILABLE_BACKOFF = { initialDelayMs: 200, maxDelayMs: 2_000 };
 
 export class ClientBase extends Emitter<ClientEvents> {
   readonly options: Readonly<Resolved>;
@@ -231,19 +238,27 @@ export class ClientBase extends Emitter<ClientEvents> {
    * `cid`, it carries a fresh cid, and a connection lost before its reply
    * (or a reply that never came) sends it again with the same cid once the
    * client has reconnected and logged back in; the server answers a repeat
-   * with the first message (`duplicate: true`). Without `cid`, or without
+   * with the first message (`duplicate: true`). An `unavailable` answer is
+   * sent again too, after a growing pause, for up to 15 s: a failover of the
+   * server's database is not the caller's problem. Without `cid`, or without
    * reconnecting, it is `request`. A `cid` in `fields` is kept (a retry of a
    * send that failed for good names the same message again).
    */
   async requestOnce(op: string, fields: Record<string, unknown>): Promise<Reply> {
     if (!this.offers("cid") || this.options.reconnect === null) return this.request(op, fields);
     const once = { ...fields, cid: typeof fields.cid === "string" ? fields.cid : newCid() };
+    const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.request(op, once);
       } catch (err) {
-        const lost = err instanceof ConnectionClosedError || err instanceof TimeoutError;
-        if (!lost || attempt >= RESEND_ATTEMPTS || this.#state === "closed") throw err;
+        if (attempt >= RESEND_ATTEMPTS || this.#state === "closed") throw err;
+        if (err instanceof RequestError && err.code === "unavailable") {
+          if (Date.now() - started >= UNAVAILABLE_RETRY_MS) throw err;
+          await new Promise((r) => setTimeout(r, backoffDelay(attempt, UNAVAILABLE_BACKOFF)));
+          continue;
+        }
+        if (!(err instanceof ConnectionClosedError || err instanceof TimeoutError)) throw err;
         await this.#whenOpen();
       }
     }

@@ -574,6 +574,28 @@ describe("ChatClient exactly-once sends", () => {
     expect(await sent).toEqual({ mid: 41, ts: 9, duplicate: true });
   });
 
+  it("sends again, with the same cid, a send answered unavailable (the server's database failing over), and resolves once", async () => {
+    const { client, conn } = await withCid();
+    const sent = client.send(8, "during a failover");
+    const first = await conn.nextOf("send");
+    conn.send({ type: "error", re: first.id, code: "unavailable", message: "a backing service is unavailable; try again" });
+    const second = await conn.nextOf("send");
+    expect(second.cid).toBe(first.cid);
+    conn.send({ type: "error", re: second.id, code: "unavailable", message: "a backing service is unavailable; try again" });
+    const third = await conn.nextOf("send");
+    expect(third.cid).toBe(first.cid);
+    conn.ok(third, { mid: 77, ts: 3 });
+    expect(await sent).toEqual({ mid: 77, ts: 3 });
+  });
+
+  it("gives any other error of a send to the caller at once", async () => {
+    const { client, conn } = await withCid();
+    const sent = client.send(8, "to a stranger").catch((e) => e);
+    const first = await conn.nextOf("send");
+    conn.send({ type: "error", re: first.id, code: "not_friend", message: "user 8 is not your friend" });
+    expect((await sent).code).toBe("not_friend");
+  });
+
   it("holds a send made while reconnecting until the client is logged back in", async () => {
     const { client, conn } = await withCid();
     const second = server.connection();
