@@ -41,7 +41,11 @@ export interface PoolSettings {
   validationInterval: number;
   /** Milliseconds that validation ping may take before the connection counts as dead. Default 3000. */
   validationTimeout: number;
-  /** Milliseconds between reaper runs (one unref'd timer). Default 10000. */
+  /**
+   * Milliseconds between reaper runs (one unref'd timer). Default the smaller
+   * of 10000 and `maxIdleTime`, so a connection idle past `maxIdleTime` is
+   * closed within about twice `maxIdleTime` however short it is.
+   */
   reapInterval: number;
   /**
    * Opens one connection. Default mysql2/promise `createConnection`; tests
@@ -114,6 +118,10 @@ export function resolvePoolOptions(options: PoolOptions = {}): {
     ...pool,
     createConnection: createConnection ?? POOL_DEFAULTS.createConnection,
   };
+  // The reaper must wake at least once per maxIdleTime, or a short one is not honoured:
+  // with a fixed 10 s, connections idle for 500 ms would live 10 s.
+  if (pool.reapInterval === undefined && settings.maxIdleTime > 0)
+    settings.reapInterval = Math.min(POOL_DEFAULTS.reapInterval, settings.maxIdleTime);
   validate(settings);
   return { settings, connection: connection as ConnectionOptions };
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what the project needs and is missing, then returns.
 #   sh scripts/bootstrap.sh        what the server needs: npm packages, MariaDB, Redis
-#   sh scripts/bootstrap.sh test   the same, plus what the test suite's HA lab needs
+#   sh scripts/bootstrap.sh test   the same, plus what the test suite's HA lab and Galera tests need
 #   sh scripts/bootstrap.sh npm    npm packages only: building, type-checking and
 #                                  the unit tests need nothing else (no root either)
 # MariaDB and Redis come from Debian packages, only their binaries are used:
@@ -26,11 +26,17 @@ if [ "$mode" = test ]; then
   have nginx || missing="$missing nginx-light libnginx-mod-stream"
   [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || case "$missing" in *stream*) ;; *) missing="$missing libnginx-mod-stream" ;; esac
   have keepalived || missing="$missing keepalived"
+  # Redis Sentinel: the failover tests and the lab run three of their own.
+  have redis-sentinel || missing="$missing redis-sentinel"
   have ip || missing="$missing iproute2"
   have tmux || missing="$missing tmux"
   # promtool checks /metrics and the alert rules (test/e2e/prometheus.test.ts).
   have promtool || missing="$missing prometheus"
   have fail2ban-regex || missing="$missing fail2ban"
+  # Galera (test/support/galera.ts): Debian ships the provider separately from
+  # mariadb-server, and its rsync state transfer needs rsync.
+  [ -e /usr/lib/galera/libgalera_smm.so ] || missing="$missing galera-4"
+  have rsync || missing="$missing rsync"
 fi
 
 if [ -n "$missing" ]; then

@@ -31,7 +31,8 @@ export interface StartOptions {
 const MYSQL_USER = "chat";
 const MYSQL_PASSWORD = "chat";
 
-function which(name: string): string | undefined {
+/** The path of an executable on PATH or in the sbin directories (Debian puts mariadbd there), or undefined. */
+export function which(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/local/sbin", "/sbin"])) {
     const p = join(dir, name);
     if (existsSync(p)) return p;
@@ -51,7 +52,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function pidAlive(pidFile: string): number | undefined {
+/** The pid a pid file names, if that process is alive (and no zombie). */
+export function pidAlive(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, "utf8").trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
@@ -66,7 +68,8 @@ function pidAlive(pidFile: string): number | undefined {
   }
 }
 
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms: number, log?: string) {
+/** Polls `check` every 50 ms until true; after `ms` throws, with the tail of `log` if given. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms: number, log?: string) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -76,7 +79,8 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms
   throw new Error(`${what} did not come up within ${ms} ms${tail}`);
 }
 
-async function tcpAnswers(port: number, probe: string, expect: (s: string) => boolean): Promise<boolean> {
+/** Whether 127.0.0.1:port answers `probe` (or greets, with an empty probe) with what `expect` accepts, within 300 ms. */
+export async function tcpAnswers(port: number, probe: string, expect: (s: string) => boolean): Promise<boolean> {
   try {
     let got = "";
     const sock = await Bun.connect({

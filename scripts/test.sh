@@ -8,9 +8,9 @@ mkdir -p .data
 log=.data/last-test-run.log
 bun test --timeout 120000 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-passed=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -n1 | grep -Eo '[0-9]+')
-failed=$(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -n1 | grep -Eo '[0-9]+')
-skipped=$(grep -Eo '^ *[0-9]+ skip$' "$log" | tail -n1 | grep -Eo '[0-9]+')
+passed=$(grep -aEo '^ *[0-9]+ pass$' "$log" | tail -n1 | grep -Eo '[0-9]+')
+failed=$(grep -aEo '^ *[0-9]+ fail$' "$log" | tail -n1 | grep -Eo '[0-9]+')
+skipped=$(grep -aEo '^ *[0-9]+ skip$' "$log" | tail -n1 | grep -Eo '[0-9]+')
 echo
 if [ -n "${passed:-}" ]; then
   echo "${passed:-0} passed, ${failed:-0} failed${skipped:+, $skipped skipped}"

@@ -5,6 +5,7 @@
  * only the database, TLS, argon2 and pool settings are put into shape.
  */
 import { hostname } from "node:os";
+import type { SentinelTarget } from "../cluster/redis-sentinel.ts";
 import { POOL_DEFAULTS, type PoolOptions } from "../../pool/index.ts";
 import { createLogger, LOG_FORMATS } from "../log.ts";
 import { run } from "../server/run.ts";
@@ -12,7 +13,7 @@ import { DEFAULTS } from "../server/server.ts";
 import { DEFAULT_STATEMENT_TIMEOUT } from "../store/server-pool.ts";
 import { MYSQL_OPTIONS, mysqlUrlOf, withPassword } from "./mysql.ts";
 import { derived, given, type Parsed, type Table, UsageError } from "./options.ts";
-import { duration, file, int, oneOf, pemFile, text, url } from "./value-types.ts";
+import { duration, file, hostPortList, int, oneOf, origins, pemFile, secretFile, text, url } from "./value-types.ts";
 
 /**
  * The admin HTTP endpoint answers /healthz and /metrics without
@@ -33,6 +34,24 @@ export const SERVER_OPTIONS = {
   node: { type: text("ID"), env: "CHAT_NODE", help: "node id shown to clients in hello, unique in the cluster", default: derived("the hostname", () => hostname()) },
   ...MYSQL_OPTIONS,
   redisUrl: { flag: "redis", type: url(["redis:", "rediss:"], "redis://host:6379"), env: "CHAT_REDIS_URL", help: "Redis for a cluster, redis://host:port; a single node without it" },
+  /**
+   * Redis Sentinel instead of --redis: the sentinels to ask where the
+   * primary is. The node follows a failover by itself (what other nodes
+   * publish during the switch is not pushed live; it stays pending).
+   */
+  redisSentinels: {
+    type: hostPortList("10.0.0.21:26379,10.0.0.22:26379,10.0.0.23:26379"),
+    env: "CHAT_REDIS_SENTINELS",
+    help: "Redis Sentinel for a cluster instead of --redis: sentinels as host:port,host:port,... (one that answers is enough)",
+  },
+  /** The name the sentinels monitor the primary under (`sentinel monitor NAME ...`). Default "chat". */
+  redisMaster: { type: text("NAME"), env: "CHAT_REDIS_MASTER", help: "with --redis-sentinels: the primary's name in sentinel.conf (sentinel monitor NAME ...)", default: "chat" },
+  /** The password of the Redis primary and replicas (their requirepass), kept out of the URL and the environment. */
+  redisPasswordFile: {
+    type: secretFile,
+    env: "CHAT_REDIS_PASSWORD_FILE",
+    help: "file holding the Redis password (requirepass): with --redis-sentinels, the primary's and replicas'; with --redis, in place of the URL's",
+  },
   adminPort: {
     type: int(0, 65535),
     env: "CHAT_ADMIN_PORT",
@@ -42,6 +61,24 @@ export const SERVER_OPTIONS = {
       if (port === 65535) throw new TypeError("is needed with --port 65535: its default, the chat port + 1, would be 65536 (0 turns it off)");
       return port === 0 ? 0 : port + 1;
     }),
+  },
+  webPort: {
+    type: int(0, 65535),
+    env: "CHAT_WEB_PORT",
+    help: "the web client at / and the WebSocket transport at /ws (TLS with --tls-cert); a free port when the chat port is 0; 0 for none",
+    default: derived("the chat port + 80", (v) => {
+      const port = v.port as number;
+      if (port > 65535 - 80) throw new TypeError(`is needed with --port ${port}: its default, the chat port + 80, would be past 65535 (0 turns it off)`);
+      return port === 0 ? undefined : port + 80;
+    }),
+  },
+  webHost: { type: text("ADDR"), env: "CHAT_WEB_HOST", help: "web listen address", default: derived("--host", (v) => v.host as string) },
+  webOrigins: {
+    flag: "web-origin",
+    type: origins,
+    env: "CHAT_WEB_ORIGIN",
+    help: "origins besides the web port's own whose pages may connect to /ws, comma-separated (https://chat.example.com)",
+    default: [] as string[],
   },
   adminHost: { type: text("ADDR"), env: "CHAT_ADMIN_HOST", help: "admin listen address; it has no authentication, so open it with care", default: DEFAULT_ADMIN_HOST },
   config: {
@@ -106,10 +143,28 @@ export const SERVER_SUMMARY = "Runs a chat node. Stops cleanly on SIGTERM or SIG
 
 const POOL_KEYS = ["initSize", "maxSize", "maxIdleTime", "connectionTimeout"] as const;
 
+/**
+ * Where the node finds Redis: `--redis` (with the password file's password
+ * in place of the URL's), or the sentinels of `--redis-sentinels`; neither
+ * for a single node. Both at once, or `--redis-master` without sentinels, is
+ * a usage error.
+ */
+export function redisOf(parsed: Parsed<typeof SERVER_OPTIONS>): { redisUrl?: string; redisSentinel?: SentinelTarget } {
+  const { redisUrl, redisSentinels, redisMaster, redisPasswordFile: password } = parsed.values;
+  if (redisSentinels && redisUrl !== undefined) throw new UsageError("--redis and --redis-sentinels both name Redis: give one of them");
+  if (!redisSentinels && given(parsed, "redisMaster")) throw new UsageError("--redis-master goes with --redis-sentinels");
+  if (redisSentinels) return { redisSentinel: { sentinels: redisSentinels, master: redisMaster, password } };
+  if (redisUrl === undefined || password === undefined) return { redisUrl };
+  const u = new URL(redisUrl);
+  u.password = encodeURIComponent(password);
+  return { redisUrl: u.toString() };
+}
+
 export async function serverCommand(parsed: Parsed<typeof SERVER_OPTIONS>): Promise<void> {
   // What is left after taking out the options that need shaping is the server's own options, by their own names.
-  const { mysql, mysqlPasswordFile, tlsCert, tlsKey, hashMemory, hashTime, logLevel, logFormat, config, initSize, maxSize, maxIdleTime, connectionTimeout, ...server } =
+  const { mysql, mysqlPasswordFile, tlsCert, tlsKey, hashMemory, hashTime, logLevel, logFormat, config, initSize, maxSize, maxIdleTime, connectionTimeout, ...rest } =
     parsed.values;
+  const { redisSentinels, redisMaster, redisPasswordFile, redisUrl, ...server } = rest;
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
   if (server.loginMaxDelayMs < server.loginDelayMs) throw new UsageError("--login-max-delay must be at least --login-delay");
   // Pool flags override what the URL query or the config object say, but only when given.
@@ -119,6 +174,7 @@ export async function serverCommand(parsed: Parsed<typeof SERVER_OPTIONS>): Prom
   const running = await run(
     {
       ...server,
+      ...redisOf(parsed),
       mysqlUrl: mysqlUrlOf(pool),
       pool,
       hash: { memoryCost: hashMemory, timeCost: hashTime },

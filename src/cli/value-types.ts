@@ -121,6 +121,34 @@ export function url(protocols: readonly string[], example: string): ValueType<st
   };
 }
 
+/** Web origins (`https://chat.example.com`), comma-separated; a config file may give a JSON list. */
+export const origins: ValueType<string[]> = {
+  arg: "ORIGINS",
+  parse(s) {
+    return s
+      .split(",")
+      .map((x) => x.trim())
+      .filter((x) => x !== "")
+      .map((x) => {
+        let u: URL;
+        try {
+          u = new URL(x);
+        } catch {
+          throw new TypeError(`has "${x}", which is not an origin like https://chat.example.com`);
+        }
+        if ((u.protocol !== "http:" && u.protocol !== "https:") || u.origin !== x.replace(/\/$/, "").toLowerCase())
+          throw new TypeError(`has "${x}", which is not an origin like https://chat.example.com (scheme, host and port only)`);
+        return u.origin;
+      });
+  },
+  fromJson(v) {
+    if (Array.isArray(v) && v.every((x) => typeof x === "string")) return origins.parse(v.join(","));
+    if (typeof v === "string") return origins.parse(v);
+    throw new TypeError("must be a list of origins");
+  },
+  show: (v) => (v.length === 0 ? "none" : v.join(",")),
+};
+
 function readText(path: string): string {
   try {
     return readFileSync(path, "utf8");
@@ -162,3 +190,43 @@ export const secretFile: ValueType<string> = {
     return secret;
   },
 };
+
+/** A host and port, as a Redis Sentinel is addressed. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * A comma-separated list of `host:port` (an IPv6 address in brackets,
+ * `[::1]:26379`), at least one, none twice. In the config file also a JSON
+ * array of such strings.
+ */
+export function hostPortList(example: string): ValueType<HostPort[]> {
+  const one = (item: string): HostPort => {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d+)$/.exec(item.trim());
+    const port = Number(m?.[3]);
+    if (!m || !Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`must be a list of host:port like ${example}, got "${item.trim()}"`);
+    return { host: (m[1] ?? m[2])!, port };
+  };
+  const list = (items: string[]): HostPort[] => {
+    const out = items.filter((s) => s.trim() !== "").map(one);
+    if (out.length === 0) throw new TypeError(`must name at least one host:port, like ${example}`);
+    const seen = new Set<string>();
+    for (const h of out) {
+      const key = `${h.host}:${h.port}`;
+      if (seen.has(key)) throw new TypeError(`names ${key} twice`);
+      seen.add(key);
+    }
+    return out;
+  };
+  return {
+    arg: "HOST:PORT,...",
+    parse: (s) => list(s.split(",")),
+    fromJson(v) {
+      if (Array.isArray(v) && v.every((x) => typeof x === "string")) return list(v);
+      if (typeof v === "string") return list(v.split(","));
+      throw new TypeError(`must be a list of host:port like ${example}`);
+    },
+  };
+}

@@ -24,10 +24,10 @@ export type Command =
   | { cmd: "deletegroup"; group: number }
   | { cmd: "friends" }
   | { cmd: "groups" }
-  | { cmd: "history"; with: number; before?: number }
+  | { cmd: "history"; with: UserArg; before?: number }
   | { cmd: "history"; group: number; before?: number }
   | { cmd: "conversations" }
-  | { cmd: "read"; with: number }
+  | { cmd: "read"; with: UserArg }
   | { cmd: "read"; group: number }
   | { cmd: "edit"; mid: number; text: string }
   | { cmd: "delete"; mid: number }
@@ -63,9 +63,11 @@ const num = (s: string | undefined) => Number(s);
 /** `8` is user 8, `bob` the user named bob. */
 const user = (s: string | undefined): UserArg => (/^[0-9]+$/.test(s!) ? Number(s) : s!);
 
-/** `8` is friend 8, `g:3` (or `g3`) group 3. */
-function target(s: string): { with: number } | { group: number } {
-  return /^g/i.test(s) ? { group: num(s.replace(/^g:?/i, "")) } : { with: num(s) };
+/** `g:3` (or `g3`) is group 3; `8` friend 8, `bob` the friend named bob. */
+const GROUP_TARGET = /^g:?([0-9]+)$/i;
+function target(s: string): { with: UserArg } | { group: number } {
+  const g = GROUP_TARGET.exec(s);
+  return g ? { group: num(g[1]) } : { with: user(s) };
 }
 
 const SPECS: Record<string, Spec> = {
@@ -141,7 +143,7 @@ const SPECS: Record<string, Spec> = {
   friends: { usage: "friends", summary: "list friends and who is online", args: [], build: () => ({ cmd: "friends" }) },
   groups: { usage: "groups", summary: "list your groups and their members", args: [], build: () => ({ cmd: "groups" }) },
   history: {
-    usage: "history <friendid|g:groupid> [before-mid]",
+    usage: "history <friend|g:groupid> [before-mid]",
     summary: "show the last 50 messages of a conversation, or the 50 before a mid",
     args: ["target", "id"],
     optional: 1,
@@ -154,7 +156,7 @@ const SPECS: Record<string, Spec> = {
     build: () => ({ cmd: "conversations" }),
   },
   read: {
-    usage: "read <friendid|g:groupid>",
+    usage: "read <friend|g:groupid>",
     summary: "mark a conversation read up to its last message",
     args: ["target"],
     build: ([t]) => ({ cmd: "read", ...target(t!) }),
@@ -261,9 +263,12 @@ export function parseCommand(line: string): ParseResult | null {
   const colon = head[2] === ":";
   const args = colon ? splitColons(rest, spec) : splitWords(rest, spec.args.length);
   const min = spec.args.length - (spec.optional ?? 0);
-  if (args.length < min || args.length > spec.args.length) return usage(spec);
+  if (args.length > spec.args.length) return usage(spec, `${name} takes nothing more`);
+  if (args.length < min) return usage(spec, `${name} needs ${andList(placeholders(spec).slice(args.length, min))}`);
   for (let i = 0; i < args.length; i++) {
-    if (!valid(spec.args[i]!, args[i]!)) return usage(spec);
+    if (valid(spec.args[i]!, args[i]!)) continue;
+    const what = placeholders(spec)[i]!;
+    return usage(spec, args[i]!.trim() === "" ? `${name} needs ${phrase(what)}` : `"${args[i]}" is not ${describe(spec.args[i]!, what)}`);
   }
   return { ok: true, command: spec.build(args) };
 }
@@ -309,8 +314,52 @@ export function parseLoginName(text: string): { user: number } | { name: string 
   return /^[0-9]+$/.test(t) && isId(t) ? { user: Number(t) } : { name: t };
 }
 
-function usage(spec: Spec): ParseResult {
-  return { ok: false, error: `usage: ${spec.usage}` };
+/** A usage error as a sentence, then the command's form: `chat needs a message. Type: chat <friend> <message>`. */
+function usage(spec: Spec, what: string): ParseResult {
+  return { ok: false, error: `${what}. Type: ${spec.usage}` };
+}
+
+/** The names of a command's arguments, from its usage: `kick <groupid> <user> [ban]` → groupid, user, ban. */
+function placeholders(spec: Spec): string[] {
+  return [...spec.usage.matchAll(/[<[]([^>\]]+)[>\]]/g)].map((m) => m[1]!);
+}
+
+/** Each usage placeholder in words, for usage errors. */
+const PHRASES: Record<string, string> = {
+  friend: "a friend",
+  message: "a message",
+  user: "a user",
+  name: "a name",
+  desc: "a description",
+  groupid: "a group id",
+  ban: '"ban"',
+  "admin|normal": "admin or normal",
+  "friend|g:groupid": "a friend or a group (g:groupid)",
+  "before-mid": "a mid to page back from",
+  mid: "a message id (mid)",
+  "new text": "the new text",
+  note: "a note",
+};
+
+const phrase = (placeholder: string) => PHRASES[placeholder] ?? placeholder;
+
+function andList(placeholders: string[]): string {
+  const words = placeholders.map(phrase);
+  return words.length <= 1 ? (words[0] ?? "more") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
+}
+
+/** What an argument must be, for "… is not …". */
+function describe(kind: Arg, placeholder: string): string {
+  switch (kind) {
+    case "id":
+      return `${phrase(placeholder)} (a whole number above 0)`;
+    case "user":
+      return "a user id or a name (one word)";
+    case "target":
+      return "a friend (id or name) or a group as g:groupid";
+    default:
+      return phrase(placeholder);
+  }
 }
 
 /** Splits off up to n-1 words; the last argument keeps the rest of the line as typed. */
@@ -347,8 +396,10 @@ function valid(kind: Arg, value: string): boolean {
     case "user":
       // A name is one word; a colon would be the next field's.
       return /^[0-9]+$/.test(value) ? isId(value) : /^[^\s:]+$/.test(value);
-    case "target":
-      return isId(value.replace(/^g:?/i, ""));
+    case "target": {
+      const g = GROUP_TARGET.exec(value);
+      return g ? isId(g[1]!) : valid("user", value);
+    }
     case "word":
     case "text":
       return value.trim() !== "";

@@ -224,7 +224,7 @@ class ConsoleSession {
       case "quit":
         return "quit";
       default:
-        this.io.print(`error (usage): choose 1 (login), 2 (register) or 3 (quit)`);
+        this.io.print("error: Choose 1 (login), 2 (register) or 3 (quit).");
         return "continue";
     }
   }
@@ -311,7 +311,7 @@ class ConsoleSession {
     const parsed = parseCommand(line);
     if (parsed === null) return "continue";
     if (!parsed.ok) {
-      this.io.print(`error (usage): ${parsed.error}`);
+      this.io.print(`error: ${parsed.error}`);
       return "continue";
     }
     try {
@@ -465,9 +465,9 @@ class ConsoleSession {
       }
       case "history": {
         const { before } = command;
-        const ref: ConversationRef = "group" in command ? { group: command.group } : { with: command.with };
+        const ref: ConversationRef = "group" in command ? { group: command.group } : { with: await this.#resolve(command.with) };
         const messages = await c.history({ ...ref, before, limit: HISTORY_PAGE });
-        print(`history with ${this.#nameConversation(ref)}: ${messages.length} messages`);
+        print(`history with ${this.#nameConversation(ref)}: ${messages.length} ${messages.length === 1 ? "message" : "messages"}`);
         for (const m of messages) print(this.#formatMessage(m));
         print(formatHistoryEnd(ref, messages, HISTORY_PAGE));
         break;
@@ -478,7 +478,7 @@ class ConsoleSession {
         break;
       }
       case "read": {
-        const ref: ConversationRef = "group" in command ? { group: command.group } : { with: command.with };
+        const ref: ConversationRef = "group" in command ? { group: command.group } : { with: await this.#resolve(command.with) };
         await this.#loadConversations();
         const position = await this.#conversations.markRead(ref);
         const what = this.#nameConversation(ref);

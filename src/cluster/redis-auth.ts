@@ -17,9 +17,10 @@ export class RedisAuthError extends Error {
  * Connects once to `url` and sends PING, for at most `timeoutMs`. Throws
  * RedisAuthError when Redis refuses the credentials. Any other outcome (not
  * listening, unreachable, too slow to answer) is left to the bus, which
- * waits for Redis as it does after an outage.
+ * waits for Redis as it does after an outage. `passwordFrom` names the
+ * option the password came from, for the message.
  */
-export async function checkRedisAuth(url: string, timeoutMs = 2000): Promise<void> {
+export async function checkRedisAuth(url: string, timeoutMs = 2000, passwordFrom = "--redis"): Promise<void> {
   const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: timeoutMs } });
   // Without a listener an error event would be thrown; the rejected connect or ping carries the same error.
   client.on("error", () => {});
@@ -38,11 +39,12 @@ export async function checkRedisAuth(url: string, timeoutMs = 2000): Promise<voi
     const reply = (e as Error)?.message ?? String(e);
     if (!REFUSALS.some((r) => r.test(reply))) return;
     const hasPassword = new URL(url).password !== "";
+    const how = passwordFrom === "--redis" ? "in --redis as redis://:PASSWORD@host:port" : `with ${passwordFrom}`;
     throw new RedisAuthError(
       `redis: ${reply.split("\n")[0]}; ` +
         (hasPassword
-          ? "check the password in --redis (redis://:PASSWORD@host:port, percent-encoded like a MySQL password)"
-          : "this Redis wants a password (requirepass): give it in --redis as redis://:PASSWORD@host:port"),
+          ? `check the password ${passwordFrom === "--redis" ? "in --redis (redis://:PASSWORD@host:port, percent-encoded like a MySQL password)" : `in ${passwordFrom}`}`
+          : `this Redis wants a password (requirepass): give it ${how}`),
     );
   } finally {
     clearTimeout(timer);

@@ -15,7 +15,19 @@ export const TOO_LARGE: unique symbol = Symbol("frame_too_large");
 /** The line's bytes are not valid UTF-8. */
 export const BAD_UTF8: unique symbol = Symbol("bad_utf8");
 
-export type Frame = string | typeof TOO_LARGE | typeof BAD_UTF8;
+/**
+ * Something that arrived as a frame but cannot be one (a binary WebSocket
+ * message, or two frames in one message): answered `bad_frame` with this
+ * reason, and the connection stays usable.
+ */
+export class BadFrame {
+  constructor(readonly reason: string) {}
+}
+
+/** What a byte stream yields: a line, or why it is none. */
+export type StreamFrame = string | typeof TOO_LARGE | typeof BAD_UTF8;
+
+export type Frame = StreamFrame | BadFrame;
 
 export class FrameReader {
   /** Bytes of the current, unterminated line. */
@@ -32,8 +44,8 @@ export class FrameReader {
    * newline. Empty lines are skipped. After TOO_LARGE the reader returns nothing
    * more: the connection is to be closed.
    */
-  push(chunk: Uint8Array): Frame[] {
-    const out: Frame[] = [];
+  push(chunk: Uint8Array): StreamFrame[] {
+    const out: StreamFrame[] = [];
     if (this.#failed) return out;
     let start = 0;
     for (;;) {

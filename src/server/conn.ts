@@ -4,14 +4,31 @@
  * operations: each frame goes to the `handle` it was made with, one after
  * another, and replies leave in request order.
  */
-import { BAD_UTF8, type Frame, FrameReader, TOO_LARGE } from "../protocol/frame-reader.ts";
+import { type Frame, FrameReader, TOO_LARGE } from "../protocol/frame-reader.ts";
+import { frameOfMessage } from "../protocol/message-frame.ts";
 import type { PushTarget, Session } from "./session.ts";
 
-/** What a connection writes to: a TCP socket (or, later, a WebSocket). */
-export interface ConnSocket {
+/** What a connection writes to: a byte stream (TCP, TLS) or a WebSocket. */
+export type ConnSocket = StreamSocket | MessageSocket;
+
+export interface StreamSocket {
+  readonly messages?: undefined;
   /** Writes what it can now; returns the bytes taken (the rest waits for drain). */
   write(data: Uint8Array): number;
   /** Ends after what was written. */
+  end(): void;
+  /** Closes at once. */
+  terminate(): void;
+}
+
+/** A socket that carries one frame per message (a WebSocket). */
+export interface MessageSocket {
+  readonly messages: true;
+  /** Sends each newline-terminated line of `lines` as one message, without its newline. */
+  sendLines(lines: string): void;
+  /** Bytes sent and not yet taken by the peer. */
+  readonly buffered: number;
+  /** Ends after what was sent. */
   end(): void;
   /** Closes at once. */
   terminate(): void;
@@ -30,7 +47,7 @@ export interface ConnOptions {
   /** Batches writes across the server's connections (one per server). */
   flusher: Flusher;
   /**
-   * Handles one frame (a line, BAD_UTF8 or TOO_LARGE); resolves once its reply
+   * Handles one frame (a line, BAD_UTF8, TOO_LARGE or a BadFrame); resolves once its reply
    * is written. Frames of a connection are handled one after another; after
    * TOO_LARGE nothing more is read.
    */
@@ -147,25 +164,37 @@ export class Conn implements PushTarget {
     return this.#lastSeen < cutoff && this.#busy === 0;
   }
 
-  /** Bytes from the socket: every complete frame joins the request queue. */
+  /** Bytes from a stream socket: every complete frame joins the request queue. */
   receive(chunk: Uint8Array) {
     if (this.#stopped || this.#closed) return;
     this.#lastSeen = Date.now();
     for (const frame of this.#reader.push(chunk)) {
       // Blank lines (CRLF keep-alives, stray spaces) are no requests: ignored like empty ones.
-      if (frame !== BAD_UTF8 && frame !== TOO_LARGE && frame.charCodeAt(0) <= 32 && frame.trim() === "") continue;
-      this.#busy++;
-      this.#queue = this.#queue.then(() =>
-        this.#o
-          .handle(this, frame)
-          .catch(this.#o.onError)
-          .finally(() => this.#busy--),
-      );
-      if (frame === TOO_LARGE) {
-        this.#stopped = true;
-        return;
-      }
+      if (typeof frame === "string" && frame.charCodeAt(0) <= 32 && frame.trim() === "") continue;
+      if (!this.#enqueue(frame)) return;
     }
+  }
+
+  /** One WebSocket message: the frame it carries joins the request queue. */
+  receiveMessage(message: string | Uint8Array) {
+    if (this.#stopped || this.#closed) return;
+    this.#lastSeen = Date.now();
+    const frame = frameOfMessage(message, this.#o.maxFrame);
+    if (frame !== undefined) this.#enqueue(frame);
+  }
+
+  /** Queues a frame's handling; false once the connection reads nothing more (a frame was too large). */
+  #enqueue(frame: Frame): boolean {
+    this.#busy++;
+    this.#queue = this.#queue.then(() =>
+      this.#o
+        .handle(this, frame)
+        .catch(this.#o.onError)
+        .finally(() => this.#busy--),
+    );
+    if (frame !== TOO_LARGE) return true;
+    this.#stopped = true;
+    return false;
   }
 
   /** Reads no more requests: what was received is still answered, what comes later gets nothing (shutdown). */
@@ -180,7 +209,7 @@ export class Conn implements PushTarget {
 
   /** Bytes waiting to be sent. */
   get unsent(): number {
-    return (this.#backlog?.length ?? 0) + this.#pending.length;
+    return (this.socket.messages ? this.socket.buffered : (this.#backlog?.length ?? 0)) + this.#pending.length;
   }
 
   /** Queues a frame line; all lines of one tick go out in one write. */
@@ -299,6 +328,14 @@ export class Conn implements PushTarget {
   flush() {
     this.#scheduled = false;
     if (this.#closed) return;
+    if (this.socket.messages) {
+      // The WebSocket queues what the peer has not taken yet; `unsent` counts it against the output limit.
+      const lines = this.#pending;
+      this.#pending = "";
+      if (lines) this.socket.sendLines(lines);
+      this.#wake();
+      return;
+    }
     if (this.#backlog) {
       const n = this.socket.write(this.#backlog);
       if (n < this.#backlog.length) {

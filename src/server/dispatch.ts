@@ -4,7 +4,7 @@
  * "which error wins".
  */
 import { ChatError, type ErrorCode, isChatError } from "../protocol/errors.ts";
-import { BAD_UTF8, type Frame, TOO_LARGE } from "../protocol/frame-reader.ts";
+import { BAD_UTF8, BadFrame, type Frame, TOO_LARGE } from "../protocol/frame-reader.ts";
 import { isRequestType, type RequestType, validateRequest, validRequestId } from "../protocol/schema.ts";
 import type { Conn } from "./conn.ts";
 import { HANDLERS, type Handler } from "./handlers/index.ts";
@@ -83,6 +83,7 @@ export async function dispatch(services: Services, conn: Conn, frame: Frame): Pr
     return;
   }
   if (frame === BAD_UTF8) return error(services, conn, undefined, "bad_frame", "the frame is not valid UTF-8");
+  if (frame instanceof BadFrame) return error(services, conn, undefined, "bad_frame", frame.reason);
   let req: unknown;
   try {
     req = JSON.parse(frame);

@@ -9,6 +9,7 @@ import { createServerPool } from "../store/server-pool.ts";
 import { migrate } from "../../sql/migrate.ts";
 import { type Bus, createLocalBus } from "../cluster/bus.ts";
 import type { PresenceFactory } from "../cluster/presence.ts";
+import type { RedisTarget, SentinelTarget } from "../cluster/redis.ts";
 import type { Logger } from "../log.ts";
 import { consecutiveInsertIds } from "../store/server-info.ts";
 import { startAdmin } from "./admin.ts";
@@ -23,6 +24,8 @@ export interface RunOptions extends ServerOptions {
   statementTimeoutMs?: number;
   /** redis://host:port; single node with an in-process bus when absent. */
   redisUrl?: string;
+  /** The primary that these sentinels name, instead of `redisUrl`. */
+  redisSentinel?: SentinelTarget;
   /** Admin HTTP port; 0 for none. */
   adminPort: number;
   adminHost: string;
@@ -37,7 +40,7 @@ export interface Running {
 
 /** The cluster over Redis, when configured (src/cluster/redis.ts). */
 export type ClusterFactory = (
-  url: string,
+  target: RedisTarget,
   node: string,
   log: Logger,
   onPublishDropped: () => void,
@@ -94,7 +97,8 @@ async function untilUp<T>(what: string, log: Logger, attempt: () => Promise<T>):
 
 export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory): Promise<Running> {
   const metrics = new Metrics();
-  log.info("start", { node: o.node, mysql: redact(o.mysqlUrl), redis: o.redisUrl ? redact(o.redisUrl) : "none" });
+  const redis: RedisTarget | undefined = o.redisSentinel ?? o.redisUrl;
+  log.info("start", { node: o.node, mysql: redact(o.mysqlUrl), redis: describeRedis(redis) });
   const pool = createServerPool(o.pool, o.statementTimeoutMs);
   metrics.watch({ pool: () => pool.stats() });
   let server: ChatServer | undefined;
@@ -118,9 +122,9 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
     if (!consecutiveIds) log.warn("autoinc_interleaved", { hint: "innodb_autoinc_lock_mode=2: messages are inserted one row at a time" });
 
     let presence: PresenceFactory | undefined;
-    if (o.redisUrl) {
+    if (redis) {
       if (!cluster) throw new TypeError("a Redis URL needs the cluster factory");
-      ({ bus, presence } = await cluster(o.redisUrl, o.node, log, metrics.publishDropped));
+      ({ bus, presence } = await cluster(redis, o.node, log, metrics.publishDropped));
     }
     server = await startServer(o, { db: pool, bus, log, metrics, presence, consecutiveIds });
   } catch (e) {
@@ -130,7 +134,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
     throw e;
   }
   const started = server;
-  log.info("ready", { node: o.node, port: started.port });
+  log.info("ready", { node: o.node, port: started.port, web: started.webPort });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -156,6 +160,13 @@ function listenAdmin(host: string, port: number, deps: Parameters<typeof startAd
         : `cannot listen on ${host}:${port} for the admin endpoint: ${(e as Error)?.message ?? e}`,
     );
   }
+}
+
+/** Where Redis is, for the start line: a URL without its password, or the sentinels and the primary's name. */
+function describeRedis(r: RedisTarget | undefined): string {
+  if (r === undefined) return "none";
+  if (typeof r === "string") return redact(r);
+  return `sentinels ${r.sentinels.map((s) => `${s.host}:${s.port}`).join(",")} primary "${r.master}"`;
 }
 
 /** A URL without its password, for logs. */

@@ -18,7 +18,7 @@ import { answersWithin, ping } from "../store/server-info.ts";
 import { purgeExpiredTokens } from "../store/tokens.ts";
 import { BanWatch } from "./ban-watch.ts";
 import { AbuseLog } from "./abuse-log.ts";
-import { Conn, Flusher } from "./conn.ts";
+import { Conn, type ConnSocket, Flusher } from "./conn.ts";
 import { dispatch } from "./dispatch.ts";
 import { Hub } from "./hub.ts";
 import { LOGIN_THROTTLE_DEFAULTS, LoginThrottle } from "./login-throttle.ts";
@@ -29,6 +29,7 @@ import { Roster } from "./roster.ts";
 import { UserRate } from "./user-rate.ts";
 import type { Services } from "./services.ts";
 import { Sessions } from "./sessions.ts";
+import { listenWeb, type Site } from "./web-listener.ts";
 
 export interface ServerOptions {
   /** Listen address. Default "0.0.0.0". */
@@ -53,8 +54,20 @@ export interface ServerOptions {
   tokenTtlMs?: number;
   /** argon2id cost. Default 19 MiB, 2 passes (OWASP's minimum). */
   hash?: { memoryCost: number; timeCost: number };
-  /** TLS certificate and key (PEM text); plain TCP without them. */
+  /** TLS certificate and key (PEM text); plain TCP without them. The web port uses them too. */
   tls?: { cert: string; key: string };
+  /**
+   * The web port: the web client at `/`, the WebSocket transport at `/ws`; 0
+   * for none. Default the chat port + 80 (6080 beside 6000), or a free port
+   * when the chat port is 0.
+   */
+  webPort?: number;
+  /** The web port's listen address. Default: the chat port's. */
+  webHost?: string;
+  /** Origins besides the page's own whose pages may open a WebSocket, e.g. "https://chat.example.com". Default none. */
+  webOrigins?: readonly string[];
+  /** Answers the web port's requests other than /ws (the web client); 404 without it. */
+  site?: Site;
   /** Caps answered with `limit_reached`. Defaults 5000 friends, 500 groups per user, 5000 members per group. */
   maxFriends?: number;
   maxGroupsPerUser?: number;
@@ -117,6 +130,8 @@ export interface ServerDeps {
 
 export interface ChatServer {
   readonly port: number;
+  /** The web port, when it is on. */
+  readonly webPort: number | undefined;
   readonly node: string;
   readonly services: Services;
   /** Connections open now. */
@@ -153,7 +168,17 @@ export const DEFAULTS = {
   loginWindowMs: LOGIN_THROTTLE_DEFAULTS.windowMs,
   loginDelayMs: LOGIN_THROTTLE_DEFAULTS.delayMs,
   loginMaxDelayMs: LOGIN_THROTTLE_DEFAULTS.maxDelayMs,
-} satisfies Omit<ServerOptions, "node" | "tls">;
+  webOrigins: [],
+} satisfies Omit<ServerOptions, "node" | "tls" | "webPort" | "webHost" | "site">;
+
+/** The web port to listen on (0: a free one), or undefined for none. */
+export function webPortOf(port: number, webPort: number | undefined): number | undefined {
+  if (webPort === 0) return undefined;
+  if (webPort !== undefined) return webPort;
+  if (port === 0) return 0;
+  if (port + 80 > 65535) throw new TypeError(`the web port defaults to the chat port + 80, which is past 65535 for port ${port}: set it (0 for none)`);
+  return port + 80;
+}
 
 export async function startServer(options: ServerOptions, deps: ServerDeps): Promise<ChatServer> {
   const o = { ...DEFAULTS, ...options };
@@ -254,7 +279,8 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const perAddress = new Map<string, number>();
   let nextId = 1;
   let stopping = false;
-  const features = o.friendPolicy === "consent" ? [...FEATURES, "consent"] : FEATURES;
+  const webPort = webPortOf(o.port, o.webPort);
+  const features = [...FEATURES, ...(o.friendPolicy === "consent" ? ["consent"] : []), ...(webPort !== undefined ? ["ws"] : [])];
   const hello = JSON.stringify({ type: "hello", version: 1, node: o.node, features }) + "\n";
   const connOptions = {
     maxFrame: o.maxFrame,
@@ -280,25 +306,29 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     if (session) void sessions.end(session).catch((e) => log.warn("session_end_failed", { user: session.user.id, error: e }));
   };
 
+  /** A new connection on either port: its Conn, greeted, or told why it is refused and ending. */
+  const accept = (socket: ConnSocket, remote: string): Conn => {
+    const count = (perAddress.get(remote) ?? 0) + 1;
+    const conn = new Conn(nextId++, socket, remote, connOptions);
+    if (stopping || (o.maxConnsPerAddress > 0 && count > o.maxConnsPerAddress)) {
+      conn.write(stopping ? notice("shutting_down", "the server is shutting down") : notice("rate_limited", "too many connections from your address"));
+      conn.end();
+      return conn;
+    }
+    perAddress.set(remote, count);
+    conns.add(conn);
+    metrics.connectionAccepted();
+    conn.write(hello);
+    return conn;
+  };
+
   const listen = () => Bun.listen<{ conn: Conn }>({
     hostname: o.host,
     port: o.port,
     ...(o.tls ? { tls: { cert: o.tls.cert, key: o.tls.key } } : {}),
     socket: {
       open(socket: Socket<{ conn: Conn }>) {
-        const remote = socket.remoteAddress;
-        const count = (perAddress.get(remote) ?? 0) + 1;
-        const conn = new Conn(nextId++, socket, remote, connOptions);
-        socket.data = { conn };
-        if (stopping || (o.maxConnsPerAddress > 0 && count > o.maxConnsPerAddress)) {
-          conn.write(stopping ? notice("shutting_down", "the server is shutting down") : notice("rate_limited", "too many connections from your address"));
-          conn.end();
-          return;
-        }
-        perAddress.set(remote, count);
-        conns.add(conn);
-        metrics.connectionAccepted();
-        conn.write(hello);
+        socket.data = { conn: accept(socket, socket.remoteAddress) };
       },
       data(socket, chunk) {
         const conn = socket.data.conn;
@@ -317,6 +347,18 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     },
   });
 
+  const listenOnWeb = (port: number) =>
+    listenWeb({
+      host: o.webHost ?? o.host,
+      port,
+      tls: o.tls,
+      origins: o.webOrigins,
+      site: o.site,
+      maxFrame: o.maxFrame,
+      accept: (socket, remote) => accept(socket, remote),
+      closed: forget,
+    });
+
   // The port first: a node that cannot listen must fail before it touches
   // anything shared with other nodes (presence in Redis).
   let listener: TCPSocketListener<{ conn: Conn }>;
@@ -324,12 +366,21 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     listener = listen();
   } catch (e) {
     await presence.close();
-    throw listenError(e, o.host, o.port);
+    throw listenError(e, o.host, o.port, "--port");
+  }
+  let web: ReturnType<typeof listenWeb> | undefined;
+  try {
+    if (webPort !== undefined) web = listenOnWeb(webPort);
+  } catch (e) {
+    listener.stop(true);
+    await presence.close();
+    throw listenError(e, o.webHost ?? o.host, webPort as number, "--web-port");
   }
   try {
     await presence.start();
   } catch (e) {
     listener.stop(true);
+    web?.stop(true);
     await presence.close();
     throw e;
   }
@@ -376,10 +427,11 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
     },
   });
 
-  log.info("listen", { node: o.node, host: o.host, port: listener.port, tls: !!o.tls });
+  log.info("listen", { node: o.node, host: o.host, port: listener.port, web: web?.port, tls: !!o.tls });
 
   return {
     port: listener.port,
+    webPort: web?.port,
     node: o.node,
     services,
     get connections() {
@@ -389,6 +441,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       if (stopping) return;
       stopping = true;
       listener.stop(false);
+      void web?.stop(false);
       clearInterval(idleSweep);
       clearInterval(purgeSweep);
       bans.stop();
@@ -411,16 +464,18 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       await presence.close();
       services.mysql.close();
       listener.stop(true);
+      void web?.stop(true);
       log.info("stopped", { node: o.node });
     },
   };
 }
 
 /** A listen failure as the operator needs it: which address and port, and why. */
-function listenError(e: unknown, host: string, port: number): Error {
+function listenError(e: unknown, host: string, port: number, flag: string): Error {
   const code = (e as { code?: string })?.code;
-  if (code === "EADDRINUSE") return Object.assign(new Error(`port ${port} is already in use (EADDRINUSE); choose another with --port`), { code });
+  if (code === "EADDRINUSE") return Object.assign(new Error(`port ${port} is already in use (EADDRINUSE); choose another with ${flag}`), { code });
   if (code === "EACCES") return Object.assign(new Error(`port ${port} needs privileges this process lacks (EACCES)`), { code });
-  if (code === "EADDRNOTAVAIL") return Object.assign(new Error(`address ${host} is not on this machine (EADDRNOTAVAIL); check --host`), { code });
+  if (code === "EADDRNOTAVAIL")
+    return Object.assign(new Error(`address ${host} is not on this machine (EADDRNOTAVAIL); check ${flag === "--port" ? "--host" : "--web-host"}`), { code });
   return Object.assign(new Error(`cannot listen on ${host}:${port}: ${(e as Error)?.message ?? e}`), { code });
 }

@@ -159,7 +159,7 @@ describe("chat", () => {
     });
     await c.until(/INFO ready /);
     const w = await Wire.connect(port);
-    expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "env1", features: [...FEATURES] });
+    expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "env1", features: [...FEATURES, "ws"] });
     await w.ok({ type: "register", name: "env_user", password: "password-1" });
     w.close();
     expect((await fetch(`http://127.0.0.1:${admin}/healthz`)).status).toBe(200);
@@ -217,7 +217,7 @@ describe("chat", () => {
       // Everything from the file: the command line names only the file.
       node = await spawnNode({ node: "cfg1", port, adminPort: admin, argv: [process.execPath, MAIN, "server", "--config", `${dir}/chat.json`] });
       const w = await node.connect();
-      expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "cfg1", features: [...FEATURES] });
+      expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "cfg1", features: [...FEATURES, "ws"] });
       await w.ok({ type: "register", name: "cfg_user", password: "password-1" });
       const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
       expect(metrics).toMatch(/chat_pool_size [123]\n/);

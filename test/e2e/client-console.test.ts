@@ -202,7 +202,7 @@ describe("console client against the real server", () => {
     await alice.expect(new RegExp(`${bn}\\(${b}\\) -> you: hi: from the colon syntax \\(mid ${m2}\\)$`));
     await alice.expect(/^\(no older messages\)$/);
     await alice.run("chat 999999999 anyone?", /^error: .* \(no_such_user\)$/);
-    await alice.run("chat 0 hello", /^error \(usage\): usage: chat <friend> <message>$/);
+    await alice.run("chat 0 hello", /^error: "0" is not a user id or a name \(one word\)\. Type: chat <friend> <message>$/);
 
     // The conversation list: newest first, with what is unread.
     await alice.run("conversations", /^conversations \(2, 2 unread\):$/);
@@ -300,7 +300,9 @@ describe("console client against the real server", () => {
     await bob.run(`accept ${an}`, new RegExp(`^ok: ${an}\\(${a}\\) is now your friend \\(online\\)$`));
     await alice.expect(new RegExp(`^\\* ${bn}\\(${b}\\) added you as a friend$`));
     await alice.run(`find ${bn}`, new RegExp(`^found: ${bn}\\(${b}\\)$`));
-    await alice.run(`chat ${bn} by name`, new RegExp(`^${T} you -> ${bn}\\(${b}\\): by name \\(mid \\d+\\)$`));
+    const [, byName] = await alice.run(`chat ${bn} by name`, new RegExp(`^${T} you -> ${bn}\\(${b}\\): by name \\(mid (\\d+)\\)$`));
+    await bob.run(`history ${an}`, new RegExp(`^history with ${an}\\(${a}\\): 1 message$`));
+    await bob.run(`read ${an}`, new RegExp(`^ok: read ${an}\\(${a}\\) up to mid ${byName}$`));
     await alice.run("find nobody-at-all", /^error: .* \(no_such_user\)$/);
 
     await alice.run(`block ${bn}`, new RegExp(`^ok: blocked ${bn}\\(${b}\\)$`));
@@ -310,6 +312,9 @@ describe("console client against the real server", () => {
     await bob.run(`request ${an}`, /^error: .* \(blocked\)$/);
     await alice.run(`unblock ${b}`, new RegExp(`^ok: unblocked ${bn}\\(${b}\\)$`));
     await alice.run("blocked", /^blocked: nobody$/);
+    await bob.run(`request ${an} once more`, new RegExp(`^ok: asked ${an}\\(${a}\\) to be your friend$`));
+    await alice.expect(new RegExp(`asks to be your friend: "once more"`));
+    await alice.run(`decline ${bn}`, new RegExp(`^ok: declined the request of ${bn}\\(${b}\\)$`));
 
     alice.type("passwd", "pass-word-1", "pass-word-2", "pass-word-2");
     await alice.expect(/^ok: password changed/);

@@ -36,8 +36,8 @@ describe("a two-node cluster", () => {
   it("says which node a client reached", async () => {
     const a = await n1.connect();
     const b = await n2.connect();
-    expect(a.frames[0]).toEqual({ type: "hello", version: 1, node: "c1", features: [...FEATURES] });
-    expect(b.frames[0]).toEqual({ type: "hello", version: 1, node: "c2", features: [...FEATURES] });
+    expect(a.frames[0]).toEqual({ type: "hello", version: 1, node: "c1", features: [...FEATURES, "ws"] });
+    expect(b.frames[0]).toEqual({ type: "hello", version: 1, node: "c2", features: [...FEATURES, "ws"] });
     a.close();
     b.close();
   });
@@ -236,12 +236,17 @@ describe("a two-node cluster", () => {
 
     // A burst of sends in flight when the signal arrives: each gets exactly one reply.
     const replies = Array.from({ length: 50 }, (_, i) => leaving.w.req({ type: "send", to: stay.id, text: `burst ${i}` }, 15_000).catch((e) => e));
+    // A request sent the moment the goodbye arrives, while the node is still ending the session.
+    void leaving.w.next((f) => f.code === "shutting_down", 15_000).then(() => leaving.w.write('{"type":"ping","id":"late"}\n'), () => {});
     await n4.kill("SIGTERM");
     const settled = await Promise.all(replies);
     const oks = settled.filter((r) => r?.type === "ok");
     console.log(`  SIGTERM with 50 sends in flight: ${oks.length} ok before shutdown`);
     expect(await leaving.w.next((f) => f.type === "error" && f.code === "shutting_down")).toBeDefined();
     await leaving.w.closedPromise();
+    // After the goodbye the node reads nothing more: no reply (a not_logged_in from the ended session) follows it.
+    const goodbye = leaving.w.frames.findIndex((f) => f.code === "shutting_down");
+    expect(leaving.w.frames.slice(goodbye + 1).filter((f) => f.type === "ok" || f.type === "error")).toEqual([]);
     expect(n4.proc.exitCode).toBe(0);
 
     // Its user went offline; the other node's user did not.

@@ -19,7 +19,7 @@ function err(code: string) {
 describe("hello", () => {
   test("the server greets every connection with hello, protocol version 1, its node id and the extensions it offers", async () => {
     const w = await conn();
-    expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "ops-1", features: [...FEATURES] });
+    expect(w.frames[0]).toEqual({ type: "hello", version: 1, node: "ops-1", features: [...FEATURES, "ws"] });
   });
 });
 

@@ -82,6 +82,17 @@ describe("a port already in use", () => {
     b.w.close();
   });
 
+  it("on the web port, names the web port and --web-port", async () => {
+    const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      await expect(spawnNode({ node: node("webbusy"), mysqlUrl: dbUrl, webPort: busy.port })).rejects.toThrow(
+        new RegExp(`port ${busy.port} is already in use \\(EADDRINUSE\\); choose another with --web-port`),
+      );
+    } finally {
+      busy.stop(true);
+    }
+  });
+
   it("in a node of its own leaves no entry in Redis", async () => {
     const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const id = node("busy");

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { connectClient } from "../../src/client/index.ts";
 import { freshDatabase } from "../support/db.ts";
 import { type NodeProcess, spawnNode } from "../support/node.ts";
+import { Wire } from "../support/wire.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/chat-tls-`);
 let node: NodeProcess;
@@ -34,6 +35,14 @@ describe("TLS", () => {
     const login = await c.login({ name: "tls_user", password: "password-1" });
     expect(login.user.name).toBe("tls_user");
     await c.close();
+  });
+
+  it("serves the WebSocket transport over TLS on the web port with the same certificate", async () => {
+    const w = await Wire.connectWs(node.webPort, { host: "localhost", tls: { ca: cert } });
+    expect(w.hello?.node).toBe("tls1");
+    await w.ok({ type: "ping" });
+    w.close();
+    await expect(Wire.connectWs(node.webPort, { host: "localhost", tls: { rejectUnauthorized: true } })).rejects.toThrow();
   });
 
   it("refuses a client that does not trust the certificate", async () => {

@@ -41,6 +41,8 @@ export interface NodeOptions {
   port?: number;
   /** Admin HTTP port; 0 for none. Default: a free one. */
   adminPort?: number;
+  /** Web port (the web client and /ws); 0 for none. Default: a free one. */
+  webPort?: number;
   /** argon2id cost. Default CHEAP_HASH. */
   hash?: { memoryCost: number; timeCost: number };
   /** More server flags, after the ones above so they win. */
@@ -83,6 +85,8 @@ export interface NodeProcess {
   port: number;
   /** 0 when the node has no admin port. */
   adminPort: number;
+  /** 0 when the node has no web port. */
+  webPort: number;
   proc: Subprocess;
   pid: number;
   /** The command line it runs (before any prefix). */
@@ -108,6 +112,8 @@ export async function spawnNode(opts: NodeOptions): Promise<NodeProcess> {
   const port = opts.port ?? (await freePort());
   let adminPort = opts.adminPort ?? (await freePort());
   while (opts.adminPort === undefined && adminPort === port) adminPort = await freePort();
+  let webPort = opts.webPort ?? (await freePort());
+  while (opts.webPort === undefined && (webPort === port || webPort === adminPort)) webPort = await freePort();
   const ready: Readiness = opts.ready ?? (opts.argv ? "hello" : opts.logFile || opts.launch ? "healthz" : "log");
   if (ready === "log" && (opts.logFile || opts.launch)) throw new TypeError("spawnNode: ready \"log\" reads the log from memory; it cannot with a logFile or a launcher");
   if (ready === "healthz" && adminPort === 0) throw new TypeError("spawnNode: ready \"healthz\" needs an admin port");
@@ -119,6 +125,7 @@ export async function spawnNode(opts: NodeOptions): Promise<NodeProcess> {
     "--host", host,
     "--port", String(port),
     "--admin-port", String(adminPort),
+    "--web-port", String(webPort),
     "--node", opts.node,
     "--mysql", opts.mysqlUrl as string,
     "--hash-memory", String((opts.hash ?? CHEAP_HASH).memoryCost),
@@ -170,6 +177,7 @@ export async function spawnNode(opts: NodeOptions): Promise<NodeProcess> {
     host,
     port,
     adminPort,
+    webPort,
     proc,
     pid: proc.pid,
     argv,

@@ -81,6 +81,8 @@ export class Wire {
   hello: Frame | undefined;
   closed = false;
   socket!: Socket<Wire>;
+  /** Set for a connection to a web port's /ws (connectWs): each message is one frame. */
+  ws: WebSocket | undefined;
 
   readonly #opts: Opts;
   readonly #reader = new LineReader((line) => this.#onLine(line));
@@ -108,6 +110,43 @@ export class Wire {
     if (opts.hello && !w.hello) {
       try {
         await w.next((f) => f.type === "hello", deadline === undefined ? WAIT_MS : Math.max(1, deadline - Date.now()));
+      } catch (e) {
+        w.abort();
+        throw e;
+      }
+    }
+    return w;
+  }
+
+  /**
+   * Connects to a web port's `/ws` and, unless `hello: false`, waits for the
+   * hello. `write` sends a string as one text message and bytes as one binary
+   * message; a message from the server with a newline in it is garbage.
+   */
+  static async connectWs(port: number, options: WireOptions & { origin?: string; path?: string } = {}): Promise<Wire> {
+    const opts: Opts = { ...DEFAULTS, ...options };
+    const w = new Wire(opts);
+    const scheme = opts.tls ? "wss" : "ws";
+    const headers = options.origin === undefined ? undefined : { Origin: options.origin };
+    // Bun's WebSocket takes headers and TLS settings beside the standard arguments.
+    const ws = new WebSocket(`${scheme}://${opts.host}:${port}${options.path ?? "/ws"}`, { headers, tls: opts.tls } as unknown as string[]);
+    w.ws = ws;
+    const opened = Promise.withResolvers<void>();
+    ws.onopen = () => opened.resolve();
+    ws.onmessage = (e) => {
+      if (typeof e.data !== "string") w.#onGarbage("(a binary message)");
+      else if (e.data.includes("\n")) w.#onGarbage(e.data);
+      else w.#onLine(e.data);
+    };
+    ws.onclose = (e) => {
+      opened.reject(new Error(`WebSocket closed before it opened (${e.code}${e.reason ? ` ${e.reason}` : ""})`));
+      w.#onClose();
+    };
+    ws.onerror = () => opened.reject(new Error("WebSocket upgrade refused or failed"));
+    await opened.promise;
+    if (opts.hello && !w.hello) {
+      try {
+        await w.next((f) => f.type === "hello", opts.timeoutMs ?? WAIT_MS);
       } catch (e) {
         w.abort();
         throw e;
@@ -230,6 +269,7 @@ export class Wire {
   /** Queues raw text or bytes; they go out in order, as fast as the server reads. */
   write(data: string | Uint8Array): void {
     if (this.closed) return;
+    if (this.ws) return this.ws.send(data);
     this.#out.push(typeof data === "string" ? Buffer.from(data) : data);
     if (this.#out.length === 1) this.#pump();
   }
@@ -269,12 +309,16 @@ export class Wire {
 
   /** Ends the connection (FIN). */
   close(): void {
-    if (!this.closed) this.socket.end();
+    if (this.closed) return;
+    if (this.ws) this.ws.close(1000);
+    else this.socket.end();
   }
 
   /** Resets the connection (RST), as a crashed client would. */
   abort(): void {
-    if (!this.closed) this.socket.terminate();
+    if (this.closed) return;
+    if (this.ws) (this.ws as WebSocket & { terminate(): void }).terminate();
+    else this.socket.terminate();
   }
 
   /** One handler object for every connection (the Wire rides in socket.data). */

@@ -6,7 +6,7 @@ import { POOL_DEFAULTS } from "../../pool/index.ts";
 import { CLIENT_OPTIONS } from "../../src/cli/client-command.ts";
 import { mysqlUrlOf, mysqlUrlProblem, withPassword } from "../../src/cli/mysql.ts";
 import { derived, given, readArgs, resolveOptions, type Table, UsageError, usage } from "../../src/cli/options.ts";
-import { SERVER_OPTIONS } from "../../src/cli/server-command.ts";
+import { redisOf, SERVER_OPTIONS } from "../../src/cli/server-command.ts";
 import { duration, file, formatDuration, int, oneOf, secretFile, text, toggle } from "../../src/cli/value-types.ts";
 import { DEFAULTS as CLIENT_DEFAULTS } from "../../src/client/options.ts";
 import { DEFAULTS } from "../../src/server/server.ts";
@@ -220,5 +220,56 @@ describe("the database options", () => {
     expect(usageError(() => resolveOptions(SERVER_OPTIONS, readArgs(SERVER_OPTIONS, ["--config", bad]).flags, {})).message).toBe(
       `--mysql (from "mysql" in ${bad}) must be a mysql:// URL or an object (ip, port, username, password, dbname, ...)`,
     );
+  });
+});
+
+describe("the Redis options", () => {
+  const server = (argv: string[], env: Record<string, string> = {}) => resolveOptions(SERVER_OPTIONS, readArgs(SERVER_OPTIONS, ["--mysql", "mysql://u:p@h/db", ...argv]).flags, env);
+
+  it("reads the sentinels as host:port pairs from the flag, the environment or a config file's list", () => {
+    const three = [{ host: "10.0.0.21", port: 26379 }, { host: "10.0.0.22", port: 26379 }, { host: "::1", port: 26380 }];
+    expect(server(["--redis-sentinels", "10.0.0.21:26379, 10.0.0.22:26379,[::1]:26380"]).values.redisSentinels).toEqual(three);
+    expect(server([], { CHAT_REDIS_SENTINELS: "10.0.0.21:26379,10.0.0.22:26379,[::1]:26380" }).values.redisSentinels).toEqual(three);
+    const config = json({ "redis-sentinels": ["10.0.0.21:26379", "10.0.0.22:26379", "[::1]:26380"], "redis-master": "main" });
+    const fromFile = server(["--config", config]);
+    expect(fromFile.values.redisSentinels).toEqual(three);
+    expect(redisOf(fromFile)).toEqual({ redisSentinel: { sentinels: three, master: "main", password: undefined } });
+  });
+
+  it("refuses a sentinel list with a missing port, a bad port, a repeated sentinel or nothing in it, naming the option", () => {
+    expect(usageError(() => server(["--redis-sentinels", "10.0.0.21"])).message).toBe(
+      '--redis-sentinels must be a list of host:port like 10.0.0.21:26379,10.0.0.22:26379,10.0.0.23:26379, got "10.0.0.21"',
+    );
+    expect(usageError(() => server(["--redis-sentinels", "a:26379,b:70000"])).message).toContain('got "b:70000"');
+    expect(usageError(() => server(["--redis-sentinels", "a:26379,a:26379"])).message).toBe("--redis-sentinels names a:26379 twice");
+    expect(usageError(() => server([], { CHAT_REDIS_SENTINELS: " , " })).message).toBe(
+      "--redis-sentinels (from CHAT_REDIS_SENTINELS) must name at least one host:port, like 10.0.0.21:26379,10.0.0.22:26379,10.0.0.23:26379",
+    );
+  });
+
+  it("takes Redis from the sentinels or from a URL, never both, and the primary's name only with sentinels", () => {
+    expect(redisOf(server([]))).toEqual({ redisUrl: undefined });
+    expect(redisOf(server(["--redis", "redis://r:6379"]))).toEqual({ redisUrl: "redis://r:6379" });
+    expect(redisOf(server(["--redis-sentinels", "s:26379"])).redisSentinel?.master).toBe("chat");
+    expect(usageError(() => redisOf(server(["--redis", "redis://r:6379", "--redis-sentinels", "s:26379"]))).message).toBe(
+      "--redis and --redis-sentinels both name Redis: give one of them",
+    );
+    expect(usageError(() => redisOf(server(["--redis-master", "main"]))).message).toBe("--redis-master goes with --redis-sentinels");
+  });
+
+  it("puts the password file's password into the Redis URL encoded, or hands it to the sentinels' primary as it is", () => {
+    const path = `${dir}/redis-password`;
+    writeFileSync(path, "p@ss/word\n");
+    const url = redisOf(server(["--redis", "redis://:old@r:6379", "--redis-password-file", path])).redisUrl!;
+    expect(decodeURIComponent(new URL(url).password)).toBe("p@ss/word");
+    expect(new URL(url).host).toBe("r:6379");
+    expect(redisOf(server(["--redis-sentinels", "s:26379", "--redis-password-file", path])).redisSentinel?.password).toBe("p@ss/word");
+  });
+
+  it("shows the sentinel options in --help with the primary's default name and their environment variables", () => {
+    const help = usage("chat server [options]", "Runs a chat node.", SERVER_OPTIONS);
+    expect(help).toMatch(/--redis-sentinels HOST:PORT,\.\.\. +Redis Sentinel .*\[CHAT_REDIS_SENTINELS\]/);
+    expect(help).toMatch(/--redis-master NAME +.*\(default chat\) \[CHAT_REDIS_MASTER\]/);
+    expect(help).toMatch(/--redis-password-file FILE +.*\[CHAT_REDIS_PASSWORD_FILE\]/);
   });
 });

@@ -64,16 +64,16 @@ describe("parseCommand, word syntax", () => {
     expect(ok("rename:3:a: b")).toEqual({ cmd: "rename", group: 3, name: "a: b" });
   });
 
-  it("answers a bad group administration command with its usage", () => {
-    expect(err("kick 3")).toBe("usage: kick <groupid> <user> [ban]");
-    expect(err("kick 3 8 forever")).toBe("usage: kick <groupid> <user> [ban]");
-    expect(err("kick 3 0")).toBe("usage: kick <groupid> <user> [ban]");
-    expect(err("role 3 8 creator")).toBe("usage: role <groupid> <user> <admin|normal>");
-    expect(err("role 3 8")).toBe("usage: role <groupid> <user> <admin|normal>");
-    expect(err("rename 3")).toBe("usage: rename <groupid> <name>");
-    expect(err("rename x team")).toBe("usage: rename <groupid> <name>");
-    expect(err("unban 3")).toBe("usage: unban <groupid> <user>");
-    expect(err("deletegroup")).toBe("usage: deletegroup <groupid>");
+  it("answers a bad group administration command with a sentence and its usage", () => {
+    expect(err("kick 3")).toBe("kick needs a user. Type: kick <groupid> <user> [ban]");
+    expect(err("kick 3 8 forever")).toBe("\"forever\" is not \"ban\". Type: kick <groupid> <user> [ban]");
+    expect(err("kick 3 0")).toBe("\"0\" is not a user id or a name (one word). Type: kick <groupid> <user> [ban]");
+    expect(err("role 3 8 creator")).toBe("\"creator\" is not admin or normal. Type: role <groupid> <user> <admin|normal>");
+    expect(err("role 3 8")).toBe("role needs admin or normal. Type: role <groupid> <user> <admin|normal>");
+    expect(err("rename 3")).toBe("rename needs a name. Type: rename <groupid> <name>");
+    expect(err("rename x team")).toBe("\"x\" is not a group id (a whole number above 0). Type: rename <groupid> <name>");
+    expect(err("unban 3")).toBe("unban needs a user. Type: unban <groupid> <user>");
+    expect(err("deletegroup")).toBe("deletegroup needs a group id. Type: deletegroup <groupid>");
   });
 
   it("keeps a message's inner spacing and colons as typed", () => {
@@ -124,18 +124,18 @@ describe("parseCommand, word syntax", () => {
     expect(ok("addfriend 12")).toEqual({ cmd: "addfriend", user: 12 });
   });
 
-  it("answers a bad friend or account command with its usage", () => {
-    expect(err("request")).toBe("usage: request <user> [note]");
-    expect(err("request 0 hi")).toBe("usage: request <user> [note]");
-    expect(err("accept")).toBe("usage: accept <user>");
-    expect(err("accept bob carol")).toBe("usage: accept <user>");
-    expect(err("decline 0")).toBe("usage: decline <user>");
-    expect(err("block")).toBe("usage: block <user>");
-    expect(err("unblock a b")).toBe("usage: unblock <user>");
-    expect(err("blocked bob")).toBe("usage: blocked");
-    expect(err("find")).toBe("usage: find <name>");
-    expect(err("passwd old")).toBe("usage: passwd");
-    expect(err("delete-account now")).toBe("usage: delete-account");
+  it("answers a bad friend or account command with a sentence and its usage", () => {
+    expect(err("request")).toBe("request needs a user. Type: request <user> [note]");
+    expect(err("request 0 hi")).toBe("\"0\" is not a user id or a name (one word). Type: request <user> [note]");
+    expect(err("accept")).toBe("accept needs a user. Type: accept <user>");
+    expect(err("accept bob carol")).toBe("\"bob carol\" is not a user id or a name (one word). Type: accept <user>");
+    expect(err("decline 0")).toBe("\"0\" is not a user id or a name (one word). Type: decline <user>");
+    expect(err("block")).toBe("block needs a user. Type: block <user>");
+    expect(err("unblock a b")).toBe("\"a b\" is not a user id or a name (one word). Type: unblock <user>");
+    expect(err("blocked bob")).toBe("blocked takes nothing more. Type: blocked");
+    expect(err("find")).toBe("find needs a name. Type: find <name>");
+    expect(err("passwd old")).toBe("passwd takes nothing more. Type: passwd");
+    expect(err("delete-account now")).toBe("delete-account takes nothing more. Type: delete-account");
     expect(err("delete-")).toBe('unknown command "delete-" (type help)');
   });
 
@@ -143,22 +143,30 @@ describe("parseCommand, word syntax", () => {
     expect(parseCommand("   ")).toBeNull();
   });
 
-  it("answers bad input with the command's usage", () => {
-    expect(err("chat 5")).toBe("usage: chat <friend> <message>");
-    expect(err("chat 0 hello")).toBe("usage: chat <friend> <message>");
-    expect(err("addfriend 0")).toBe("usage: addfriend <user>");
-    expect(err("addfriend 9007199254740992")).toBe("usage: addfriend <user>");
-    expect(err("addgroup 3 4")).toBe("usage: addgroup <groupid>");
-    expect(err("friends now")).toBe("usage: friends");
-    expect(err("history x")).toBe("usage: history <friendid|g:groupid> [before-mid]");
-    expect(err("read")).toBe("usage: read <friendid|g:groupid>");
-    expect(err("read g:x")).toBe("usage: read <friendid|g:groupid>");
-    expect(err("edit 12")).toBe("usage: edit <mid> <new text>");
-    expect(err("edit x new")).toBe("usage: edit <mid> <new text>");
-    expect(err("delete")).toBe("usage: delete <mid>");
-    expect(err("delete 12 13")).toBe("usage: delete <mid>");
-    expect(err("unfriend 0")).toBe("usage: unfriend <user>");
-    expect(err("conversations 5")).toBe("usage: conversations");
+  it("takes a friend's name as well as an id in history and read, and g:N or gN for a group", () => {
+    expect(parseCommand("history bob 40")).toEqual({ ok: true, command: { cmd: "history", with: "bob", before: 40 } });
+    expect(parseCommand("read gary")).toEqual({ ok: true, command: { cmd: "read", with: "gary" } });
+    expect(parseCommand("read 8")).toEqual({ ok: true, command: { cmd: "read", with: 8 } });
+    expect(parseCommand("history g:3")).toEqual({ ok: true, command: { cmd: "history", group: 3 } });
+    expect(parseCommand("read g3")).toEqual({ ok: true, command: { cmd: "read", group: 3 } });
+  });
+
+  it("answers bad input with what is wrong and the command's usage", () => {
+    expect(err("chat 5")).toBe("chat needs a message. Type: chat <friend> <message>");
+    expect(err("chat 0 hello")).toBe("\"0\" is not a user id or a name (one word). Type: chat <friend> <message>");
+    expect(err("addfriend 0")).toBe("\"0\" is not a user id or a name (one word). Type: addfriend <user>");
+    expect(err("addfriend 9007199254740992")).toBe("\"9007199254740992\" is not a user id or a name (one word). Type: addfriend <user>");
+    expect(err("addgroup 3 4")).toBe("\"3 4\" is not a group id (a whole number above 0). Type: addgroup <groupid>");
+    expect(err("friends now")).toBe("friends takes nothing more. Type: friends");
+    expect(err("history g:x")).toBe("\"g:x\" is not a friend (id or name) or a group as g:groupid. Type: history <friend|g:groupid> [before-mid]");
+    expect(err("read")).toBe("read needs a friend or a group (g:groupid). Type: read <friend|g:groupid>");
+    expect(err("read g:x")).toBe("\"g:x\" is not a friend (id or name) or a group as g:groupid. Type: read <friend|g:groupid>");
+    expect(err("edit 12")).toBe("edit needs the new text. Type: edit <mid> <new text>");
+    expect(err("edit x new")).toBe("\"x\" is not a message id (mid) (a whole number above 0). Type: edit <mid> <new text>");
+    expect(err("delete")).toBe("delete needs a message id (mid). Type: delete <mid>");
+    expect(err("delete 12 13")).toBe("\"12 13\" is not a message id (mid) (a whole number above 0). Type: delete <mid>");
+    expect(err("unfriend 0")).toBe("\"0\" is not a user id or a name (one word). Type: unfriend <user>");
+    expect(err("conversations 5")).toBe("conversations takes nothing more. Type: conversations");
     expect(err("dance")).toBe('unknown command "dance" (type help)');
     expect(err("5")).toBe('unknown command "5" (type help)');
   });
@@ -190,10 +198,10 @@ describe("parseCommand, the references' colon syntax", () => {
     expect(ok("chat:5:see: here:now")).toEqual({ cmd: "chat", to: 5, text: "see: here:now" });
   });
 
-  it("answers bad input with the usage", () => {
-    expect(err("chat:5")).toBe("usage: chat <friend> <message>");
-    expect(err("chat:5:")).toBe("usage: chat <friend> <message>");
-    expect(err("addgroup:x")).toBe("usage: addgroup <groupid>");
+  it("answers bad colon input with what is wrong and the usage", () => {
+    expect(err("chat:5")).toBe("chat needs a message. Type: chat <friend> <message>");
+    expect(err("chat:5:")).toBe("chat needs a message. Type: chat <friend> <message>");
+    expect(err("addgroup:x")).toBe("\"x\" is not a group id (a whole number above 0). Type: addgroup <groupid>");
   });
 });
 

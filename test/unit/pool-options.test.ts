@@ -27,6 +27,14 @@ describe("pool options", () => {
     expect(resolvePoolOptions({ trace: true }).connection.trace).toBe(true);
   });
 
+  it("defaults the reap interval to the smaller of 10 s and maxIdleTime, and keeps one that is given", () => {
+    expect(resolvePoolOptions({ maxIdleTime: 500 }).settings.reapInterval).toBe(500);
+    expect(resolvePoolOptions({ maxIdleTime: 120_000 }).settings.reapInterval).toBe(10_000);
+    expect(resolvePoolOptions({ maxIdleTime: 0 }).settings.reapInterval).toBe(10_000);
+    expect(resolvePoolOptions({ maxIdleTime: 500, reapInterval: 2_000 }).settings.reapInterval).toBe(2_000);
+    expect(resolvePoolOptions({ uri: "mysql://h/db?maxIdleTime=2" }).settings.reapInterval).toBe(2_000);
+  });
+
   it("passes mysql2 connection options through and keeps pool settings out of them", () => {
     const { settings, connection } = resolvePoolOptions({ maxSize: 3, connectTimeout: 2_000, dateStrings: true });
     expect(settings.maxSize).toBe(3);

@@ -427,6 +427,17 @@ describe("pool: reaper and lifetime", () => {
     kept.release();
   });
 
+  it("closes idle connections above initSize within about twice a short maxIdleTime, without a reapInterval", async () => {
+    // The case that the fixed 10 s reaper got wrong: all four extras were still open 3 s later.
+    const { pool, driver } = setup({ initSize: 1, maxSize: 5, maxIdleTime: 500 });
+    const leases = await Promise.all(Array.from({ length: 5 }, () => pool.lease()));
+    const released = performance.now();
+    for (const l of leases) l.release();
+    await closedCount(driver, 4);
+    expect(performance.now() - released).toBeLessThan(2 * 500 + 250);
+    expect(pool.stats()).toMatchObject({ size: 1, idle: 1, destroyed: 4 });
+  });
+
   it("retires a connection past maxLifetime when it comes back and replaces it", async () => {
     const { pool, driver } = setup({ initSize: 1, maxLifetime: 5 });
     const lease = await pool.lease();
