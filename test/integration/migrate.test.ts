@@ -120,7 +120,7 @@ describe("migrate", () => {
       await direct(5, 2, 1);
       await direct(6, 3, 1);
       expect((await migrate(url)).applied).toEqual(["007_last_in"]);
-      const rows = async () => (await conn.query("SELECT user_id, group_id, peer_id, last_in, prev_in FROM positions ORDER BY 1,2,3"))[0];
+      const rows = async () => (await conn.query("SELECT user_id, group_id, peer_id, last_in, prev_in FROM positions ORDER BY 1,2,3"))[0] as unknown as Record<string, number>[];
       const after = await rows();
       expect(after).toEqual([
         { user_id: 1, group_id: 0, peer_id: 2, last_in: 5, prev_in: 3 },
