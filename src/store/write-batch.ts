@@ -17,13 +17,14 @@
  * the conversation's mids. Every transaction takes its group rows, then its
  * positions rows, each in key order: two nodes' batches never deadlock on them.
  *
- * A one-to-one positions row also names the latest two messages to its user
- * (last_in, prev_in: sql/007_last_in.sql), kept here under the same lock. An
- * ack of the latest whose predecessor is delivered already (one message in
- * flight per conversation, the usual case) then moves acked_upto with no
- * read of the conversation's mids, and the mids' conversations come from the
- * writer's MessageMeta when it stored them: such a batch is its lock read,
- * its INSERT and one UPDATE of positions.
+ * A one-to-one positions row also names the latest three messages to its user
+ * (last_in, prev_in, prev2_in: sql/007_last_in.sql), kept here under the same
+ * lock. When one of them is at or below acked_upto (or is 0: no message), they
+ * are every message pending above it, and an ack of the oldest of those (or
+ * of the oldest ones: a client acking on a timer while the next message is
+ * already stored) moves acked_upto with no read of the conversation's mids;
+ * the mids' conversations come from the writer's MessageMeta when it stored
+ * them. Such a batch is its lock read, its INSERT and one UPDATE of positions.
  */
 import { type Connection, isDuplicate, queryExec, queryRows } from "./db.ts";
 import type { MessageMeta } from "./message-meta.ts";
@@ -82,9 +83,9 @@ const ID_LIST = jsonTable("id BIGINT UNSIGNED PATH '$'");
 const CONV_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]'");
 /** [user, group, peer, new acked_upto]. */
 const MOVE_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]', t BIGINT UNSIGNED PATH '$[3]'");
-/** [user, group, peer, acked_upto, last_in, prev_in]: a positions row as the batch leaves it. */
+/** [user, group, peer, acked_upto, last_in, prev_in, prev2_in]: a positions row as the batch leaves it. */
 const ROW_LIST = jsonTable(
-  "u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]', t BIGINT UNSIGNED PATH '$[3]', l BIGINT UNSIGNED PATH '$[4]', v BIGINT UNSIGNED PATH '$[5]'",
+  "u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]', t BIGINT UNSIGNED PATH '$[3]', l BIGINT UNSIGNED PATH '$[4]', v BIGINT UNSIGNED PATH '$[5]', w BIGINT UNSIGNED PATH '$[6]'",
 );
 /** [sender, cid]. */
 const CID_LIST = jsonTable("s BIGINT UNSIGNED PATH '$[0]', c VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$[1]'");
@@ -113,8 +114,8 @@ const DIRECT_RANGE =
 interface Position {
   conv: Conv;
   acked: number;
-  last: number;
-  prev: number;
+  /** last_in, prev_in, prev2_in: the latest three messages to the user (one-to-one), newest first, 0 for none. */
+  recent: [number, number, number];
   changed: boolean;
 }
 
@@ -184,30 +185,30 @@ export async function writeBatch(
   const readAt = new Map<string, number>();
   if (lockRows.size > 0) {
     const keys = [...lockRows.values()].sort(byKey);
-    for (const r of await queryRows<{ user_id: number; group_id: number; peer_id: number; acked_upto: number; read_upto: number; last_in: number; prev_in: number }>(
+    for (const r of await queryRows<{ user_id: number; group_id: number; peer_id: number; acked_upto: number; read_upto: number; last_in: number; prev_in: number; prev2_in: number }>(
       conn,
-      `SELECT s.user_id, s.group_id, s.peer_id, s.acked_upto, s.read_upto, s.last_in, s.prev_in FROM ${CONV_LIST}
+      `SELECT s.user_id, s.group_id, s.peer_id, s.acked_upto, s.read_upto, s.last_in, s.prev_in, s.prev2_in FROM ${CONV_LIST}
        STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p FOR UPDATE`,
       [JSON.stringify(keys.map((k) => [k.user, k.group, k.peer]))],
     ))
     {
       const conv = { user: r.user_id, group: r.group_id, peer: r.peer_id };
       const key = convKey(conv);
-      positions.set(key, { conv, acked: Number(r.acked_upto), last: Number(r.last_in), prev: Number(r.prev_in), changed: false });
+      const recent: [number, number, number] = [Number(r.last_in), Number(r.prev_in), Number(r.prev2_in)];
+      positions.set(key, { conv, acked: Number(r.acked_upto), recent, changed: false });
       readAt.set(key, Number(r.read_upto));
     }
   }
 
   const stored = await insertMessages(conn, messages, consecutive);
-  // The recipients' latest two, in mid order (a batch may hold several messages of one conversation).
+  // The recipients' latest three, in mid order (a batch may hold several messages of one conversation).
   const fresh = messages.map((m, i) => ({ m, s: stored[i] as StoredMessage })).filter((x) => !x.s.duplicate);
   fresh.sort((a, b) => a.s.mid - b.s.mid);
   for (const { m, s } of fresh) {
     if (m.to == null) continue;
     const p = positions.get(convKey({ user: m.to, group: 0, peer: m.from }));
-    if (!p || s.mid <= p.last) continue;
-    p.prev = p.last;
-    p.last = s.mid;
+    if (!p || s.mid <= p.recent[0]) continue;
+    p.recent = [s.mid, p.recent[0], p.recent[1]];
     p.changed = true;
   }
   const acked = await applyAcks(conn, acks.length, [...touched.values()], positions);
@@ -216,8 +217,8 @@ export async function writeBatch(
     await queryExec(
       conn,
       `UPDATE ${ROW_LIST} STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p
-       SET s.acked_upto = x.t, s.last_in = x.l, s.prev_in = x.v`,
-      [JSON.stringify(changed.map((p) => [p.conv.user, p.conv.group, p.conv.peer, p.acked, p.last, p.prev]))],
+       SET s.acked_upto = x.t, s.last_in = x.l, s.prev_in = x.v, s.prev2_in = x.w`,
+      [JSON.stringify(changed.map((p) => [p.conv.user, p.conv.group, p.conv.peer, p.acked, ...p.recent]))],
     );
   const read = await applyReads(conn, reads, readAt);
   return { messages: stored, acked, reads: read };
@@ -364,15 +365,12 @@ async function applyAcks(
     })
     .filter((w) => {
       if (w.marks.length === 0 || !w.pos) return false;
-      // One-to-one, the latest message acked and the one before it delivered: nothing else is pending below it.
-      const p = w.pos;
-      if (w.conv.group === 0 && p.last === w.hi && p.prev <= w.at && w.marks.length === 1) {
-        counts[(w.marks[0] as { ack: number }).ack]! += 1;
-        p.acked = p.last;
-        p.changed = true;
-        return false;
-      }
-      return true;
+      const to = w.conv.group === 0 ? ackedPrefix(w.pos, w.marks) : undefined;
+      if (to === undefined) return true;
+      for (const k of w.marks) counts[k.ack]! += 1;
+      w.pos.acked = to;
+      w.pos.changed = true;
+      return false;
     });
   if (work.length === 0) return counts;
 
@@ -443,6 +441,24 @@ async function applyAcks(
     );
   if (keep.length > 0) await queryExec(conn, "INSERT IGNORE INTO acked_above (user_id, mid) VALUES " + "(?,?),".repeat(keep.length - 1) + "(?,?)", keep.flat());
   return counts;
+}
+
+/**
+ * One-to-one: when the row's latest three reach down to its position (one of
+ * them at or below acked_upto, or 0), those above it are every message pending
+ * for the user in the conversation. If the acked mids (all above the position,
+ * each once) are the oldest of them, the position moves to the newest acked:
+ * the new acked_upto. Otherwise (a hole, or more pending than the three show)
+ * undefined: the caller reads the conversation.
+ */
+function ackedPrefix(pos: Position, marks: { mid: number }[]): number | undefined {
+  const above = pos.recent.filter((mid) => mid > pos.acked);
+  if (above.length === pos.recent.length) return undefined; // the oldest of the three is above the position: more may be pending
+  above.reverse(); // oldest first
+  if (marks.length > above.length) return undefined;
+  const acked = new Set(marks.map((k) => k.mid));
+  for (let i = 0; i < marks.length; i++) if (!acked.has(above[i] as number)) return undefined;
+  return above[marks.length - 1];
 }
 
 /** A duplicate key on the messages' cid: another node stored that cid just now. */

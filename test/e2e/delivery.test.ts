@@ -149,6 +149,22 @@ describe("pending messages", () => {
     expect(four.ok.pending).toBe(0);
   });
 
+  test("an ack of the older of two messages pushed delivers that one only; the newer stays pending", async () => {
+    const a = await fresh();
+    const b = await fresh();
+    await befriend(a, b);
+    const first = await a.w.ok({ type: "send", to: b.id, text: "first" });
+    const second = await a.w.ok({ type: "send", to: b.id, text: "second" });
+    await b.w.push("msg", (f) => f.mid === second.mid);
+    expect((await b.w.ok({ type: "ack", mids: [first.mid] })).acked).toBe(1);
+    expect((await b.w.ok({ type: "ack", mids: [first.mid] })).acked).toBe(0);
+    b.w.close();
+    const again = await loginAt(b.name);
+    expect(again.ok.pending).toBe(1);
+    expect(mids(await framesUntilPing(again.w, again.at + 1))).toEqual([second.mid]);
+    expect((await again.w.ok({ type: "ack", mids: [second.mid] })).acked).toBe(1);
+  });
+
   test("a message pushed live but not acked comes again at the next login", async () => {
     const a = await fresh();
     const b = await fresh();
