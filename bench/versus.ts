@@ -46,6 +46,7 @@ const HELP = `usage: bun run bench/versus.ts [options]
   --server-root DIR      run DIR/src/main.ts instead of this checkout's
   --database NAME        our server's database (default chat; made when missing), e.g. one for a
                          --server-root checkout with another schema
+  --mysql URL            this MariaDB instead of the private one (its CPU is then not measured)
   --services-dir DIR     private MariaDB (default .data/bench-load, shared with bench:load)
   --out DIR              results (default bench/results)
   --help
@@ -65,6 +66,7 @@ const { values: opt } = parseArgs({
     "server-arg": { type: "string", multiple: true, default: [] },
     "server-root": { type: "string" },
     database: { type: "string" },
+    mysql: { type: "string" },
     "services-dir": { type: "string", default: join(ROOT, ".data/bench-load") },
     out: { type: "string", default: join(ROOT, "bench/results") },
     help: { type: "boolean", default: false },
@@ -122,9 +124,9 @@ for (const sig of ["SIGINT", "SIGTERM"] as const)
 
 // ---- services ----
 const servicesDir = resolve(opt["services-dir"]!);
-const services = await startServices(servicesDir, { detached: true });
-const mariadbPid = pidFromFile(join(servicesDir, "mariadb.pid"));
-log(`MariaDB ${relative(process.cwd(), servicesDir)} pid ${mariadbPid}`);
+const services = opt.mysql ? { mysqlUrl: opt.mysql } : await startServices(servicesDir, { detached: true });
+const mariadbPid = opt.mysql ? undefined : pidFromFile(join(servicesDir, "mariadb.pid"));
+log(opt.mysql ? "MariaDB from --mysql (its CPU is not measured)" : `MariaDB ${relative(process.cwd(), servicesDir)} pid ${mariadbPid}`);
 const dbUrl = new URL(services.mysqlUrl);
 let oursUrl = services.mysqlUrl;
 if (opt.database !== undefined) {
