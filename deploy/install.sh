@@ -5,7 +5,7 @@
 #
 #   deploy/install.sh --role master|backup --node ID --iface IFACE \
 #       --vip ADDR/PREFIX --nodes HOST:PORT,HOST:PORT \
-#       --mysql URL --redis URL [options]
+#       --mysql URL (--redis URL | --redis-sentinels LIST) [options]
 #   deploy/install.sh --upgrade [--binary FILE] [--tls-cert F --tls-key F]
 #
 # Run again with changed options, it rewrites the files (keeping a .bak of
@@ -28,6 +28,9 @@
 #   --vrid N            VRRP virtual_router_id, same on both VMs        [51]
 #   --listen-port P     nginx's port on the VIP, the one clients use     [8000]
 #   --chat-port P       this chat node's client port                     [6000]
+#   --web-listen-port P nginx's HTTPS port for browsers (/ws, the web   [8443]
+#                       client), on the VIP; 0: no http block
+#   --web-port P        the chat nodes' web port                    [chat port + 80]
 #   --admin-port P      this chat node's admin HTTP port                 [6001]
 #   --admin-host ADDR   its address: /healthz and /metrics have no       [127.0.0.1]
 #                       authentication; 0.0.0.0 or this VM's address
@@ -36,6 +39,11 @@
 #   --tls-key FILE      serves TLS; installed as /etc/chat/tls/chat.pem and .key.
 #                       Run again without them, the installed pair stays in use
 #   --no-tls            plain TCP: chat.env names no certificate
+#   --redis-sentinels H:P,H:P,...  Redis Sentinel instead of --redis: the
+#                       sentinels that name the Redis primary
+#   --redis-master NAME the primary's name in sentinel.conf              [chat]
+#   --redis-password-file FILE  the Redis password (requirepass), alone on
+#                       one line; installed as /etc/chat/redis-password
 #   --binary FILE       the executable (npm run build writes it)         [dist/chat]
 #   --check-mode M      what fails the VM over besides a dead nginx:     [strict]
 #                       strict: /healthz not 200; alive: /healthz not
@@ -57,11 +65,13 @@ umask 022 # configs and the check script must not be group- or world-writable
 here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-  sed -n '2,53p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,61p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 role="" node="" iface="" vip="" nodes="" mysql="" redis="" tls_cert="" tls_key=""
+redis_sentinels="" redis_master="" redis_password_file=""
+web_listen_port=8443 web_port=""
 vrid=51 listen_port=8000 chat_port=6000 admin_port=6001 admin_host=127.0.0.1
 binary="$here/../dist/chat" check_mode=strict root="" start=1 upgrade=0 wait_s=60 settle_s="" no_tls=0
 while [ $# -gt 0 ]; do
@@ -74,9 +84,14 @@ while [ $# -gt 0 ]; do
     --nodes) nodes=$2; shift 2 ;;
     --mysql) mysql=$2; shift 2 ;;
     --redis) redis=$2; shift 2 ;;
+    --redis-sentinels) redis_sentinels=$2; shift 2 ;;
+    --redis-master) redis_master=$2; shift 2 ;;
+    --redis-password-file) redis_password_file=$2; shift 2 ;;
     --vrid) vrid=$2; shift 2 ;;
     --listen-port) listen_port=$2; shift 2 ;;
     --chat-port) chat_port=$2; shift 2 ;;
+    --web-listen-port) web_listen_port=$2; shift 2 ;;
+    --web-port) web_port=$2; shift 2 ;;
     --admin-port) admin_port=$2; shift 2 ;;
     --admin-host) admin_host=$2; shift 2 ;;
     --tls-cert) tls_cert=$2; shift 2 ;;
@@ -106,7 +121,16 @@ done
 [[ $settle_s =~ ^[0-9]*$ ]] || die "--settle wants a number of seconds"
 if [ "$upgrade" = 0 ]; then
   [ -n "$role" ] && [ -n "$node" ] && [ -n "$iface" ] && [ -n "$vip" ] && [ -n "$nodes" ] &&
-    [ -n "$mysql" ] && [ -n "$redis" ] || { echo "install.sh: missing a required option" >&2; usage; }
+    [ -n "$mysql" ] && [ -n "$redis$redis_sentinels" ] || { echo "install.sh: missing a required option" >&2; usage; }
+  [ -z "$redis" ] || [ -z "$redis_sentinels" ] || die "--redis and --redis-sentinels both name Redis: give one of them"
+  [ -z "$redis_master" ] || [ -n "$redis_sentinels" ] || die "--redis-master goes with --redis-sentinels"
+  if [ -n "$redis_sentinels" ]; then
+    IFS=, read -r -a sentinel_list <<<"$redis_sentinels"
+    for n in "${sentinel_list[@]}"; do [[ $n =~ ^[^:[:space:]]+:[0-9]+$ ]] || die "--redis-sentinels wants HOST:PORT,HOST:PORT,..., got '$n'"; done
+    redis_master=${redis_master:-chat}
+    [[ $redis_master =~ ^[A-Za-z0-9_.-]+$ ]] || die "--redis-master: letters, digits, _ . - only"
+  fi
+  [ -z "$redis_password_file" ] || [ -s "$redis_password_file" ] || die "--redis-password-file $redis_password_file is missing or empty"
   case "$role" in master | backup) ;; *) die "--role is master or backup" ;; esac
   case "$check_mode" in strict | alive | nginx) ;; *) die "--check-mode is strict, alive or nginx" ;; esac
   [[ $vip =~ ^[0-9]+(\.[0-9]+){3}/[0-9]+$ ]] || die "--vip wants ADDR/PREFIX, e.g. 10.0.0.100/24"
@@ -115,10 +139,18 @@ if [ "$upgrade" = 0 ]; then
   for p in "$listen_port" "$chat_port" "$admin_port"; do
     [[ $p =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "bad port $p"
   done
+  web_port=${web_port:-$((chat_port + 80))}
+  for p in "$web_port" "$web_listen_port"; do
+    [[ $p =~ ^[0-9]+$ ]] && [ "$p" -le 65535 ] || die "bad port $p"
+  done
+  [ "$web_port" != 0 ] || [ "$web_listen_port" = 0 ] || die "--web-port 0 leaves nothing for nginx's --web-listen-port to proxy: give --web-listen-port 0 too"
   [[ $admin_host =~ ^[0-9]+(\.[0-9]+){3}$ ]] || die "--admin-host wants an IPv4 address, e.g. 127.0.0.1 or 0.0.0.0"
   IFS=, read -r -a node_list <<<"$nodes"
   for n in "${node_list[@]}"; do [[ $n =~ ^[^:[:space:]]+:[0-9]+$ ]] || die "--nodes wants HOST:PORT,HOST:PORT, got '$n'"; done
 else
+  [ -z "$role$node$iface$vip$nodes$mysql$redis" ] ||
+  [ -z "$redis_sentinels$redis_master$redis_password_file" ] ||
+    die "--upgrade changes only the executable (and --tls-cert/--tls-key); run without --upgrade to change settings"
   [ -z "$role$node$iface$vip$nodes$mysql$redis" ] ||
     die "--upgrade changes only the executable (and --tls-cert/--tls-key); run without --upgrade to change settings"
 fi
@@ -183,10 +215,13 @@ render() {
   local tmp
   tmp=$(mktemp)
   # One `server` line per chat node: the @NODE1@ line is the pattern, the
-  # template's other node lines are dropped.
-  awk -v nodes="$nodes" '
+  # template's other node lines are dropped; @WEBNODE1@ the same with each
+  # node's web port. Lines marked @TLS_ONLY@ stay only when serving TLS.
+  awk -v nodes="$nodes" -v web_port="$web_port" -v tls="$serve_tls" '
+    /@TLS_ONLY@/ { if (tls == "") next; sub(/ *# *@TLS_ONLY@/, "") }
     /@NODE1@/ { n = split(nodes, list, ","); for (i = 1; i <= n; i++) { line = $0; sub(/@NODE1@/, list[i], line); print line }; next }
-    /@NODE[0-9]+@/ { next }
+    /@WEBNODE1@/ { n = split(nodes, list, ","); for (i = 1; i <= n; i++) { line = $0; host = list[i]; sub(/:[0-9]+$/, ":" web_port, host); sub(/@WEBNODE1@/, host, line); print line }; next }
+    /@(WEB)?NODE[0-9]+@/ { next }
     { print }' "$1" |
     sed -e "s|@ROUTER_ID@|$(esc "chat_$node")|g" \
       -e "s|@NODE_ID@|$(esc "$node")|g" \
@@ -197,12 +232,19 @@ render() {
       -e "s|@LISTEN_PORT@|$(esc "$listen_port")|g" \
       -e "s|@LOG_DIR@|$(esc "$log_dir")|g" \
       -e "s|@CHAT_PORT@|$(esc "$chat_port")|g" \
+      -e "s|@WEB_PORT@|$(esc "$web_port")|g" \
+      -e "s|@WEB_LISTEN_PORT@|$(esc "$web_listen_port")|g" \
+      -e "s|@WEB_LISTEN_TLS@|$(esc "${serve_tls:+ssl}")|g" \
+      -e "s|@WEB_SCHEME@|$(if [ -n "$serve_tls" ]; then echo https; else echo http; fi)|g" \
       -e "s|@ADMIN_PORT@|$(esc "$admin_port")|g" \
       -e "s|@ADMIN_HOST@|$(esc "$admin_host")|g" \
       -e "s|@TLS_CERT@|$(esc "${serve_tls:+$tls_dir/chat.pem}")|g" \
       -e "s|@TLS_KEY@|$(esc "${serve_tls:+$tls_dir/chat.key}")|g" \
       -e "s|@MYSQL_URL@|$(esc "$mysql")|g" \
-      -e "s|@REDIS_URL@|$(esc "$redis")|g" >"$tmp"
+      -e "s|@REDIS_URL@|$(esc "$redis")|g" \
+      -e "s|@REDIS_SENTINELS@|$(esc "$redis_sentinels")|g" \
+      -e "s|@REDIS_MASTER@|$(esc "$redis_master")|g" \
+      -e "s|@REDIS_PASSWORD_FILE@|$(esc "${redis_password_file:+$etc/chat/redis-password}")|g" >"$tmp"
   if grep -n '@[A-Z_0-9]*@' "$tmp" >&2; then rm -f "$tmp"; die "unfilled placeholder in $1"; fi
   put "$tmp" "$2" "$3"
   rm -f "$tmp"
@@ -333,10 +375,22 @@ if [ -z "$root" ] && ! id chat >/dev/null 2>&1; then
 fi
 render "$here/systemd/chat.env" "$env_file" 0640
 [ -z "$root" ] && chgrp chat "$env_file"
+if [ -n "$redis_password_file" ]; then
+  put "$redis_password_file" "$etc/chat/redis-password" 0640
+  [ -z "$root" ] && chgrp chat "$etc/chat/redis-password"
+fi
 install_tls
 render "$here/systemd/chat.service" "$etc/systemd/system/chat.service" 0644
 
 render "$here/nginx/chat-stream.conf" "$etc/nginx/chat-stream.conf" 0644
+if [ "$web_listen_port" != 0 ]; then
+  render "$here/nginx/chat-web.conf" "$etc/nginx/chat-web.conf" 0644
+else
+  # No http block: an empty file keeps nginx.conf's include valid.
+  printf '# deploy/install.sh --web-listen-port 0: no http block\n' >"$etc/nginx/chat-web.conf.tmp"
+  put "$etc/nginx/chat-web.conf.tmp" "$etc/nginx/chat-web.conf" 0644
+  rm -f "$etc/nginx/chat-web.conf.tmp"
+fi
 if [ -z "$root" ]; then
   [ -e /etc/nginx/nginx.conf.before-chat ] || cp -p /etc/nginx/nginx.conf /etc/nginx/nginx.conf.before-chat 2>/dev/null || true
   put "$here/nginx/nginx.conf" /etc/nginx/nginx.conf 0644
@@ -358,13 +412,13 @@ if [ "$start" = 0 ]; then
 fi
 if ! active chat; then
   restart_chat start
-elif was_changed "$bin" || was_changed "$env_file" || was_changed "$etc/systemd/system/chat.service" ||
+elif was_changed "$bin" || was_changed "$env_file" || was_changed "$etc/systemd/system/chat.service" || was_changed "$etc/chat/redis-password" ||
   was_changed "$tls_dir/chat.pem" || was_changed "$tls_dir/chat.key"; then
   restart_chat restart
 fi
 if ! active nginx; then
   svc start nginx
-elif was_changed "$etc/nginx/chat-stream.conf" || was_changed /etc/nginx/nginx.conf; then
+elif was_changed "$etc/nginx/chat-stream.conf" || was_changed "$etc/nginx/chat-web.conf" || was_changed /etc/nginx/nginx.conf; then
   svc reload nginx
 fi
 if ! active keepalived; then

@@ -25,3 +25,26 @@ export class PoolTimeoutError extends Error {
     this.name = "PoolTimeoutError";
   }
 }
+
+/** What one host answered when the pool tried it during a failover. */
+export interface HostAttempt {
+  /** "host:port". */
+  host: string;
+  /** Why it was passed over: the driver's error, or its Galera state. */
+  reason: string;
+  /** The driver's error code, when it failed with one (ECONNREFUSED, ER_ACCESS_DENIED_ERROR, ...). */
+  errorCode?: string;
+}
+
+/**
+ * A host list where no host answered and was ready (Galera: `wsrep_ready`
+ * ON and Synced). The message names every host tried and why it was passed
+ * over; the requests that waited get this and may try again.
+ */
+export class HostsUnavailableError extends Error {
+  readonly code = "hosts_unavailable";
+  constructor(readonly tried: HostAttempt[]) {
+    super(`no database host is ready: ${tried.map((t) => `${t.host} (${t.reason})`).join(", ")}`);
+    this.name = "HostsUnavailableError";
+  }
+}

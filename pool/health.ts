@@ -12,6 +12,11 @@ export function lifetimeWithJitter(maxLifetime: number, random: () => number = M
  * connection could go back to the idle stack in between.
  */
 const SESSION_ENDED = new Set([
+  // ER_UNKNOWN_COM_ERROR: what a Galera node answers every query with once it
+  // has left the primary component ("WSREP has not yet prepared node for
+  // application use"). The session lives on but can do nothing until the node
+  // rejoins: closing it lets a host list move to a node that can.
+  1047,
   1053, // ER_SERVER_SHUTDOWN
   1152, // ER_ABORTING_CONNECTION
   1927, // ER_CONNECTION_KILLED (MariaDB: KILL <id>)

@@ -20,6 +20,8 @@ export class Slot {
   lastUsed: number;
   /** Saw an 'error' or 'end' event, or a query error that ended the session: never handed out again. */
   dead = false;
+  /** Index of the host (in the pool's list) this connection goes to. */
+  host = 0;
   /** The connection's own query and execute, before the pool wrapped them to watch for errors. */
   runQuery: Runner = unset;
   runExecute: Runner = unset;

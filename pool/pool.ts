@@ -12,17 +12,26 @@
  * listeners take a dead idle connection out at once, a connection idle longer
  * than validationInterval is pinged first, and one that saw a fatal error is
  * closed when it comes back instead of going back to the stack.
+ *
+ * Several hosts (`#targets`): new connections go to `#current`. A failed
+ * connect to it, or a connection to it that died, starts a failover: one at
+ * a time (`#failover`; meanwhile no connection is opened and borrowers wait),
+ * after a random head start, it tries the hosts in list order (failover.ts
+ * probeOrder) with a connection of its own and moves `#current` to the first
+ * that answers and is ready. Connections to any other host are closed as they
+ * come back, so writes go to one host at a time. When no host is ready, the
+ * waiting borrowers get a HostsUnavailableError naming each host tried.
  */
 import type {
   Connection,
-  ConnectionOptions,
   ExecuteValues,
   FieldPacket,
   QueryResult,
   QueryValues,
   RowDataPacket,
 } from "mysql2/promise";
-import { PoolClosedError, PoolTimeoutError } from "./errors.ts";
+import { type HostAttempt, HostsUnavailableError, PoolClosedError, PoolTimeoutError } from "./errors.ts";
+import { checkReady, describeFailure, failoverDelay, type HostTarget, probeOrder } from "./failover.ts";
 import { CLOSED, IDLE, LEASED, Lease, type LeaseOwner, type Runner, Slot, VALIDATING } from "./lease.ts";
 import { endsConnection, lifetimeWithJitter } from "./health.ts";
 import { resolvePoolOptions, type PoolOptions, type PoolSettings } from "./options.ts";
@@ -44,6 +53,8 @@ export interface Pool {
    */
   transaction<T>(fn: (conn: Connection) => Promise<T>): Promise<T>;
   stats(): PoolStats;
+  /** "host:port" new connections go to: the first of a host list until a failover moves them on. */
+  readonly host: string;
   /**
    * Rejects every waiter and every later lease() with PoolClosedError, closes
    * idle connections and those being opened, and closes leased ones as they
@@ -68,7 +79,16 @@ interface Waiter {
 
 class ConnectionPool implements Pool, LeaseOwner {
   readonly #s: PoolSettings;
-  readonly #connection: ConnectionOptions;
+  readonly #targets: HostTarget[];
+  /** More than one host: failover applies. */
+  readonly #multi: boolean;
+  /** Index in #targets of the host new connections go to. */
+  #current = 0;
+  /** The failover under way, if any: only one at a time, and no connection opens meanwhile. */
+  #failover: Promise<void> | undefined;
+  /** The failback check under way, if any (it does not hold up new connections). */
+  #failback: Promise<void> | undefined;
+  #failovers = 0;
   readonly #idle: Slot[] = [];
   readonly #waiters = new Queue<Waiter>();
   /** Open plus being opened: the number held to maxSize. */
@@ -92,13 +112,18 @@ class ConnectionPool implements Pool, LeaseOwner {
   readonly #waits = new WaitHistogram();
 
   constructor(options: PoolOptions) {
-    const { settings, connection } = resolvePoolOptions(options);
+    const { settings, targets } = resolvePoolOptions(options);
     this.#s = settings;
-    this.#connection = connection;
+    this.#targets = targets;
+    this.#multi = targets.length > 1;
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get host(): string {
+    return this.#targets[this.#current]!.label;
   }
 
   lease(): Promise<Lease> {
@@ -185,6 +210,7 @@ class ConnectionPool implements Pool, LeaseOwner {
       createErrors: this.#createErrors,
       validationFailures: this.#validationFailures,
       timeouts: this.#timeouts,
+      failovers: this.#failovers,
       ...this.#waits.snapshot(),
     };
   }
@@ -213,7 +239,8 @@ class ConnectionPool implements Pool, LeaseOwner {
     if (!slot.healthy) return this.destroy(slot);
     if (this.#closed) return this.#closeSlot(slot, true);
     const now = performance.now();
-    if (now >= slot.expiresAt) {
+    // A connection to a host new connections no longer go to: one writer at a time.
+    if (now >= slot.expiresAt || slot.host !== this.#current) {
       this.#closeSlot(slot, true);
       return this.#replenish();
     }
@@ -263,14 +290,15 @@ class ConnectionPool implements Pool, LeaseOwner {
     this.#grow();
   }
 
-  /** One connection being opened per waiter, up to maxSize. */
+  /** One connection being opened per waiter, up to maxSize; none while a failover looks for a host. */
   #grow(): void {
+    if (this.#failover !== undefined) return;
     while (this.#waiters.length > this.#pending && this.#total < this.#s.maxSize) this.#create();
   }
 
   /** Keeps initSize connections once the pool is in use. Not called after a failed connect: no retry storm when the server is down. */
   #fill(): void {
-    if (!this.#started || this.#closed) return;
+    if (!this.#started || this.#closed || this.#failover !== undefined) return;
     while (this.#total < this.#s.initSize) this.#create();
   }
 
@@ -294,21 +322,22 @@ class ConnectionPool implements Pool, LeaseOwner {
   #create(): void {
     this.#total++;
     this.#pending++;
+    const host = this.#current;
     let p: Promise<Connection>;
     try {
-      p = this.#s.createConnection({ ...this.#connection });
+      p = this.#s.createConnection({ ...this.#targets[host]!.connection });
     } catch (err) {
       p = Promise.reject(err);
     }
     this.#track(
       p.then(
-        (conn) => this.#onCreated(conn),
-        (err) => this.#onCreateFailed(err),
+        (conn) => this.#onCreated(conn, host),
+        (err) => this.#onCreateFailed(err, host),
       ),
     );
   }
 
-  #onCreated(conn: Connection): void {
+  #onCreated(conn: Connection, host: number): void {
     this.#pending--;
     this.#open++;
     this.#created++;
@@ -318,20 +347,33 @@ class ConnectionPool implements Pool, LeaseOwner {
     const core = (conn as unknown as { connection?: { state?: unknown } }).connection;
     const watched = typeof core?.state === "string" ? (core as { state: string }) : undefined;
     const slot = new Slot(conn, watched, now + lifetimeWithJitter(this.#s.maxLifetime), now);
+    slot.host = host;
     // Always listening: mysql2 emits 'error' on a connection that dies between
     // queries, and an 'error' event without a listener would crash the process.
     conn.on("error", () => this.#onLost(slot));
     conn.on("end", () => this.#onLost(slot));
     this.#instrument(slot);
     if (this.#closed) return this.#closeSlot(slot, true);
+    if (host !== this.#current) {
+      // Opened to the host a failover has since moved away from.
+      this.#closeSlot(slot, true);
+      return this.#replenish();
+    }
     this.#handOut(slot, now);
   }
 
-  #onCreateFailed(err: unknown): void {
+  #onCreateFailed(err: unknown, host: number): void {
     this.#pending--;
     this.#total--;
     this.#createErrors++;
     if (this.#closed) return;
+    if (this.#multi) {
+      // The waiters wait for the failover (or get its HostsUnavailableError);
+      // a connect to a host already left behind is simply made again on the current one.
+      if (host === this.#current) this.#startFailover(false);
+      else this.#grow();
+      return;
+    }
     // The driver's error goes to the longest waiter; the others get a connection
     // attempt of their own. With nobody waiting this was a background fill: the
     // failure is counted in stats().createErrors and the reaper tries again.
@@ -352,7 +394,7 @@ class ConnectionPool implements Pool, LeaseOwner {
     slot.runQuery = conn.query;
     slot.runExecute = conn.execute;
     const onError = (err: unknown): never => {
-      if (endsConnection(err)) slot.dead = true;
+      if (endsConnection(err)) this.#died(slot);
       throw err;
     };
     conn.query = (sql, values) => slot.runQuery.call(conn, sql, values).then(undefined, onError);
@@ -362,15 +404,22 @@ class ConnectionPool implements Pool, LeaseOwner {
       return result;
     };
     slot.failed = (err) => {
-      if (endsConnection(err)) slot.dead = true;
+      if (endsConnection(err)) this.#died(slot);
       this.release(slot);
       throw err;
     };
   }
 
+  /** A connection turned out dead (an event, or a query error that ended its session). */
+  #died(slot: Slot): void {
+    slot.dead = true;
+    // Before anything replaces it: the failover must hold up new connects to a host that may be gone.
+    if (this.#multi && slot.state !== CLOSED && slot.host === this.#current && !this.#closed) this.#startFailover(true);
+  }
+
   /** The connection's 'error' or 'end' event. */
   #onLost(slot: Slot): void {
-    slot.dead = true;
+    this.#died(slot);
     if (slot.state !== IDLE) return; // leased or validating: closed when it comes back; closed: nothing to do
     const i = this.#idle.indexOf(slot);
     if (i >= 0) this.#idle.splice(i, 1);
@@ -404,7 +453,10 @@ class ConnectionPool implements Pool, LeaseOwner {
       clearTimeout(timer);
       done();
       if (ok && slot.healthy && !this.#closed) return this.#serve(slot, w, performance.now());
-      if (!ok) this.#validationFailures++;
+      if (!ok) {
+        this.#validationFailures++;
+        this.#died(slot);
+      }
       this.#closeSlot(slot, ok);
       if (this.#closed) return w.reject(new PoolClosedError());
       this.#requeue(w);
@@ -465,6 +517,98 @@ class ConnectionPool implements Pool, LeaseOwner {
     this.#armWaitTimer();
   };
 
+  // ---- several hosts ----
+
+  /** Starts a failover unless one is under way (the callers then wait on that one). */
+  #startFailover(currentFirst: boolean): void {
+    if (this.#failover !== undefined || this.#closed) return;
+    const order = probeOrder(this.#targets.length, this.#current, currentFirst);
+    const run = this.#findHost(order, failoverDelay(this.#s.failoverJitter)).then((found) => {
+      this.#failover = undefined;
+      if (this.#closed) return;
+      if (typeof found === "number") return this.#moveTo(found, "failover");
+      // Nobody is served until a host is back: those waiting hear why now, not at their timeout.
+      for (let w = this.#waiters.shift(); w !== undefined; w = this.#waiters.shift()) w.reject(found);
+    });
+    this.#failover = run;
+    this.#track(run);
+  }
+
+  /**
+   * Tries the hosts in `order`, one at a time, after `delay` ms; resolves to
+   * the first that answers and is ready, or to the error naming every one tried.
+   */
+  async #findHost(order: number[], delay: number): Promise<number | HostsUnavailableError> {
+    if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay).unref());
+    const tried: HostAttempt[] = [];
+    for (const i of order) {
+      if (this.#closed) break;
+      const failed = await this.#probe(i);
+      if (failed === undefined) return i;
+      tried.push({ host: this.#targets[i]!.label, ...failed });
+    }
+    return new HostsUnavailableError(tried);
+  }
+
+  /**
+   * Opens a connection of its own to host i and asks whether it is ready;
+   * resolves to why not, or undefined. The probe is closed either way: it is
+   * one connection beside maxSize, and only during a failover or failback.
+   */
+  async #probe(i: number): Promise<{ reason: string; errorCode?: string } | undefined> {
+    let conn: Connection | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let answered = false;
+    try {
+      conn = await this.#s.createConnection({ ...this.#targets[i]!.connection });
+      // A probe that dies is closed below all the same; without a listener its 'error' would crash the process.
+      conn.on("error", () => {});
+      const limit = this.#s.validationTimeout;
+      const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer to the readiness check within ${limit} ms`), limit)));
+      const reason = await Promise.race([checkReady(conn).then((r) => ((answered = true), r)), late]);
+      return reason === undefined ? undefined : { reason };
+    } catch (err) {
+      return describeFailure(err);
+    } finally {
+      clearTimeout(timer);
+      const c = conn;
+      // A host that answered gets a proper goodbye; one that did not might never take it, and close() waits for what is tracked.
+      if (c !== undefined && answered) this.#track(c.end().catch(() => c.destroy()));
+      else c?.destroy();
+    }
+  }
+
+  /** New connections go to host i from now on; idle connections to any other are closed. */
+  #moveTo(i: number, kind: "failover" | "failback"): void {
+    const from = this.#current;
+    if (i !== from) {
+      this.#current = i;
+      this.#failovers++;
+      for (let k = this.#idle.length - 1; k >= 0; k--) {
+        const slot = this.#idle[k]!;
+        if (slot.host === i) continue;
+        this.#idle.splice(k, 1);
+        this.#closeSlot(slot, true);
+      }
+      this.#s.onFailover?.({ from: this.#targets[from]!.label, to: this.#targets[i]!.label, kind });
+    }
+    this.#replenish();
+    this.#armWaitTimer();
+  }
+
+  /** With failback on and past the first host: moves back to the earliest host before the current one that is ready. */
+  #checkFailback(): void {
+    if (!this.#s.failback || this.#current === 0 || this.#failback !== undefined || this.#failover !== undefined || this.#closed) return;
+    const earlier = Array.from({ length: this.#current }, (_, k) => k);
+    const run = this.#findHost(earlier, 0).then((found) => {
+      this.#failback = undefined;
+      // Not ready yet: stay, and look again at the next reaper run. A failover in between has the last word.
+      if (typeof found === "number" && !this.#closed && this.#failover === undefined && found < this.#current) this.#moveTo(found, "failback");
+    });
+    this.#failback = run;
+    this.#track(run);
+  }
+
   /** Closes expired idle connections, and idle ones above initSize unused for maxIdleTime; refills to initSize. */
   #reap(): void {
     const now = performance.now();
@@ -483,5 +627,7 @@ class ConnectionPool implements Pool, LeaseOwner {
       }
     }
     this.#replenish();
+    if (this.#multi) this.#checkFailback();
   }
 }
+

@@ -23,6 +23,8 @@ export interface PoolStats {
   validationFailures: number;
   /** Leases that gave up with PoolTimeoutError. */
   timeouts: number;
+  /** Times new connections moved to another host of the list (failovers and failbacks). */
+  failovers: number;
   /** Leases granted. */
   leases: number;
   /** Sum of lease waits in ms (0 for a lease served at once). */

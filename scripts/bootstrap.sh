@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what the project needs and is missing, then returns.
 #   sh scripts/bootstrap.sh        what the server needs: npm packages, MariaDB, Redis
-#   sh scripts/bootstrap.sh test   the same, plus what the test suite's HA lab and Galera tests need
+#   sh scripts/bootstrap.sh test   the same, plus what the test suite's HA lab, Galera and browser tests need
 #   sh scripts/bootstrap.sh npm    npm packages only: building, type-checking and
 #                                  the unit tests need nothing else (no root either)
 # MariaDB and Redis come from Debian packages, only their binaries are used:
@@ -33,6 +33,8 @@ if [ "$mode" = test ]; then
   # promtool checks /metrics and the alert rules (test/e2e/prometheus.test.ts).
   have promtool || missing="$missing prometheus"
   have fail2ban-regex || missing="$missing fail2ban"
+  # The web client's browser tests drive Debian's chromium (test/support/browser.ts).
+  [ -x /usr/bin/chromium ] || missing="$missing chromium"
   # Galera (test/support/galera.ts): Debian ships the provider separately from
   # mariadb-server, and its rsync state transfer needs rsync.
   [ -e /usr/lib/galera/libgalera_smm.so ] || missing="$missing galera-4"

@@ -5,6 +5,7 @@
  * so that the compiled executable carries them.
  */
 import mysql from "mysql2/promise";
+import { connectFirstReady, isHostListUrl } from "../pool/index.ts";
 import init from "./001_init.sql" with { type: "text" };
 import positions from "./002_positions.sql" with { type: "text" };
 import groupAdmin from "./003_group_admin.sql" with { type: "text" };
@@ -73,12 +74,16 @@ async function appliedVersions(conn: mysql.Connection): Promise<{ version: numbe
 }
 
 /**
- * Migrates the database named in `uri` (mysql://user:pass@host:port/db);
+ * Migrates the database named in `uri` (mysql://user:pass@host:port/db, or
+ * a host list, mysql://user:pass@h1:3306,h2:3306/db: then on the first host
+ * that answers and is ready, as the pool would choose);
  * `upTo` stops after that version (tests of one migration).
  * Concurrent migrators (two nodes starting together) serialize on a named lock.
  */
 export async function migrate(uri: string, options: { upTo?: number } = {}): Promise<MigrateResult> {
-  const conn = await mysql.createConnection({ uri, multipleStatements: true, connectTimeout: 10_000 });
+  const conn = isHostListUrl(uri)
+    ? await connectFirstReady({ uri, multipleStatements: true })
+    : await mysql.createConnection({ uri, multipleStatements: true, connectTimeout: 10_000 });
   try {
     const [[lock]] = (await conn.query("SELECT GET_LOCK('chat_migrate', 60) AS ok")) as unknown as [[{ ok: number }]];
     if (lock?.ok !== 1) throw new Error("another migration holds the lock for 60 s");

@@ -13,9 +13,11 @@ import { MIGRATE_OPTIONS, MIGRATE_SUMMARY, migrateCommand } from "./cli/migrate-
 import { readArgs, resolveOptions, type Table, UsageError, usage } from "./cli/options.ts";
 import { SERVER_OPTIONS, SERVER_SUMMARY, serverCommand } from "./cli/server-command.ts";
 import { commit, VERSION } from "./version.ts";
+import { createSite } from "./web/site.ts";
 
 const COMMANDS: Record<string, Command<Table> | CommandGroup> = {
-  server: command({ options: SERVER_OPTIONS, summary: SERVER_SUMMARY, run: serverCommand }),
+  // The web port serves the web client (src/web/), bundled into this executable.
+  server: command({ options: SERVER_OPTIONS, summary: SERVER_SUMMARY, run: (parsed) => serverCommand(parsed, { site: createSite() }) }),
   client: command({ options: CLIENT_OPTIONS, summary: CLIENT_SUMMARY, run: clientCommand }),
   migrate: command({ options: MIGRATE_OPTIONS, summary: MIGRATE_SUMMARY, run: migrateCommand, alsoInConfig: SERVER_OPTIONS }),
   admin: ADMIN,

@@ -6,7 +6,7 @@
  * after the connection drops (jittered backoff, bounded in attempts and time).
  * Sending a message so that it survives that is people.ts's sendOnce.
  */
-import { Wire, type Frame } from "../../test/support/wire.ts";
+import { Wire, type Frame, type WireOptions } from "../../test/support/wire.ts";
 import type { LabTls } from "./probes.ts";
 
 export type { Frame } from "../../test/support/wire.ts";
@@ -24,6 +24,8 @@ export interface ClientOptions {
   backoffMs?: [number, number];
   /** Give up reconnecting after this long, in ms. Default 30000. */
   reconnectForMs?: number;
+  /** Speak the WebSocket transport at this path (e.g. "/ws", over TLS when `tls` is given) instead of TCP. */
+  wsPath?: string;
 }
 
 export class RequestError extends Error {
@@ -44,7 +46,7 @@ export interface Outage {
 }
 
 export class LabClient {
-  readonly opts: Required<Omit<ClientOptions, "tls">> & Pick<ClientOptions, "tls">;
+  readonly opts: Required<Omit<ClientOptions, "tls" | "wsPath">> & Pick<ClientOptions, "tls" | "wsPath">;
   node?: string;
   token?: string;
   user?: { id: number; name: string };
@@ -87,22 +89,23 @@ export class LabClient {
   /** Connects and waits for `hello`, both within `timeoutMs`; returns its node. */
   async open(timeoutMs = 3_000): Promise<string> {
     this.#closing = false;
+    const how: WireOptions = {
+      host: this.opts.host,
+      tls: this.opts.tls,
+      timeoutMs,
+      keep: false,
+      // The server broke the framing: record it where the checks look, and carry on.
+      strict: false,
+      onGarbage: (line) => {
+        this.events.push({ at: Date.now(), frame: { type: "lab_bad_frame", line } });
+        console.error(`   ${this.opts.label}: unparsable frame from the server: ${line.slice(0, 200)}`);
+      },
+      onFrame: (f) => this.#onFrame(f),
+      onClose: (closed) => this.#onClose(closed),
+    };
     let w: Wire;
     try {
-      w = await Wire.connect(this.opts.port, {
-        host: this.opts.host,
-        tls: this.opts.tls,
-        timeoutMs,
-        keep: false,
-        // The server broke the framing: record it where the checks look, and carry on.
-        strict: false,
-        onGarbage: (line) => {
-          this.events.push({ at: Date.now(), frame: { type: "lab_bad_frame", line } });
-          console.error(`   ${this.opts.label}: unparsable frame from the server: ${line.slice(0, 200)}`);
-        },
-        onFrame: (f) => this.#onFrame(f),
-        onClose: (closed) => this.#onClose(closed),
-      });
+      w = this.opts.wsPath !== undefined ? await this.#openWs(timeoutMs, how) : await Wire.connect(this.opts.port, how);
     } catch (e) {
       throw new Error(`${this.opts.label}: ${(e as Error).message}`);
     }
@@ -112,6 +115,21 @@ export class LabClient {
     this.#lastPong = Date.now();
     this.#pingTimer ??= setInterval(() => this.#ping(), this.opts.pingMs);
     return this.node;
+  }
+
+  /** A browser's connection: the WebSocket transport, bounded like a TCP connect (a SYN lost while the VIP moves). */
+  async #openWs(timeoutMs: number, opts: WireOptions): Promise<Wire> {
+    const connecting = Wire.connectWs(this.opts.port, { ...opts, path: this.opts.wsPath });
+    let timer: Timer | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no WebSocket hello within ${timeoutMs} ms`)), timeoutMs)));
+    try {
+      return await Promise.race([connecting, late]);
+    } catch (e) {
+      connecting.then((w) => w.abort(), () => {}); // opened after all, too late: drop it
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Sends a request; resolves with the `ok` frame, rejects with RequestError on `error`. */

@@ -1,6 +1,6 @@
 /**
  * The lab's driver: runs inside the client namespace (the supervisor starts it
- * there), brings the cluster up, runs the six checks and prints the report.
+ * there), brings the cluster up, runs the checks and prints the report.
  * It exits 0 only when every check passed. Stopping what it started is the
  * supervisor's job, which also covers the driver dying halfway.
  */
@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { Launcher } from "./launch.ts";
 import { nsInode, procNetns, type Topology } from "./netns.ts";
 import { PidRegistry } from "./procs.ts";
+import { redisPrimaryKill } from "./redis-failover.ts";
 import { Report, secs } from "./report.ts";
 import { chatNodeKill, crossNodeChat, distribution, nginxCrash, restore, rollingUpgrade, type Lab } from "./scenarios.ts";
-import { makeLabCerts, Stack, VIP_PORT, VMS, type Vm } from "./stack.ts";
+import { BALANCERS, makeLabCerts, REDIS_PORT, SENTINEL_PORT, Stack, VIP_PORT, VIP_WEB_PORT, VMS, type Vm } from "./stack.ts";
 import { tailOf, waitUntil } from "../../test/support/wait.ts";
 import { tcpHello } from "./probes.ts";
 
@@ -43,46 +44,56 @@ export async function drive(stateFile: string): Promise<number> {
     certs,
   });
   const report = new Report();
-  const lab: Lab = { stack, vip: { host: topo.addr.vip, port: VIP_PORT, tls: certs.tls }, users: [] };
+  const lab: Lab = {
+    stack,
+    vip: { host: topo.addr.vip, port: VIP_PORT, tls: certs.tls },
+    web: { host: topo.addr.vip, port: VIP_WEB_PORT, tls: certs.tls, wsPath: "/ws" },
+    users: [],
+    browsers: [],
+  };
 
-  const up = await report.run("setup: MariaDB + Redis in the db namespace, chat + nginx + keepalived on vm1 and vm2", async (c) => {
+  const up = await report.run("setup: MariaDB + Redis primary in db, Redis replica in db2, chat + sentinel on vm1-vm3, nginx + keepalived on vm1 and vm2", async (c) => {
     let t = Date.now();
     await stack.startDatabases();
-    c.figure(`MariaDB ${topo.addr.db}:3306 and Redis ${topo.addr.db}:6379 (with requirepass) up in ${secs(Date.now() - t)}, set up with the guide's config lines and SQL`);
+    c.figure(`MariaDB ${topo.addr.db}:3306 and Redis ${topo.addr.db}:${REDIS_PORT} (with requirepass) up in ${secs(Date.now() - t)}, set up with the guide's config lines and SQL`);
+    t = Date.now();
+    await stack.startSentinels();
+    c.figure(`Redis replica ${topo.addr.db2}:${REDIS_PORT} in sync and sentinels on ${VMS.map((vm) => `${topo.addr[vm]}:${SENTINEL_PORT}`).join(", ")} agreed on the topology in ${secs(Date.now() - t)} (the guide's sentinel.conf)`);
     stack.install();
     const version = (await launcher.run("vm1", [join(state.vmRoots.vm1, "usr/local/bin/chat"), "--version"])).trim();
     c.figure(`installed with deploy/install.sh --root: ${version}, run from ${state.vmRoots.vm1} (no source, no node_modules), TLS with deploy/make-certs.sh's certificate`);
     c.figure(`chat migrate as chat_migrate: ${(await stack.migrate()).trim()}; the nodes connect as chat (rows only)`);
     t = Date.now();
     for (const vm of VMS) await stack.startChat(vm);
-    for (const vm of VMS) await stack.startNginx(vm);
-    c.figure(`chat nodes ${topo.addr.vm1}:6000, ${topo.addr.vm2}:6000 and nginx :${VIP_PORT} on both VMs up in ${secs(Date.now() - t)}`);
+    for (const vm of BALANCERS) await stack.startNginx(vm);
+    c.figure(`chat nodes ${VMS.map((vm) => `${topo.addr[vm]}:6000`).join(", ")} (Redis through the sentinels) and nginx :${VIP_PORT} on vm1 and vm2 up in ${secs(Date.now() - t)}`);
     t = Date.now();
-    for (const vm of VMS) await stack.startKeepalived(vm);
+    for (const vm of BALANCERS) await stack.startKeepalived(vm);
     await waitUntil("VIP on vm1", async () => (await stack.vipHolders()).join() === "vm1", 10_000, { detail: () => tailOf(stack.keepalived.vm1?.log) });
     const onVip = Date.now();
     await waitUntil("VIP answering", async () => (await tcpHello(topo.addr.vip, VIP_PORT, 300, certs.tls)) !== undefined, 10_000);
     c.figure(`keepalived started: VIP ${topo.addr.vip} on vm1 after ${secs(onVip - t)}, answering after ${secs(Date.now() - t)}`, true);
-    for (const vm of VMS) {
+    for (const vm of BALANCERS) {
       const complaints = stack.keepalivedComplaints(vm);
       if (complaints.length) c.fail(`keepalived on ${vm} complains about its check script: ${complaints[0]}`);
     }
   });
 
   const steps: [string, (lab: Lab, c: import("./report.ts").CheckHandle) => Promise<void>, string?][] = [
-    ["1. clients connecting to the VIP land on both nodes", distribution],
-    ["2. users on different nodes chat both ways; group chat reaches both nodes", crossNodeChat],
-    ["3. master's nginx killed: VIP moves, clients reconnect with their token, zero lost, zero duplicated", nginxCrash, "2"],
+    ["1. clients connecting to the VIP land on all three nodes", distribution],
+    ["2. users on different nodes chat both ways, browsers over WebSocket through nginx too; group chat reaches every node", crossNodeChat],
+    ["3. master's nginx killed: VIP moves, clients and browsers reconnect with their token, zero lost, zero duplicated", nginxCrash, "2"],
     ["4. chat node SIGKILLed: friends see its users offline within 15 s; pending messages arrive after reconnect", chatNodeKill, "2"],
-    ["5. everything restored: VIP fails back, zero lost, zero duplicated, both nodes serve", restore, "2"],
-    ["6. rolling upgrade with install.sh --upgrade, vm2 then vm1: the VIP stays, clients move with their token, zero lost, zero duplicated", rollingUpgrade, "2"],
+    ["5. everything restored: VIP fails back, zero lost, zero duplicated, every node serves", restore, "2"],
+    ["6. rolling restart of the three chat nodes (install.sh --upgrade, vm3, vm2, vm1) under load: the VIP stays, clients follow their token within 3 s, zero lost, zero duplicated", rollingUpgrade, "2"],
+    ["7. Redis primary SIGKILLed under load: Sentinel promotes the replica, cross-node live delivery back within 10 s, zero lost, zero duplicated", redisPrimaryKill, "2"],
   ];
   for (const [name, body, needs] of steps) {
     if (!up) report.skip(name, "setup failed");
     else if (needs === "2" && (lab.users.length < 4 || !lab.sender?.token)) report.skip(name, "check 2 could not create the users");
     else await report.run(name, (c) => body(lab, c));
   }
-  for (const u of [...lab.users, lab.sender]) u?.close();
+  for (const u of [...lab.users, ...lab.browsers, lab.sender]) u?.close();
   await lab.erin?.close();
   console.log(report.summary());
   return report.ok ? 0 : 1;

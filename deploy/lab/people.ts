@@ -16,6 +16,8 @@ export interface Endpoint {
   host: string;
   port: number;
   tls?: LabTls;
+  /** A browser's endpoint: the WebSocket transport at this path. */
+  wsPath?: string;
 }
 
 /**

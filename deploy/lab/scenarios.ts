@@ -1,19 +1,21 @@
 /**
- * The lab's six checks, run in order on one cluster:
- *   1. connections through the VIP land on both chat nodes
+ * The lab's first six checks, run in order on one cluster (the Redis and
+ * database failovers follow in files of their own):
+ *   1. connections through the VIP land on all three chat nodes
  *   2. users on different nodes chat both ways; group chat reaches both nodes
  *   3. the master's nginx crashes: the VIP moves, clients come back with their
  *      token, nothing sent meanwhile is lost or stored twice (the clients
  *      through the VIP keep sending, and send again with the same cid what
  *      the crash cut off)
  *   4. a chat node is SIGKILLed: friends see its users go offline within 15 s;
- *      what was sent to them arrives when they reconnect to the other node,
+ *      what was sent to them arrives when they reconnect to another node,
  *      and what they were sending when it died goes again from there, once
  *   5. everything restarts: the VIP fails back, nothing is lost or stored
  *      twice, both nodes serve again
- *   6. the guide's rolling upgrade (install.sh --upgrade, vm2 then vm1): the
- *      VIP never leaves vm1, each drained node's clients come back with their
- *      token, nothing is lost or stored twice
+ *   6. a rolling restart of the three nodes by the guide's upgrade
+ *      (install.sh --upgrade, vm3, vm2, then vm1): the VIP never leaves vm1,
+ *      each drained node's clients come back with their token within 3 s,
+ *      nothing is lost or stored twice
  */
 import { timedOut, waitUntil } from "../../test/support/wait.ts";
 import type { LabClient } from "./client.ts";
@@ -23,7 +25,7 @@ import { arrival, befriendAll, keepSending, openOn, sender, sendOnce, sendTo, si
 import type { CheckHandle } from "./report.ts";
 import { secs } from "./report.ts";
 import { alive, crash } from "./procs.ts";
-import { CHAT_PORT, VMS, type Stack, type Vm } from "./stack.ts";
+import { BALANCERS, CHAT_PORT, VMS, type Stack, type Vm } from "./stack.ts";
 
 /** src/client's default heartbeat: an idle library client notices a dead path only when it pings. */
 const LIBRARY_HEARTBEAT_MS = 10_000;
@@ -39,12 +41,16 @@ export interface Lab {
   sender?: LabClient;
   /** A user on the project's client library (src/client), through the VIP. */
   erin?: LibraryUser;
+  /** Browsers: the WebSocket transport through nginx's http block on the VIP (frank, grace). */
+  browsers: LabClient[];
+  /** nginx's https port on the VIP, for the browsers. */
+  web: Endpoint;
   group?: number;
 }
 
 /** Everyone who receives during the failovers. */
 function recipients(lab: Lab): Recipient[] {
-  return lab.erin ? [...lab.users, lab.erin] : lab.users;
+  return [...lab.users, ...lab.browsers, ...(lab.erin ? [lab.erin] : [])];
 }
 
 /** keepSending's pause for a closed loop: the next send goes as soon as the last one's ok is in, so one is always in flight. */
@@ -56,16 +62,20 @@ const CLOSED_LOOP = 0;
  * off in flight is sent again with its cid after the reconnect. Stopped and
  * reported by the caller.
  */
-function chatThroughVip(lab: Lab, tag: string, everyMs: number) {
+export function chatThroughVip(lab: Lab, tag: string, everyMs: number) {
   const { users } = lab;
   const clients = users.map((u, i) => keepSending(sender(u), [users[(i + 1) % users.length]!], `${tag} ${u.user!.name}`, everyMs, 10_000));
   const erin = lab.erin ? keepSending(lab.erin, [lab.sender!], `${tag} erin`, everyMs, 10_000) : undefined;
+  // Each browser to the first lab user (across nodes or not: nginx decides).
+  const browsers = lab.browsers.map((b) => keepSending(sender(b), [users[0]!], `${tag} ${b.user!.name}`, everyMs, 10_000));
   return {
     async stop() {
-      await Promise.all([...clients, erin].map((l) => l?.stop()));
+      await Promise.all([...clients, ...browsers, erin].map((l) => l?.stop()));
     },
     async report(c: CheckHandle) {
       await reportLoss(c, clients.flatMap((l) => l.sent), clients.flatMap((l) => l.failures), `sent by the lab clients through the VIP (cid, re-sent after reconnecting)`);
+      if (browsers.length)
+        await reportLoss(c, browsers.flatMap((l) => l.sent), browsers.flatMap((l) => l.failures), `sent by the browsers (WebSocket through nginx's http block: cid, re-sent after reconnecting)`);
       if (erin) await reportLoss(c, erin.sent, erin.failures, `sent by erin through the VIP (src/client library: cid, re-sent after reconnecting)`);
     },
   };
@@ -86,13 +96,13 @@ export async function distribution(lab: Lab, c: CheckHandle, n = 20) {
   }
   const text = [...counts].sort().map(([node, k]) => `${node} ${k}`).join(", ");
   c.figure(`${n} connections to VIP ${lab.vip.host}:${lab.vip.port}: ${text}`, true);
-  c.expect((counts.get("vm1") ?? 0) > 0 && (counts.get("vm2") ?? 0) > 0, "not every node got connections");
+  c.expect(VMS.every((vm) => (counts.get(vm) ?? 0) > 0), "not every node got connections");
 }
 
 /** 2. Users on different nodes chat both ways; group chat reaches members on both nodes. */
 export async function crossNodeChat(lab: Lab, c: CheckHandle) {
   const names = ["alice", "bob", "carol", "dave"];
-  const homes: Vm[] = ["vm1", "vm2", "vm1", "vm2"];
+  const homes: Vm[] = ["vm1", "vm2", "vm3", "vm2"];
   for (let i = 0; i < names.length; i++) {
     const u = await openOn(lab.vip, names[i]!, homes[i]);
     await signIn(u, names[i]!);
@@ -106,7 +116,15 @@ export async function crossNodeChat(lab: Lab, c: CheckHandle) {
   await erin.signIn();
   lab.erin = erin;
   await sender.request("add_friend", { user: erin.user!.id });
-  c.figure(`users through the VIP: ${spread(lab.users)}; erin (src/client library) on ${erin.node}; sender direct to vm2:${CHAT_PORT}`);
+  for (const name of ["frank", "grace"]) {
+    const b = await openOn(lab.web, name, undefined);
+    await signIn(b, name);
+    lab.browsers.push(b);
+  }
+  await befriendAll([...lab.users, sender, ...lab.browsers]);
+  c.figure(
+    `users through the VIP: ${spread(lab.users)}; erin (src/client library) on ${erin.node}; browsers (WebSocket, https://${lab.web.host}:${lab.web.port}/ws): ${spread(lab.browsers)}; sender direct to vm2:${CHAT_PORT}`,
+  );
   const [alice, bob, carol, dave] = lab.users as [LabClient, LabClient, LabClient, LabClient];
 
   for (const [from, to] of [[alice, bob], [bob, alice], [carol, dave], [dave, carol]] as const) {
@@ -128,6 +146,15 @@ export async function crossNodeChat(lab: Lab, c: CheckHandle) {
     const missed = others.filter((_, i) => times[i] === undefined).map((u) => `${u.user!.name}@${u.node}`);
     if (missed.length) c.fail(`group message from ${from.user!.name} not delivered to ${missed.join(", ")}`);
     else c.figure(`group message from ${from.user!.name}@${from.node} reached ${others.map((u) => `${u.user!.name}@${u.node}`).join(", ")}, slowest in ${Math.max(...(times as number[]))} ms`);
+  }
+  for (const b of lab.browsers) {
+    for (const [from, to] of [[sender, b], [b, sender]] as const) {
+      const t = Date.now();
+      const s = await from.request("send", { to: to.user!.id, text: `hi ${to.user!.name}, from ${from.user!.name}` });
+      const ms = await arrival(to, Number(s.mid), t);
+      if (ms === undefined) c.fail(`${from.user!.name}@${from.node} -> ${to.user!.name}@${to.node} (browser): not delivered in 3 s`);
+      else c.figure(`${from.user!.name}@${from.node} -> ${to.user!.name}@${to.node} (browser over WebSocket through nginx): delivered in ${ms} ms`);
+    }
   }
   const t0 = Date.now();
   const toErin = await sendTo(sender, erin, "hello erin");
@@ -155,6 +182,7 @@ export async function nginxCrash(lab: Lab, c: CheckHandle) {
   if (answered) c.figure(`VIP:${lab.vip.port} answered (hello through vm2's nginx) after ${secs(answered - t0)}`, true);
   else c.fail("nothing answered on the VIP within 10 s");
   reportReconnects(c, await backAfter(lab.users, t0, 15_000), "after the kill", t0);
+  reportReconnects(c, await backAfter(lab.browsers, t0, 15_000), "(browsers, WebSocket) after the kill", t0);
   if (lab.erin) reportReconnects(c, await backAfter([lab.erin], t0, 15_000), "(src/client library, default backoff) after the kill", t0);
   await Bun.sleep(500);
   await Promise.all([sending.stop(), chatting.stop()]);
@@ -166,16 +194,15 @@ export async function nginxCrash(lab: Lab, c: CheckHandle) {
 export async function chatNodeKill(lab: Lab, c: CheckHandle) {
   const { stack } = lab;
   const dead: Vm = "vm1";
-  const live: Vm = "vm2";
-  // Somebody must be on each node: the killed node's users, and friends who watch them.
-  for (let i = 0; i < 10 && !(lab.users.some((u) => u.node === dead) && lab.users.some((u) => u.node === live)); i++) {
+  // Somebody must be on the killed node, and friends on the others who watch them.
+  for (let i = 0; i < 10 && !(lab.users.some((u) => u.node === dead) && lab.users.some((u) => u.node !== dead)); i++) {
     const u = lab.users[i % lab.users.length]!;
     const t = Date.now();
     u.drop();
     await waitUntil(`${u.opts.label} back`, () => !!u.outages.find((o) => o.lostAt >= t)?.backAt, 5_000).catch(timedOut);
   }
   const victims = lab.users.filter((u) => u.node === dead);
-  const watchers = [...lab.users.filter((u) => u.node === live), lab.sender!];
+  const watchers = [...lab.users.filter((u) => u.node !== dead), lab.sender!];
   if (!victims.length) throw new Error(`no user could be placed on ${dead}: ${spread(lab.users)}`);
   c.figure(`before: ${spread(lab.users)}; VIP on [${(await stack.vipHolders())}]`);
   for (const v of victims) v.held = true; // they stay away until the offline pushes are seen
@@ -217,13 +244,13 @@ export async function chatNodeKill(lab: Lab, c: CheckHandle) {
 
   const tBack = Date.now();
   for (const v of victims) v.release();
-  reportReconnects(c, await backAfter(victims, t0, 10_000), "after being let back (to the surviving node)", tBack);
-  const wrongNode = victims.filter((v) => v.node !== live);
-  c.expect(wrongNode.length === 0, `${wrongNode.map((v) => v.user!.name).join(", ")} did not land on ${live}`);
+  reportReconnects(c, await backAfter(victims, t0, 10_000), "after being let back (to a surviving node)", tBack);
+  const wrongNode = victims.filter((v) => v.node === dead);
+  c.expect(wrongNode.length === 0, `${wrongNode.map((v) => v.user!.name).join(", ")} landed on the dead node ${dead}`);
   await reportLoss(c, sent, [], `sent to them while away (pending)`);
   await Bun.sleep(300);
   await Promise.all(theirs.map((l) => l.stop()));
-  await reportLoss(c, theirs.flatMap((l) => l.sent), theirs.flatMap((l) => l.failures), `sent by them across the kill (cut off in flight: re-sent from ${live})`);
+  await reportLoss(c, theirs.flatMap((l) => l.sent), theirs.flatMap((l) => l.failures), `sent by them across the kill (cut off in flight: re-sent from a surviving node)`);
 }
 
 /** 5. Everything restored: VIP fails back to vm1, nothing lost, both nodes serve again. */
@@ -245,6 +272,7 @@ export async function restore(lab: Lab, c: CheckHandle) {
   // lab's clients ping every second; the library pings every 10 s.
   const movedAt = moved.taken ?? t1;
   reportReconnects(c, await backAfter(lab.users, t1, 10_000), "after the VIP moved (lab clients, 1 s ping)", movedAt);
+  reportReconnects(c, await backAfter(lab.browsers, t1, 10_000), "after the VIP moved (browsers, WebSocket, 1 s ping)", movedAt);
   if (lab.erin) {
     const rows = await backAfter([lab.erin], t1, LIBRARY_HEARTBEAT_MS + 10_000);
     reportReconnects(c, rows, `after the VIP moved (src/client library, ${LIBRARY_HEARTBEAT_MS / 1000} s heartbeat)`, movedAt, LIBRARY_HEARTBEAT_MS + 5_000);
@@ -280,8 +308,12 @@ function nodeOf(r: Recipient): string | undefined {
   return (r as { node?: string }).node;
 }
 
+/** Longest a drained node's client may take to be back on another node in a rolling restart. */
+const ROLLING_BACK_LIMIT_MS = 3_000;
+
 /**
- * 6. The guide's upgrade: `install.sh --upgrade` on vm2, then on vm1 (the
+ * 6. The guide's upgrade as a rolling restart of the three chat nodes, one
+ * at a time under load: `install.sh --upgrade` on vm3, vm2, then vm1 (the
  * MASTER), with the lab doing what systemd does for `systemctl restart
  * chat`. The VIP must stay on vm1 throughout (the maintenance flag keeps the
  * check from failing), keepalived must be neither restarted nor changing
@@ -292,8 +324,8 @@ export async function rollingUpgrade(lab: Lab, c: CheckHandle) {
   const { stack } = lab;
   const holders = await stack.vipHolders();
   if (holders.join() !== "vm1") throw new Error(`the VIP should be on vm1 before the upgrade, it is on [${holders}]`);
-  const keepalivedBefore = VMS.map((vm) => stack.keepalivedTransitions(vm).length);
-  const keepalivedPids = VMS.map((vm) => stack.keepalived[vm]!.rec);
+  const keepalivedBefore = BALANCERS.map((vm) => stack.keepalivedTransitions(vm).length);
+  const keepalivedPids = BALANCERS.map((vm) => stack.keepalived[vm]!.rec);
 
   const t0 = Date.now();
   const away: string[] = [];
@@ -307,7 +339,7 @@ export async function rollingUpgrade(lab: Lab, c: CheckHandle) {
   })();
   const sending = keepSending(sender(lab.sender!), recipients(lab), "during the upgrade");
   try {
-    for (const vm of ["vm2", "vm1"] as const) {
+    for (const vm of ["vm3", "vm2", "vm1"] as const) {
       const drained = recipients(lab).filter((u) => nodeOf(u) === vm);
       const t = Date.now();
       const r = await stack.upgrade(vm);
@@ -325,7 +357,7 @@ export async function rollingUpgrade(lab: Lab, c: CheckHandle) {
       const told = drained.filter((u) => !(u instanceof LibraryUser) && (u as LabClient).events.some((e) => e.at >= t && e.frame.code === "shutting_down"));
       c.figure(`${vm}'s node drained: ${drained.map((u) => u.user!.name).join(", ")}; told shutting_down: ${told.map((u) => u.user!.name).join(", ") || "none"}`);
       c.expect(told.length === drained.filter((u) => !(u instanceof LibraryUser)).length, `not every client on ${vm} was told shutting_down`);
-      reportReconnects(c, await backAfter(drained, t, 15_000), `after ${vm}'s node drained (measured from their disconnect)`);
+      reportReconnects(c, await backAfter(drained, t, 15_000), `after ${vm}'s node drained (measured from their disconnect)`, undefined, ROLLING_BACK_LIMIT_MS);
     }
   } finally {
     watching = false;
@@ -333,7 +365,7 @@ export async function rollingUpgrade(lab: Lab, c: CheckHandle) {
   }
   c.expect(away.length === 0, `the VIP left vm1 during the upgrade: ${away[0]}`);
   if (!away.length) c.figure(`VIP on vm1 alone throughout (polled every 20 ms for ${secs(Date.now() - t0)})`, true);
-  const transitions = VMS.map((vm, i) => stack.keepalivedTransitions(vm).slice(keepalivedBefore[i]));
+  const transitions = BALANCERS.map((vm, i) => stack.keepalivedTransitions(vm).slice(keepalivedBefore[i]));
   c.expect(transitions.every((t) => t.length === 0), `keepalived changed state during the upgrade: ${transitions.flat()[0]}`);
   c.expect(keepalivedPids.every(alive), "a keepalived was restarted during the upgrade");
   await Bun.sleep(500);

@@ -1,11 +1,14 @@
 /**
- * What runs in the lab: MariaDB and Redis in the db namespace, set up with
- * the deploy guide's own config lines and SQL, and on each "VM" a chat node,
- * nginx and keepalived configured exactly as deploy/install.sh configures a
- * real VM (it stages each VM in a directory with --root, and the lab runs
- * what it wrote), serving TLS with deploy/make-certs.sh's certificate.
+ * What runs in the lab: MariaDB and the Redis primary in the db namespace,
+ * the Redis replica in db2, a sentinel on each of the three "VMs", all set up
+ * with the deploy guide's own config lines and SQL; and on each VM a chat
+ * node (nginx and keepalived on VM 1 and 2) configured exactly as
+ * deploy/install.sh configures a real VM (it stages each VM in a directory
+ * with --root, and the lab runs what it wrote), serving TLS with
+ * deploy/make-certs.sh's certificate, finding Redis through the sentinels.
  */
 import { spawnSync } from "node:child_process";
+import { createClient } from "redis";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fill, guideBlock } from "./guide.ts";
@@ -19,8 +22,16 @@ import { type LabTls, tcpGreets, tcpHello } from "./probes.ts";
 export const CHAT_PORT = 6000;
 export const ADMIN_PORT = 6001;
 export const VIP_PORT = 8000;
+/** nginx's HTTPS port for browsers on the VIP (install.sh's default). */
+export const VIP_WEB_PORT = 8443;
 export const MYSQL_PORT = 3306;
 export const REDIS_PORT = 6379;
+export const SENTINEL_PORT = 26379;
+/** The primary's name the sentinels watch and the nodes ask for (the guide's). */
+export const REDIS_MASTER = "chat";
+/** The lab's sentinels decide faster than the guide's 5 s: the whole lab must run in minutes. */
+const LAB_DOWN_AFTER_MS = 1000;
+const LAB_FAILOVER_TIMEOUT_MS = 5000;
 const STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so";
 const REPO = resolve(import.meta.dir, "../..");
 /** The lab's passwords, in place of the guide's NODE-PASSWORD, MIGRATE-PASSWORD and REDIS-PASSWORD. */
@@ -33,8 +44,13 @@ const INSTALL = join(REPO, "deploy/install.sh");
 /** systemctl for install.sh in the lab: hands each call to Stack.upgrade. */
 const SYSTEMCTL = join(REPO, "deploy/lab/systemctl.sh");
 
-export type Vm = "vm1" | "vm2";
-export const VMS: Vm[] = ["vm1", "vm2"];
+export type Vm = "vm1" | "vm2" | "vm3";
+/** Every VM runs a chat node and a sentinel. */
+export const VMS: Vm[] = ["vm1", "vm2", "vm3"];
+/** VM 1 and 2 also run nginx and keepalived (the VIP); VM 3 only its chat node behind them. */
+export const BALANCERS: Vm[] = ["vm1", "vm2"];
+export type RedisHost = "db" | "db2";
+export const REDIS_HOSTS: RedisHost[] = ["db", "db2"];
 
 export interface StackOptions {
   /** The lab's data directory (.data/lab-<pid>). */
@@ -58,7 +74,7 @@ export interface LabCerts {
  * addresses, into `dir`. The clients trust the authority it made.
  */
 export function makeLabCerts(dir: string, topo: Topology): LabCerts {
-  const r = spawnSync("bash", [join(REPO, "deploy/make-certs.sh"), "--dir", dir, topo.addr.vip, topo.addr.vm1, topo.addr.vm2], { encoding: "utf8", timeout: 30_000 });
+  const r = spawnSync("bash", [join(REPO, "deploy/make-certs.sh"), "--dir", dir, topo.addr.vip, topo.addr.vm1, topo.addr.vm2, topo.addr.vm3], { encoding: "utf8", timeout: 30_000 });
   if (r.status !== 0) throw new Error(`deploy/make-certs.sh failed:\n${r.stdout}${r.stderr}`);
   return { cert: join(dir, "chat.pem"), key: join(dir, "chat.key"), tls: { ca: readFileSync(join(dir, "ca.pem"), "utf8") } };
 }
@@ -67,8 +83,11 @@ export class Stack {
   /** The nodes' user (rows only) and the migration user, as the guide's SQL makes them. */
   readonly mysqlUrl: string;
   readonly migrateUrl: string;
-  readonly redisUrl: string;
+  /** The nodes' --redis-sentinels. */
+  readonly sentinelList: string;
   readonly tls: LabTls;
+  readonly redis: Partial<Record<RedisHost, Started>> = {};
+  readonly sentinel: Partial<Record<Vm, Started>> = {};
   readonly chat: Partial<Record<Vm, Started>> = {};
   readonly nginx: Partial<Record<Vm, Started>> = {};
   readonly keepalived: Partial<Record<Vm, Started>> = {};
@@ -80,7 +99,7 @@ export class Stack {
   ) {
     this.mysqlUrl = `mysql://chat:${NODE_PASSWORD}@${topo.addr.db}:${MYSQL_PORT}/chat`;
     this.migrateUrl = `mysql://chat_migrate:${MIGRATE_PASSWORD}@${topo.addr.db}:${MYSQL_PORT}/chat`;
-    this.redisUrl = `redis://:${REDIS_PASSWORD}@${topo.addr.db}:${REDIS_PORT}`;
+    this.sentinelList = VMS.map((vm) => `${topo.addr[vm]}:${SENTINEL_PORT}`).join(",");
     this.tls = opts.certs.tls;
   }
 
@@ -95,8 +114,9 @@ export class Stack {
 
   /**
    * The guide's step 3: MariaDB with its `[mysqld]` lines (bound to
-   * loopback and the database address), its SQL for the two users, and
-   * Redis with its four lines (bound likewise, with a password).
+   * loopback and the database address), its SQL for the two users (and the
+   * third VM's), and the Redis primary with its four lines (bound likewise,
+   * with a password) and the replication lines of "Redis Sentinel".
    */
   async startDatabases() {
     const dir = join(this.opts.dir, "db");
@@ -105,8 +125,6 @@ export class Stack {
     const sock = join(dir, "mariadb.sock");
     const cnf = join(dir, "60-chat.cnf");
     writeFileSync(cnf, this.#guide("mariadb-cnf") + "\n");
-    const redisConf = join(dir, "redis.conf");
-    writeFileSync(redisConf, this.#guide("redis-conf", { "REDIS-PASSWORD": REDIS_PASSWORD }) + "\n");
     await this.launcher.run(
       "db",
       ["mariadb-install-db", "--no-defaults", `--datadir=${data}`, "--auth-root-authentication-method=normal",
@@ -121,26 +139,118 @@ export class Stack {
         "--max-connections=1000", "--skip-log-bin", "--innodb-flush-log-at-trx-commit=2", "--user=root"],
       "mariadb",
     );
-    await this.launcher.spawn(
-      "db",
-      ["redis-server", redisConf, "--port", String(REDIS_PORT), "--dir", dir, "--daemonize", "no"],
-      "redis",
-    );
+    await this.startRedis("db");
     await waitUntil("MariaDB", () => tcpGreets(this.topo.addr.db, MYSQL_PORT), 60_000);
-    await waitUntil("Redis", () => tcpGreets(this.topo.addr.db, REDIS_PORT, "PING\r\n"), 10_000);
-    const grants = this.#guide("grants", { "NODE-PASSWORD": NODE_PASSWORD, "MIGRATE-PASSWORD": MIGRATE_PASSWORD });
+    const grants = [
+      this.#guide("grants", { "NODE-PASSWORD": NODE_PASSWORD, "MIGRATE-PASSWORD": MIGRATE_PASSWORD }),
+      this.#guide("grants-third-vm", { "NODE-PASSWORD": NODE_PASSWORD }),
+    ].join("\n");
     await this.launcher.run("db", ["mariadb", "--no-defaults", "-uroot", `--socket=${sock}`, "-e", grants]);
   }
 
-  /** Stages both VMs with deploy/install.sh --root, exactly as on real VMs. */
+  /**
+   * A Redis host's config: the guide's four lines of step 3 with this host's
+   * address, its replication lines, and on the replica `replicaof` the
+   * primary. Written once: Sentinel rewrites the `replicaof` line as it
+   * moves the primary (a restarted Redis comes back as what it was last).
+   */
+  #redisConf(host: RedisHost): string {
+    const file = join(this.opts.dir, `redis-${host}.conf`);
+    if (existsSync(file)) return file;
+    const pw = { "REDIS-PASSWORD": REDIS_PASSWORD };
+    const lines = [
+      this.#guide("redis-conf", pw).replaceAll(this.topo.addr.db, this.topo.addr[host]),
+      fill(guideBlock("redis-replication-conf"), pw), // no addresses in it
+      ...(host === "db" ? [] : [`replicaof ${this.topo.addr.db} ${REDIS_PORT}`]),
+      "",
+    ];
+    writeFileSync(file, lines.join("\n"));
+    return file;
+  }
+
+  /** Starts (or starts again, after a kill) the Redis of `host`; resolves once it answers. */
+  async startRedis(host: RedisHost) {
+    const dir = join(this.opts.dir, `redis-${host}`);
+    mkdirSync(dir, { recursive: true });
+    this.redis[host] = await this.launcher.spawn(
+      host,
+      ["redis-server", this.#redisConf(host), "--port", String(REDIS_PORT), "--dir", dir, "--daemonize", "no"],
+      `redis-${host}`,
+    );
+    await waitUntil(`Redis on ${host}`, () => tcpGreets(this.topo.addr[host], REDIS_PORT, "PING\r\n"), 10_000, { detail: () => tailOf(this.redis[host]?.log) });
+  }
+
+  /**
+   * "Redis Sentinel": the replica on db2, then the guide's sentinel.conf on
+   * each VM (its address, the lab's password and faster decisions); resolves
+   * once every sentinel knows the replica and the two other sentinels.
+   */
+  async startSentinels() {
+    await this.startRedis("db2");
+    await waitUntil("the replica in sync", async () => (await this.redisRole("db2"))?.link === "connected", 15_000, { detail: () => tailOf(this.redis.db2?.log) });
+    for (const vm of VMS) {
+      const conf = join(this.opts.dir, `sentinel-${vm}.conf`);
+      const text = fill(this.#guide("sentinel-conf", { "REDIS-PASSWORD": REDIS_PASSWORD }), {
+        [`bind 127.0.0.1 ${this.topo.addr.vm1}`]: `bind 127.0.0.1 ${this.topo.addr[vm]}`,
+        "down-after-milliseconds chat 5000": `down-after-milliseconds chat ${LAB_DOWN_AFTER_MS}`,
+        "failover-timeout chat 60000": `failover-timeout chat ${LAB_FAILOVER_TIMEOUT_MS}`,
+      });
+      // Sentinel rewrites its file as it learns the topology: one writable file each. In the foreground, logging to stdout.
+      writeFileSync(conf, `${text}\ndaemonize no\ndir ${this.opts.dir}\n`);
+      this.sentinel[vm] = await this.launcher.spawn(vm, ["redis-sentinel", conf], `sentinel-${vm}`);
+    }
+    await waitUntil(
+      "every sentinel knows the replica and the others",
+      async () => {
+        for (const vm of VMS) {
+          const replicas = (await this.askSentinel(vm, ["SENTINEL", "REPLICAS", REDIS_MASTER])) as unknown[] | undefined;
+          const peers = (await this.askSentinel(vm, ["SENTINEL", "SENTINELS", REDIS_MASTER])) as unknown[] | undefined;
+          if (!replicas?.length || (peers?.length ?? 0) < VMS.length - 1) return false;
+        }
+        return true;
+      },
+      30_000,
+      { everyMs: 200, detail: () => VMS.map((vm) => tailOf(this.sentinel[vm]?.log, 8)).join("\n") },
+    );
+  }
+
+  /** One command to a sentinel, on a fresh connection; undefined when it does not answer. */
+  async askSentinel(vm: Vm, cmd: string[]): Promise<unknown> {
+    return oneCommand(this.topo.addr[vm], SENTINEL_PORT, cmd);
+  }
+
+  /** The Redis host the sentinels name primary now (the first sentinel that answers decides). */
+  async redisPrimary(): Promise<RedisHost | undefined> {
+    for (const vm of VMS) {
+      const r = (await this.askSentinel(vm, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", REDIS_MASTER])) as string[] | undefined;
+      if (r) return REDIS_HOSTS.find((h) => this.topo.addr[h] === r[0]);
+    }
+    return undefined;
+  }
+
+  /** What a Redis host says it is (ROLE): primary, or replica and whether its link to the primary is up. */
+  async redisRole(host: RedisHost): Promise<{ role: "master" | "slave"; link?: string } | undefined> {
+    const r = (await oneCommand(this.topo.addr[host], REDIS_PORT, ["ROLE"], REDIS_PASSWORD)) as unknown[] | undefined;
+    if (!r) return undefined;
+    return r[0] === "master" ? { role: "master" } : { role: "slave", link: String(r[3]) };
+  }
+
+  /**
+   * Stages the three VMs with deploy/install.sh --root, exactly as on real
+   * VMs, with "Redis Sentinel"'s options (the third VM's nginx and
+   * keepalived files are written but never started, as the guide says).
+   */
   install() {
     const nodes = VMS.map((vm) => `${this.topo.addr[vm]}:${CHAT_PORT}`).join(",");
+    const passwordFile = join(this.opts.dir, "redis-password");
+    writeFileSync(passwordFile, `${REDIS_PASSWORD}\n`);
     for (const vm of VMS) {
       const r = spawnSync(
         "bash",
         [INSTALL, "--role", vm === "vm1" ? "master" : "backup", "--node", vm,
           "--iface", this.topo.iface, "--vip", `${this.topo.addr.vip}/24`, "--nodes", nodes,
-          "--mysql", this.mysqlUrl, "--redis", this.redisUrl, "--binary", this.opts.binary,
+          "--mysql", this.mysqlUrl, "--redis-sentinels", this.sentinelList, "--redis-master", REDIS_MASTER,
+          "--redis-password-file", passwordFile, "--binary", this.opts.binary,
           "--listen-port", String(VIP_PORT), "--chat-port", String(CHAT_PORT), "--admin-port", String(ADMIN_PORT),
           // Loopback: only the VM's own keepalived check reads /healthz.
           "--admin-host", "127.0.0.1",
@@ -292,7 +402,7 @@ export class Stack {
     const root = this.root(vm);
     const conf = join(root, "etc/nginx/lab-nginx.conf");
     // The main config: the lab's paths, in the foreground so the PID we
-    // record is the master's. The stream block is the one install.sh wrote.
+    // record is the master's. The stream and http blocks are the ones install.sh wrote.
     writeFileSync(
       conf,
       [
@@ -303,6 +413,7 @@ export class Stack {
         `error_log ${join(root, "var/log/nginx/error.log")} info;`,
         "events { worker_connections 4096; }",
         `include ${join(root, "etc/nginx/chat-stream.conf")};`,
+        `include ${join(root, "etc/nginx/chat-web.conf")};`,
         "",
       ].join("\n"),
     );
@@ -342,8 +453,8 @@ export class Stack {
 
   /** Which VMs hold the VIP right now. */
   async vipHolders(): Promise<Vm[]> {
-    const held = await Promise.all(VMS.map((vm) => addressesIn(this.topo.ns[vm], this.topo.iface)));
-    return VMS.filter((_, i) => held[i]!.includes(this.topo.addr.vip));
+    const held = await Promise.all(BALANCERS.map((vm) => addressesIn(this.topo.ns[vm], this.topo.iface)));
+    return BALANCERS.filter((_, i) => held[i]!.includes(this.topo.addr.vip));
   }
 
   /** Log lines in which keepalived says it will not run the check script. */
@@ -353,6 +464,20 @@ export class Stack {
     return readFileSync(log, "utf8")
       .split("\n")
       .filter((l) => /unsafe|insecure|security|not executable|disabl|cannot|No such/i.test(l) && !/enable_script_security/.test(l));
+  }
+}
+
+/** One command on a fresh connection (password: the Redis one), or undefined when it fails. */
+async function oneCommand(host: string, port: number, cmd: string[], password?: string): Promise<unknown> {
+  const c = createClient({ socket: { host, port, connectTimeout: 1000, reconnectStrategy: false }, password });
+  c.on("error", () => {}); // the rejected command carries it
+  try {
+    await c.connect();
+    return await c.sendCommand(cmd);
+  } catch {
+    return undefined; // not up, or refused: the caller polls
+  } finally {
+    c.destroy();
   }
 }
 

@@ -24,6 +24,7 @@ const NEEDED = [
   ["mariadb-install-db", "mariadb-server"],
   ["mariadb", "mariadb-client"],
   ["redis-server", "redis-server"],
+  ["redis-sentinel", "redis-sentinel"],
   ["ip", "iproute2"],
 ] as const;
 

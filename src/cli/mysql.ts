@@ -3,8 +3,21 @@
  * (a mysql:// URL, or in the config file an object with the reference
  * projects' keys) and `--mysql-password-file`, which keeps the password out of
  * the URL, so it needs no percent-encoding and stays out of the environment.
+ * Either form may name several hosts (a Galera cluster): in the URL
+ * `mysql://user:password@10.0.0.21:3306,10.0.0.22:3306,10.0.0.23:3306/chat`,
+ * in the config file `"ip": ["10.0.0.21", ...]` or a list of objects, one per
+ * host. The pool writes through the first that is ready and fails over down
+ * the list (pool/README.md, "Several hosts").
  */
-import { type PoolConfig, type PoolOptions, poolOptionsFromConfig, poolOptionsFromUrl } from "../../pool/index.ts";
+import {
+  joinHostListUrl,
+  type PoolConfig,
+  type PoolOptions,
+  parseHost,
+  poolOptionsFromConfig,
+  poolOptionsFromUrl,
+  splitHostListUrl,
+} from "../../pool/index.ts";
 import type { Option } from "./options.ts";
 import { secretFile, type ValueType } from "./value-types.ts";
 
@@ -24,6 +37,23 @@ function holds(chars: string[]): string {
  * the password.
  */
 export function mysqlUrlProblem(text: string): string | undefined {
+  let list: ReturnType<typeof splitHostListUrl>;
+  try {
+    list = splitHostListUrl(text);
+  } catch (e) {
+    return `is not a valid URL: ${(e as Error).message}`;
+  }
+  if (list.urls.length > 1) {
+    for (const [i, one] of list.urls.entries()) {
+      const problem = oneUrlProblem(one);
+      if (problem) return `(host ${i + 1} of its list, ${list.hosts[i]}) ${problem}`;
+    }
+    return undefined;
+  }
+  return oneUrlProblem(text);
+}
+
+function oneUrlProblem(text: string): string | undefined {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
   if (scheme !== "mysql" && scheme !== "mariadb")
     return scheme
@@ -64,9 +94,9 @@ export const mysqlTarget: ValueType<PoolOptions> = {
   },
   fromJson(value) {
     if (typeof value === "string") return mysqlTarget.parse(value);
-    if (typeof value !== "object" || value === null || Array.isArray(value))
-      throw new TypeError("must be a mysql:// URL or an object (ip, port, username, password, dbname, ...)");
-    return poolOptionsFromConfig(value as PoolConfig);
+    if (typeof value !== "object" || value === null)
+      throw new TypeError("must be a mysql:// URL, an object (ip, port, username, password, dbname, ...) or a list of such objects, one per host");
+    return poolOptionsFromConfig(value as PoolConfig | PoolConfig[]);
   },
 };
 
@@ -77,7 +107,9 @@ export const MYSQL_OPTIONS = {
     required: true,
     help:
       "MySQL/MariaDB, mysql://user:password@host:port/db (pool settings may go in the query; " +
-      "a password with / # ? % percent-encoded, or use --mysql-password-file)",
+      "a password with / # ? % percent-encoded, or use --mysql-password-file); several hosts, " +
+      "mysql://user:password@h1:3306,h2:3306,h3:3306/db, for a Galera cluster: writes go to the first " +
+      "that is ready and move down the list when it fails",
   },
   mysqlPasswordFile: {
     type: secretFile,
@@ -90,13 +122,14 @@ export const MYSQL_OPTIONS = {
 export function withPassword(pool: PoolOptions, password: string | undefined): PoolOptions {
   if (password === undefined) return pool;
   if (typeof pool.uri !== "string") return { ...pool, password };
-  const u = new URL(pool.uri);
+  const { hosts, urls } = splitHostListUrl(pool.uri);
+  const u = new URL(urls[0]!);
   // The setter leaves "%" alone, so the encoded form survives; mysql2 decodes it.
   u.password = encodeURIComponent(password);
-  return { ...pool, uri: u.toString() };
+  return { ...pool, uri: hosts.length > 1 ? joinHostListUrl(u.toString(), hosts) : u.toString() };
 }
 
-/** The URL for the migrator, which takes only a URL: the pool's own, or one built from the config object's fields. */
+/** The URL for the migrator, which takes only a URL: the pool's own, or one built from the config object's fields (a host list too). */
 export function mysqlUrlOf(pool: PoolOptions): string {
   if (typeof pool.uri === "string") return pool.uri;
   const u = new URL("mysql://localhost");
@@ -105,5 +138,6 @@ export function mysqlUrlOf(pool: PoolOptions): string {
   u.username = encodeURIComponent(pool.user ?? "root");
   u.password = encodeURIComponent(pool.password ?? "");
   u.pathname = `/${pool.database ?? "chat"}`;
-  return u.toString();
+  if (pool.hosts === undefined) return u.toString();
+  return joinHostListUrl(u.toString(), pool.hosts.map((h) => parseHost(h, pool.port ?? 3306).label));
 }

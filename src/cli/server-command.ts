@@ -10,10 +10,11 @@ import { POOL_DEFAULTS, type PoolOptions } from "../../pool/index.ts";
 import { createLogger, LOG_FORMATS } from "../log.ts";
 import { run } from "../server/run.ts";
 import { DEFAULTS } from "../server/server.ts";
+import type { Site } from "../server/web-listener.ts";
 import { DEFAULT_STATEMENT_TIMEOUT } from "../store/server-pool.ts";
 import { MYSQL_OPTIONS, mysqlUrlOf, withPassword } from "./mysql.ts";
 import { derived, given, type Parsed, type Table, UsageError } from "./options.ts";
-import { duration, file, hostPortList, int, oneOf, origins, pemFile, secretFile, text, url } from "./value-types.ts";
+import { duration, file, hostPortList, int, oneOf, origins, pemFile, secretFile, text, toggle, url } from "./value-types.ts";
 
 /**
  * The admin HTTP endpoint answers /healthz and /metrics without
@@ -84,12 +85,19 @@ export const SERVER_OPTIONS = {
   config: {
     type: file,
     env: "CHAT_CONFIG",
-    help: 'JSON file with any of these options by name (e.g. {"port": 6000}); its "mysql" may be an object (ip, port, username, password, dbname, initSize, maxSize, maxIdleTime, connectionTimeout)',
+    help: 'JSON file with any of these options by name (e.g. {"port": 6000}); its "mysql" may be an object (ip, port, username, password, dbname, initSize, maxSize, maxIdleTime, connectionTimeout; ip may be a list of hosts) or a list of such objects, one per host',
   },
   initSize: { flag: "pool-init-size", type: int(0), env: "CHAT_POOL_INIT_SIZE", help: "MySQL connections kept open", default: POOL_DEFAULTS.initSize },
   maxSize: { flag: "pool-max-size", type: int(1), env: "CHAT_POOL_MAX_SIZE", help: "most MySQL connections", default: POOL_DEFAULTS.maxSize },
   maxIdleTime: { flag: "pool-max-idle-time", type: duration("s"), env: "CHAT_POOL_MAX_IDLE_TIME", help: "idle time before a connection above the init size closes; 0 never", default: POOL_DEFAULTS.maxIdleTime },
   connectionTimeout: { flag: "pool-connection-timeout", type: duration("ms", 1, MAX_TIMER), env: "CHAT_POOL_CONNECTION_TIMEOUT", help: "how long a request waits for a MySQL connection", default: POOL_DEFAULTS.connectionTimeout },
+  failback: {
+    flag: "mysql-failback",
+    type: toggle,
+    env: "CHAT_MYSQL_FAILBACK",
+    help: "with several hosts in --mysql: move writes back to an earlier host of the list once it is ready again (off: after a failover they stay where they went until the node restarts)",
+    default: POOL_DEFAULTS.failback,
+  },
   statementTimeoutMs: { flag: "mysql-timeout", type: duration("ms", 0, MAX_TIMER), env: "CHAT_MYSQL_TIMEOUT", help: "a MySQL statement unanswered this long fails as unavailable and its connection closes; 0 never", default: DEFAULT_STATEMENT_TIMEOUT },
   tlsCert: { type: pemFile, env: "CHAT_TLS_CERT", help: "PEM certificate: serve TLS instead of plain TCP" },
   tlsKey: { type: pemFile, env: "CHAT_TLS_KEY", help: "PEM private key for --tls-cert" },
@@ -141,7 +149,13 @@ export const SERVER_OPTIONS = {
 
 export const SERVER_SUMMARY = "Runs a chat node. Stops cleanly on SIGTERM or SIGINT.";
 
-const POOL_KEYS = ["initSize", "maxSize", "maxIdleTime", "connectionTimeout"] as const;
+const POOL_KEYS = ["initSize", "maxSize", "maxIdleTime", "connectionTimeout", "failback"] as const;
+
+/** What the command is handed besides its options: the web port's pages, from the layer above (src/main.ts). */
+export interface ServerCommandDeps {
+  /** Answers the web port's requests other than /ws: the web client. */
+  site?: Site;
+}
 
 /**
  * Where the node finds Redis: `--redis` (with the password file's password
@@ -160,16 +174,16 @@ export function redisOf(parsed: Parsed<typeof SERVER_OPTIONS>): { redisUrl?: str
   return { redisUrl: u.toString() };
 }
 
-export async function serverCommand(parsed: Parsed<typeof SERVER_OPTIONS>): Promise<void> {
+export async function serverCommand(parsed: Parsed<typeof SERVER_OPTIONS>, deps: ServerCommandDeps = {}): Promise<void> {
   // What is left after taking out the options that need shaping is the server's own options, by their own names.
-  const { mysql, mysqlPasswordFile, tlsCert, tlsKey, hashMemory, hashTime, logLevel, logFormat, config, initSize, maxSize, maxIdleTime, connectionTimeout, ...rest } =
+  const { mysql, mysqlPasswordFile, tlsCert, tlsKey, hashMemory, hashTime, logLevel, logFormat, config, initSize, maxSize, maxIdleTime, connectionTimeout, failback, ...rest } =
     parsed.values;
   const { redisSentinels, redisMaster, redisPasswordFile, redisUrl, ...server } = rest;
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
   if (server.loginMaxDelayMs < server.loginDelayMs) throw new UsageError("--login-max-delay must be at least --login-delay");
   // Pool flags override what the URL query or the config object say, but only when given.
   const pool: PoolOptions = withPassword({ ...mysql }, mysqlPasswordFile);
-  for (const key of POOL_KEYS) if (given(parsed, key)) pool[key] = parsed.values[key];
+  for (const key of POOL_KEYS) if (given(parsed, key)) (pool as Record<string, unknown>)[key] = parsed.values[key];
   const log = createLogger(logLevel, { format: logFormat });
   const running = await run(
     {
@@ -179,6 +193,7 @@ export async function serverCommand(parsed: Parsed<typeof SERVER_OPTIONS>): Prom
       pool,
       hash: { memoryCost: hashMemory, timeCost: hashTime },
       tls: tlsCert !== undefined && tlsKey !== undefined ? { cert: tlsCert, key: tlsKey } : undefined,
+      site: deps.site,
     },
     log,
     // Loaded only when needed: the Redis client is large, and a single node does without it.

@@ -12,6 +12,8 @@ import { ConnectionClosedError, FrameTooLargeError, RequestError, TimeoutError }
 import { Link } from "./link.ts";
 import { type ChatClientOptions, type Resolved, resolveOptions } from "./options.ts";
 import { RecentSet } from "./recent-set.ts";
+import { type ClientLink, type LinkEvents, unrefTimer } from "./transport.ts";
+import { WsLink } from "./ws-link.ts";
 import type {
   DeletedPush,
   EditedPush,
@@ -123,7 +125,7 @@ const RESEND_ATTEMPTS = 20;
 export class ClientBase extends Emitter<ClientEvents> {
   readonly options: Readonly<Resolved>;
   #state: ClientState = "idle";
-  #link: Link | null = null;
+  #link: ClientLink | null = null;
   #nextId = 1;
   #pending = new Map<number, Pending>();
   #user: UserRef | undefined;
@@ -186,7 +188,7 @@ export class ClientBase extends Emitter<ClientEvents> {
   async connect(): Promise<HelloPush> {
     if (this.#state !== "idle") throw new Error(`connect() called on a client that is ${this.#state}`);
     this.#state = "connecting";
-    let link: Link;
+    let link: ClientLink;
     try {
       link = await this.#dial();
     } catch (err) {
@@ -230,11 +232,12 @@ export class ClientBase extends Emitter<ClientEvents> {
    * (or a reply that never came) sends it again with the same cid once the
    * client has reconnected and logged back in; the server answers a repeat
    * with the first message (`duplicate: true`). Without `cid`, or without
-   * reconnecting, it is `request`.
+   * reconnecting, it is `request`. A `cid` in `fields` is kept (a retry of a
+   * send that failed for good names the same message again).
    */
   async requestOnce(op: string, fields: Record<string, unknown>): Promise<Reply> {
     if (!this.offers("cid") || this.options.reconnect === null) return this.request(op, fields);
-    const once = { ...fields, cid: crypto.randomUUID() };
+    const once = { ...fields, cid: typeof fields.cid === "string" ? fields.cid : newCid() };
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.request(op, once);
@@ -290,18 +293,21 @@ export class ClientBase extends Emitter<ClientEvents> {
 
   // ---- internals ----
 
-  #dial(): Promise<Link> {
-    const { host, port, tls, connectTimeoutMs, maxFrame } = this.options;
+  #dial(): Promise<ClientLink> {
+    const { host, port, tls, url, connectTimeoutMs, maxFrame } = this.options;
     // The link object is ours only once open() resolves; its events come after that.
-    const linkRef: { value: Link | null } = { value: null };
-    const events = {
-      frame: (frame: Record<string, unknown>) => this.#onFrame(linkRef.value, frame),
-      closed: (error?: Error) => this.#onLinkClosed(linkRef.value, error),
+    const linkRef: { value: ClientLink | null } = { value: null };
+    const events: LinkEvents = {
+      frame: (frame) => this.#onFrame(linkRef.value, frame),
+      closed: (error) => this.#onLinkClosed(linkRef.value, error),
     };
-    return Link.open({ host, port, tls, connectTimeoutMs, maxFrame }, events).then((link) => (linkRef.value = link));
+    const opened: Promise<ClientLink> = url
+      ? WsLink.open({ url, connectTimeoutMs, maxFrame }, events)
+      : Link.open({ host, port, tls, connectTimeoutMs, maxFrame }, events);
+    return opened.then((link) => (linkRef.value = link));
   }
 
-  #adopt(link: Link): void {
+  #adopt(link: ClientLink): void {
     this.#link = link;
     this.#state = "open";
     this.#lastSent = Date.now(); // the server counts silence from the connect
@@ -311,11 +317,12 @@ export class ClientBase extends Emitter<ClientEvents> {
     this.emit("push", link.hello);
   }
 
-  #send(link: Link, op: string, fields: Record<string, unknown>, options: SendOptions = {}): Promise<Reply> {
+  #send(link: ClientLink, op: string, fields: Record<string, unknown>, options: SendOptions = {}): Promise<Reply> {
     const id = this.#nextId++;
     // type and id first on the wire for readability; fields cannot override them.
     const frame = Object.assign({ type: op, id }, fields, { type: op, id });
-    const bytes = encoder.encode(`${JSON.stringify(frame)}\n`);
+    const json = JSON.stringify(frame);
+    const bytes = encoder.encode(`${json}\n`);
     if (bytes.length > this.options.maxRequestBytes) {
       return Promise.reject(new FrameTooLargeError(bytes.length, this.options.maxRequestBytes));
     }
@@ -328,12 +335,12 @@ export class ClientBase extends Emitter<ClientEvents> {
       }, options.timeoutMs);
     }
     this.#pending.set(id, pending);
-    link.send(bytes);
+    link.send(json, bytes);
     this.#lastSent = Date.now();
     return promise;
   }
 
-  #onFrame(link: Link | null, frame: Record<string, unknown>): void {
+  #onFrame(link: ClientLink | null, frame: Record<string, unknown>): void {
     if (link !== this.#link) return; // a frame from a link being replaced
     if (frame.type === "ok" || frame.type === "error") this.#onReply(frame);
     else this.#onPush(frame as unknown as Push);
@@ -421,7 +428,7 @@ export class ClientBase extends Emitter<ClientEvents> {
     });
   }
 
-  #onLinkClosed(link: Link | null, error?: Error): void {
+  #onLinkClosed(link: ClientLink | null, error?: Error): void {
     if (!link || link !== this.#link) return;
     this.#link = null;
     this.#stopHeartbeat();
@@ -461,7 +468,7 @@ export class ClientBase extends Emitter<ClientEvents> {
       this.emit("reconnecting", { attempt, delayMs, error: cause });
       await this.#sleep(delayMs);
       if (this.#state !== "reconnecting") return;
-      let link: Link;
+      let link: ClientLink;
       try {
         link = await this.#dial();
       } catch (err) {
@@ -504,7 +511,7 @@ export class ClientBase extends Emitter<ClientEvents> {
     }
   }
 
-  #reopened(link: Link, login?: LoginResult, loginError?: RequestError): void {
+  #reopened(link: ClientLink, login?: LoginResult, loginError?: RequestError): void {
     this.#state = "open";
     this.#armHeartbeat();
     this.#features = new Set(link.hello.features ?? []);
@@ -531,7 +538,7 @@ export class ClientBase extends Emitter<ClientEvents> {
     const wait = Math.max(0, every - (Date.now() - this.#lastSent));
     this.#heartbeat = setTimeout(() => this.#beat(), wait);
     // The heartbeat alone must not keep a process alive.
-    this.#heartbeat.unref();
+    unrefTimer(this.#heartbeat);
   }
 
   #beat(): void {
@@ -581,4 +588,18 @@ export class ClientBase extends Emitter<ClientEvents> {
 
 function describeLoss(error?: Error): string {
   return error ? `connection lost: ${error.message}` : "connection closed by the server";
+}
+
+/**
+ * A fresh cid. `crypto.randomUUID` exists only in secure contexts, and a page
+ * served over plain http from another host is not one: 122 random bits
+ * from `getRandomValues` (available everywhere) then, in the same form.
+ */
+export function newCid(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

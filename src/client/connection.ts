@@ -77,8 +77,8 @@ export class ChatClient extends ClientBase {
    * gets a cid and survives a lost connection: it is sent again with the same
    * cid after the reconnect (when reconnecting is on), and stored once.
    */
-  async send(to: number, text: string): Promise<SendResult> {
-    return (await this.requestOnce("send", { to, text })) as unknown as SendResult;
+  async send(to: number, text: string, options: SendOptions = {}): Promise<SendResult> {
+    return (await this.requestOnce("send", { to, text, ...cidOf(options) })) as unknown as SendResult;
   }
 
   async createGroup(name: string, desc?: string): Promise<GroupInfo> {
@@ -93,8 +93,8 @@ export class ChatClient extends ClientBase {
     await this.request("leave_group", { group });
   }
 
-  async groupSend(group: number, text: string): Promise<SendResult> {
-    return (await this.requestOnce("group_send", { group, text })) as unknown as SendResult;
+  async groupSend(group: number, text: string, options: SendOptions = {}): Promise<SendResult> {
+    return (await this.requestOnce("group_send", { group, text, ...cidOf(options) })) as unknown as SendResult;
   }
 
   /** Acknowledges messages; resolves with how many were pending. */
@@ -282,6 +282,20 @@ export class ChatClient extends ClientBase {
   onGroupDeleted(listener: (p: GroupDeletedPush) => void): () => void {
     return this.on("group_deleted", listener);
   }
+}
+
+/** How a send is made. */
+export interface SendOptions {
+  /**
+   * The message's cid (1-64 chars, with a server that offers `cid`): a send
+   * tried again after it failed names the same message, and the server
+   * stores it once. Default: a fresh one per call.
+   */
+  cid?: string;
+}
+
+function cidOf(options: SendOptions): { cid?: string } {
+  return options.cid === undefined ? {} : { cid: options.cid };
 }
 
 /** Makes a client (not yet connected: call `connect()`). */

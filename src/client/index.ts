@@ -7,3 +7,4 @@ export type { BackoffOptions } from "./backoff.ts";
 export { runConsole, type ConsoleOptions } from "./console.ts";
 export * from "./conversation-list.ts";
 export * from "./request-list.ts";
+export type { ClientLink, DialOptions, LinkEvents } from "./transport.ts";

@@ -1,11 +1,13 @@
 /**
- * One TCP or TLS connection to a server: dials, waits for `hello`, splits the
- * incoming bytes into frames and writes with backpressure. A ChatClient goes
- * through several links when it reconnects; a link is never reused.
+ * One TCP or TLS connection to a server (Bun only): dials, waits for `hello`,
+ * splits the incoming bytes into frames and writes with backpressure. A
+ * ChatClient goes through several links when it reconnects; a link is never
+ * reused. ws-link.ts is the same over WebSocket.
  */
 import type { Socket, SocketHandler } from "bun";
 import { BAD_UTF8, FrameReader, TOO_LARGE } from "../protocol/frame-reader.ts";
 import { ClientError, ConnectError, ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
+import { type ClientLink, type DialOptions, type LinkEvents, parseFrame, unrefTimer } from "./transport.ts";
 import type { HelloPush } from "./types.ts";
 import { WriteQueue } from "./write-queue.ts";
 
@@ -19,27 +21,16 @@ export interface ClientTlsOptions {
   rejectUnauthorized?: boolean;
 }
 
-export interface LinkOptions {
+export interface LinkOptions extends DialOptions {
   host: string;
   port: number;
   tls: boolean | ClientTlsOptions;
-  /** time allowed from dialing to `hello`, ms */
-  connectTimeoutMs: number;
-  /** longest frame accepted from the server, bytes */
-  maxFrame: number;
-}
-
-export interface LinkEvents {
-  /** a parsed frame after `hello` */
-  frame(frame: Record<string, unknown>): void;
-  /** the connection is gone; `error` says why unless it ended cleanly */
-  closed(error?: Error): void;
 }
 
 /** How long a graceful close may wait for the server's FIN before cutting. */
 const END_GRACE_MS = 1_000;
 
-export class Link {
+export class Link implements ClientLink {
   /** the server's `hello` */
   hello!: HelloPush;
   #socket: Socket<Link> | null = null;
@@ -142,7 +133,7 @@ export class Link {
     return this.#closedWaiters.promise;
   }
 
-  send(bytes: Uint8Array): void {
+  send(_json: string, bytes: Uint8Array): void {
     if (this.#closed) return;
     this.#out.push(bytes);
   }
@@ -156,7 +147,7 @@ export class Link {
         socket.end();
         // A server that never closes its side must not keep us alive.
         const cut = setTimeout(() => socket.terminate(), END_GRACE_MS);
-        cut.unref();
+        unrefTimer(cut);
         void this.whenClosed.then(() => clearTimeout(cut));
       } else {
         this.#onClose();
@@ -190,7 +181,7 @@ export class Link {
         this.destroy(new ProtocolError("a frame from the server is not valid UTF-8"));
         return;
       }
-      const frame = parse(line);
+      const frame = parseFrame(line);
       if (!frame) {
         this.destroy(new ProtocolError(`not a JSON object with a type: ${line.slice(0, 200)}`));
         return;
@@ -232,16 +223,4 @@ export class Link {
     }
     this.#closedWaiters.resolve();
   }
-}
-
-function parse(line: string): Record<string, unknown> | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return null; // reported by the caller as a protocol error
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
-  const frame = value as Record<string, unknown>;
-  return typeof frame.type === "string" ? frame : null;
 }

@@ -17,6 +17,13 @@ export interface ChatClientOptions {
   /** `true` for TLS with the system's CAs, or TLS settings (default false: plain TCP) */
   tls?: boolean | ClientTlsOptions;
   /**
+   * A WebSocket URL (`ws://host:6080/ws`, `wss://…`): connect over the
+   * server's web port instead of TCP, with the standard `WebSocket` (in a
+   * browser too). `host`, `port` and `tls` are for TCP and may not be given
+   * with it. Default: none (TCP).
+   */
+  url?: string;
+  /**
    * Reconnect after losing the connection, with jittered exponential backoff
    * (100 ms doubling up to 5 s, ±50%), and log back in with the newest token.
    * With a server that offers `cid`, sends (`send`, `groupSend`) in flight or
@@ -56,6 +63,7 @@ export const DEFAULTS = {
   host: "127.0.0.1",
   port: DEFAULT_PORT,
   tls: false,
+  url: undefined,
   reconnect: false,
   autoAck: false,
   dedupe: undefined,
@@ -71,7 +79,8 @@ export const DEFAULTS = {
 const DEFAULT_DEDUPE = 10_000;
 
 /** Options with the defaults applied. */
-export type Resolved = Omit<Required<ChatClientOptions>, "reconnect" | "autoAck" | "dedupe"> & {
+export type Resolved = Omit<Required<ChatClientOptions>, "url" | "reconnect" | "autoAck" | "dedupe"> & {
+  url: string | undefined;
   reconnect: (Required<BackoffOptions> & { maxAttempts: number }) | null;
   autoAck: AckBatcherOptions | null;
   dedupe: number;
@@ -80,6 +89,11 @@ export type Resolved = Omit<Required<ChatClientOptions>, "reconnect" | "autoAck"
 /** Merges the defaults once; throws a TypeError for options that cannot work. */
 export function resolveOptions(options: ChatClientOptions): Resolved {
   const o = { ...DEFAULTS, ...options };
+  if (o.url !== undefined) {
+    if (!/^wss?:\/\/[^/]/.test(o.url)) throw new TypeError(`url must be a ws:// or wss:// URL: ${o.url}`);
+    const tcp = (["host", "port", "tls"] as const).filter((key) => options[key] !== undefined);
+    if (tcp.length > 0) throw new TypeError(`${tcp.join(", ")} cannot be given with url (they are for TCP)`);
+  }
   if (!(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65_535)) throw new TypeError(`bad port: ${o.port}`);
   for (const key of ["heartbeatMs", "heartbeatTimeoutMs", "requestTimeoutMs"] as const) {
     if (!(o[key] >= 0)) throw new TypeError(`${key} must be >= 0`);

@@ -44,6 +44,8 @@ function failureLine(services: Services, conn: Conn, type: RequestType, re: Id, 
 const UNAVAILABLE = new Set([
   "pool_timeout",
   "pool_closed",
+  "hosts_unavailable", // a host list where no host was ready: the pool is failing over or all are down
+  "ER_UNKNOWN_COM_ERROR", // a Galera node out of the primary component ("WSREP has not yet prepared node")
   "ECONNREFUSED",
   "ECONNRESET",
   "ETIMEDOUT",

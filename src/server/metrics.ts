@@ -288,6 +288,7 @@ export class Metrics {
       ["chat_pool_validation_failures_total", "MySQL connections that failed the validation ping", (s) => s.validationFailures],
       ["chat_pool_timeouts_total", "Requests that gave up waiting for a MySQL connection (answered unavailable)", (s) => s.timeouts],
       ["chat_pool_leases_total", "MySQL connections lent", (s) => s.leases],
+      ["chat_pool_failovers_total", "Times new MySQL connections moved to another host of the --mysql list", (s) => s.failovers],
       ["chat_pool_lease_wait_seconds_total", "Time spent waiting for a MySQL connection, summed over leases", (s) => s.leaseWaitMsTotal / 1000],
     ];
     for (const [name, help, pick] of counters) {

@@ -4,7 +4,7 @@
  * bus and presence when a Redis URL is given (in-process otherwise), the admin
  * HTTP endpoint beside the chat port.
  */
-import type { Pool, PoolOptions } from "../../pool/index.ts";
+import { type HostsUnavailableError, joinHostListUrl, type Pool, type PoolOptions, splitHostListUrl } from "../../pool/index.ts";
 import { createServerPool } from "../store/server-pool.ts";
 import { migrate } from "../../sql/migrate.ts";
 import { type Bus, createLocalBus } from "../cluster/bus.ts";
@@ -59,8 +59,22 @@ const TRANSIENT = new Set([
   "ER_CON_COUNT_ERROR",
   "ER_SERVER_SHUTDOWN",
   "ER_LOCK_WAIT_TIMEOUT",
+  "ER_UNKNOWN_COM_ERROR", // a Galera node not (yet) in the primary component
   "pool_timeout",
 ]);
+
+/**
+ * The code that decides whether to wait: a host list where every host failed
+ * alike (all refuse the password, say) is that failure; one where some host
+ * was merely unreachable or not ready is worth waiting for.
+ */
+function failureCode(e: unknown): string {
+  const err = e as { code?: string; tried?: HostsUnavailableError["tried"] } | undefined;
+  if (err?.code !== "hosts_unavailable" || !err.tried) return err?.code ?? "";
+  const codes = new Set(err.tried.map((t) => t.errorCode ?? "not_ready"));
+  const only = codes.size === 1 ? [...codes][0]! : undefined;
+  return only !== undefined && only !== "not_ready" && !TRANSIENT.has(only) ? only : "hosts_unavailable";
+}
 
 /** What the operator must fix, for the configuration errors MySQL names. */
 const ADVICE: Record<string, string> = {
@@ -84,8 +98,8 @@ async function untilUp<T>(what: string, log: Logger, attempt: () => Promise<T>):
     try {
       return await attempt();
     } catch (e) {
-      const code = (e as { code?: string })?.code ?? "";
-      if (!TRANSIENT.has(code)) {
+      const code = failureCode(e);
+      if (!TRANSIENT.has(code) && code !== "hosts_unavailable") {
         const advice = ADVICE[code];
         throw new StartupError(`${what}: ${(e as Error)?.message ?? e}${code ? ` (${code})` : ""}${advice ? `; ${advice}` : ""}`);
       }
@@ -99,7 +113,8 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
   const metrics = new Metrics();
   const redis: RedisTarget | undefined = o.redisSentinel ?? o.redisUrl;
   log.info("start", { node: o.node, mysql: redact(o.mysqlUrl), redis: describeRedis(redis) });
-  const pool = createServerPool(o.pool, o.statementTimeoutMs);
+  // A failover is worth a line: which host the writes left, for which one.
+  const pool = createServerPool({ ...o.pool, onFailover: (e) => log.warn(`mysql_${e.kind}`, { from: e.from, to: e.to }) }, o.statementTimeoutMs);
   metrics.watch({ pool: () => pool.stats() });
   let server: ChatServer | undefined;
   let bus: Bus = createLocalBus();
@@ -119,7 +134,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
     const migrated = await untilUp("mysql", log, () => migrate(o.mysqlUrl));
     if (migrated.applied.length) log.info("migrated", { applied: migrated.applied.join(",") });
     const consecutiveIds = await consecutiveInsertIds(pool);
-    if (!consecutiveIds) log.warn("autoinc_interleaved", { hint: "innodb_autoinc_lock_mode=2: messages are inserted one row at a time" });
+    if (!consecutiveIds) log.warn("autoinc_interleaved", { hint: "innodb_autoinc_lock_mode=2 or auto_increment_increment>1: messages are inserted one row at a time" });
 
     let presence: PresenceFactory | undefined;
     if (redis) {
@@ -169,12 +184,13 @@ function describeRedis(r: RedisTarget | undefined): string {
   return `sentinels ${r.sentinels.map((s) => `${s.host}:${s.port}`).join(",")} primary "${r.master}"`;
 }
 
-/** A URL without its password, for logs. */
+/** A URL without its password, for logs (a host list URL too). */
 export function redact(url: string): string {
   try {
-    const u = new URL(url);
+    const { hosts, urls } = splitHostListUrl(url);
+    const u = new URL(urls[0] ?? url);
     if (u.password) u.password = "***";
-    return u.toString();
+    return hosts.length > 1 ? joinHostListUrl(u.toString(), hosts) : u.toString();
   } catch {
     return "(unparseable URL)";
   }

@@ -32,6 +32,21 @@ export interface SessionHooks {
 /** Live pushes held during a replay beyond which the connection is given up. */
 const MAX_HELD = 10_000;
 
+/** A live push held during the replay; `done` once written (or replayed) ahead of the rest. */
+interface Held {
+  line: string;
+  msg?: MsgRef;
+  done?: boolean;
+}
+
+/** One conversation's held messages, ascending by mid, from `head` on not yet written. */
+interface HeldQueue {
+  items: Held[];
+  head: number;
+}
+
+const byMid = (a: Held, b: Held) => (a.msg as MsgRef).mid - (b.msg as MsgRef).mid;
+
 /** The conversation a message belongs to: its group, or the unordered pair of its users. */
 export function conversationOf(m: { from: number; to?: number; group?: number }): string {
   if (m.group !== undefined) return `g${m.group}`;
@@ -44,7 +59,14 @@ export class Session {
   readonly friends: ReadonlySet<number>;
   /** Groups this user is a member of. Only the Roster changes it. */
   readonly groups: ReadonlySet<number>;
-  #held: { line: string; msg?: MsgRef }[] | null = [];
+  #held: Held[] | null = [];
+  /**
+   * The held messages by conversation. A replayed message first writes the
+   * held ones of its conversation with smaller mids: the replay skips a
+   * message that the user's other session acked meanwhile, and its live push
+   * must not then come after a larger mid (and be dropped).
+   */
+  readonly #heldByConv = new Map<string, HeldQueue>();
   /** Highest mid written per conversation (a message replayed and then pushed live goes out once). */
   readonly #lastMid = new Map<string, number>();
   #ended = false;
@@ -117,24 +139,55 @@ export class Session {
     if (this.ended) return;
     if (this.#held) {
       if (this.#held.length >= MAX_HELD) return this.out.overflow();
-      this.#held.push({ line, msg });
+      const h: Held = { line, msg };
+      this.#held.push(h);
+      if (msg) this.#queueHeld(h, msg);
       return;
     }
     this.#write(line, msg);
   }
 
-  /** A message replayed from the pending table, written before any held live push. */
+  #queueHeld(h: Held, msg: MsgRef) {
+    let q = this.#heldByConv.get(msg.conv);
+    if (!q) this.#heldByConv.set(msg.conv, (q = { items: [], head: 0 }));
+    const { items } = q;
+    // Almost always ascending; a push that crossed another goes in its place.
+    let at = items.length;
+    while (at > q.head && (items[at - 1]!.msg as MsgRef).mid > msg.mid) at--;
+    items.splice(at, 0, h);
+  }
+
+  /**
+   * A message replayed from the pending table, written before the live pushes
+   * held meanwhile, except those of its conversation with smaller mids.
+   */
   replay(line: string, msg: MsgRef) {
     if (this.ended) return;
+    const q = this.#heldByConv.get(msg.conv);
+    while (q && q.head < q.items.length && (q.items[q.head]!.msg as MsgRef).mid <= msg.mid) {
+      const h = q.items[q.head++]!;
+      h.done = true;
+      if ((h.msg as MsgRef).mid < msg.mid) this.#write(h.line, h.msg);
+    }
     this.#write(line, msg);
   }
 
-  /** Ends the replay: held pushes go out, minus messages the replay already sent. */
+  /** Ends the replay: held pushes go out in their order, their messages in mid order, minus what the replay wrote. */
   live() {
     const held = this.#held;
     this.#held = null;
+    this.#heldByConv.clear();
     if (!held || this.ended) return;
-    for (const h of held) this.#write(h.line, h.msg);
+    const messages = held.filter((h) => h.msg && !h.done).sort(byMid);
+    let next = 0;
+    for (const h of held) {
+      if (h.done) continue;
+      if (!h.msg) this.out.write(h.line);
+      else {
+        const m = messages[next++] as Held;
+        this.#write(m.line, m.msg);
+      }
+    }
   }
 
   #write(line: string, msg: MsgRef | undefined) {

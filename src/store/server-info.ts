@@ -22,9 +22,12 @@ export async function answersWithin(db: Db, ms: number): Promise<boolean> {
 
 /**
  * Whether one multi-row INSERT gets consecutive auto-increment ids: true for
- * InnoDB's lock modes 0 and 1, false for 2 (interleaved).
+ * InnoDB's lock modes 0 and 1, false for 2 (interleaved, which Galera
+ * needs), and false whenever ids step by more than 1
+ * (auto_increment_increment, which Galera's wsrep_auto_increment_control
+ * sets to the cluster size unless turned off: deploy/galera/galera.cnf).
  */
 export async function consecutiveInsertIds(db: Db): Promise<boolean> {
-  const [r] = await rows<{ m: number }>(db, "SELECT @@innodb_autoinc_lock_mode AS m");
-  return Number(r?.m) !== 2;
+  const [r] = await rows<{ m: number; inc: number }>(db, "SELECT @@innodb_autoinc_lock_mode AS m, @@auto_increment_increment AS inc");
+  return Number(r?.m) !== 2 && Number(r?.inc) === 1;
 }

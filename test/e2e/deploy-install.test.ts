@@ -274,6 +274,30 @@ describe("deploy/install.sh", () => {
     expect(half.code).toBe(1);
     expect(half.err).toContain("--tls-cert and --tls-key go together");
   });
+
+  it("points the node at Redis Sentinel with the password in a file of its own, and refuses Redis named twice", () => {
+    const vm = stage();
+    const pw = join(tmp, "redis-pw");
+    writeFileSync(pw, "s3cret\n");
+    const sentinels = base(node.adminPort)
+      .join("\u0000")
+      .replace("--redis\u0000redis://:pw@10.0.0.20:6379", `--redis-sentinels\u000010.0.0.11:26379,10.0.0.12:26379\u0000--redis-password-file\u0000${pw}`)
+      .split("\u0000");
+    expect(run(vm, [...sentinels, "--binary", executable("1.0.0"), "--no-start"]).code).toBe(0);
+    const env = readFileSync(join(vm.root, "etc/chat/chat.env"), "utf8");
+    expect(env).toContain("CHAT_REDIS_URL=\n");
+    expect(env).toContain("CHAT_REDIS_SENTINELS=10.0.0.11:26379,10.0.0.12:26379\n");
+    expect(env).toContain("CHAT_REDIS_MASTER=chat\n");
+    expect(env).toContain(`CHAT_REDIS_PASSWORD_FILE=${vm.root}/etc/chat/redis-password\n`);
+    expect(readFileSync(join(vm.root, "etc/chat/redis-password"), "utf8")).toBe("s3cret\n");
+    expect((statSync(join(vm.root, "etc/chat/redis-password")).mode & 0o777).toString(8)).toBe("640");
+    const twice = run(stage(), [...base(node.adminPort), "--redis-sentinels", "10.0.0.11:26379", "--binary", executable("1.0.0")]);
+    expect(twice.code).toBe(1);
+    expect(twice.err).toContain("--redis and --redis-sentinels both name Redis");
+    const bad = run(stage(), [...sentinels.filter((a) => a !== pw && a !== "--redis-password-file"), "--redis-sentinels", "10.0.0.11", "--binary", executable("1.0.0")]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("--redis-sentinels wants HOST:PORT");
+  });
 });
 
 describe("keepalived's check script during an upgrade", () => {

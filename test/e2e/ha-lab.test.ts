@@ -1,9 +1,11 @@
 /**
- * The HA lab (deploy/lab) as part of the suite: two "VMs" with chat + nginx +
- * keepalived, MariaDB and Redis, in network namespaces, through a crash of
- * the master's nginx, a SIGKILLed chat node and the failback.
+ * The HA lab (deploy/lab) as part of the suite: three "VMs" with a chat node
+ * and a sentinel each (nginx + keepalived on two of them), MariaDB, a Redis
+ * primary and its replica, in network namespaces, through a crash of the
+ * master's nginx, a SIGKILLed chat node, the failback, a rolling restart of
+ * the three nodes and a SIGKILLed Redis primary.
  *
- * It needs root, `ip netns`, nginx with the stream module and keepalived
+ * It needs root, `ip netns`, nginx with the stream module, keepalived and redis-sentinel
  * (`sh scripts/bootstrap.sh test` installs them). Where it cannot run it
  * fails, saying why; set CHAT_SKIP_LAB=1 to skip it on purpose.
  */
@@ -14,7 +16,7 @@ const REPO = resolve(import.meta.dir, "../..");
 const TEST_LIMIT_MS = 180_000;
 
 test.skipIf(process.env.CHAT_SKIP_LAB === "1")(
-  "a two-VM cluster behind nginx and keepalived fails over, fails back and upgrades node by node without losing or duplicating a message",
+  "a three-node cluster behind nginx and keepalived, on Redis Sentinel, fails over, fails back, restarts node by node and survives its Redis primary's death without losing or duplicating a message",
   async () => {
     const lab = Bun.spawn([process.execPath, "deploy/lab/lab.ts"], {
       cwd: REPO,

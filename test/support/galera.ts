@@ -42,6 +42,8 @@ export interface GaleraCluster {
   kill(i: number): Promise<void>;
   /** Starts member i again; it rejoins (IST, or SST if gcache no longer covers it) and resolves once Synced. */
   restart(i: number): Promise<void>;
+  /** Runs statements as root over member i's socket (no placeholders: fixed SQL only); resolves to each one's rows. */
+  admin(i: number, statements: string[]): Promise<unknown[]>;
   /** wsrep_local_state_comment and wsrep_cluster_size of member i, over its socket. */
   state(i: number): Promise<{ state: string; size: number }>;
   /** Stops every member this cluster started (SIGTERM, SIGKILL after 20 s) and removes the data. */

@@ -218,8 +218,25 @@ describe("the database options", () => {
     expect(values.mysql).toEqual({ host: "db", port: 3307, user: "chat", password: "a/b", database: "c", maxSize: 4 });
     const bad = json({ mysql: 5 });
     expect(usageError(() => resolveOptions(SERVER_OPTIONS, readArgs(SERVER_OPTIONS, ["--config", bad]).flags, {})).message).toBe(
-      `--mysql (from "mysql" in ${bad}) must be a mysql:// URL or an object (ip, port, username, password, dbname, ...)`,
+      `--mysql (from "mysql" in ${bad}) must be a mysql:// URL, an object (ip, port, username, password, dbname, ...) or a list of such objects, one per host`,
     );
+  });
+
+  it("takes a host list in the URL or the config file, and --mysql-failback", () => {
+    const listUrl = "mysql://chat:pw@10.0.0.21:3306,10.0.0.22:3306,10.0.0.23:3306/chat?maxSize=20";
+    expect(mysqlUrlProblem(listUrl)).toBeUndefined();
+    expect(mysqlUrlProblem("mysql://chat:pw@h1,h2:70000/chat")).toMatch(/^\(host 2 of its list, h2:70000\) /);
+    const { values } = resolveOptions(SERVER_OPTIONS, readArgs(SERVER_OPTIONS, ["--mysql", listUrl, "--mysql-failback"]).flags, {});
+    expect(values.mysql).toEqual({ uri: "mysql://chat:pw@10.0.0.21:3306,10.0.0.22:3306,10.0.0.23:3306/chat", maxSize: 20 });
+    expect(values.failback).toBe(true);
+    const uri = withPassword(values.mysql, "n/ew").uri as string;
+    expect(uri).toBe("mysql://chat:n%2Few@10.0.0.21:3306,10.0.0.22:3306,10.0.0.23:3306/chat");
+    expect(resolveOptions(SERVER_OPTIONS, readArgs(SERVER_OPTIONS, ["--mysql", listUrl]).flags, {}).values.failback).toBe(false);
+
+    const config = json({ mysql: [{ ip: "10.0.0.21", port: 3306, username: "chat", password: "pw", dbname: "chat" }, { ip: "10.0.0.22" }] });
+    const fromFile = resolveOptions(SERVER_OPTIONS, readArgs(SERVER_OPTIONS, ["--config", config]).flags, {}).values.mysql;
+    expect(fromFile).toEqual({ user: "chat", password: "pw", database: "chat", hosts: [{ host: "10.0.0.21", port: 3306 }, { host: "10.0.0.22", port: undefined }] });
+    expect(mysqlUrlOf(fromFile)).toBe("mysql://chat:pw@10.0.0.21:3306,10.0.0.22:3306/chat");
   });
 });
 

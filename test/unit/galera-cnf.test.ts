@@ -12,7 +12,7 @@ describe("deploy/galera/galera.cnf filled in for one node", () => {
     expect(line("wsrep_node_address")).toBe("wsrep_node_address = 127.0.0.1:5002");
     expect(line("wsrep_cluster_address")).toBe("wsrep_cluster_address = gcomm://127.0.0.1:5001,127.0.0.1:5002,127.0.0.1:5003");
     expect(line("wsrep_provider_options")).toBe(
-      'wsrep_provider_options = "gmcast.listen_addr=tcp://127.0.0.1:5002;ist.recv_addr=127.0.0.1:6002;gcache.size=32M"',
+      'wsrep_provider_options = "gmcast.listen_addr=tcp://127.0.0.1:5002;ist.recv_addr=127.0.0.1:6002;gcache.size=32M;evs.keepalive_period=PT0.5S;evs.suspect_timeout=PT2S;evs.inactive_timeout=PT8S"',
     );
     expect(line("wsrep_sst_receive_address")).toBe("wsrep_sst_receive_address = 127.0.0.1:7002");
     expect(cnf).not.toContain("THIS-");
@@ -26,7 +26,7 @@ describe("deploy/galera/galera.cnf filled in for one node", () => {
 
   it("uses the template's own ports when none are given", () => {
     const vm = galeraCnf({ name: "db1", address: "10.0.0.21" }, ["10.0.0.21:4567", "10.0.0.22:4567", "10.0.0.23:4567"]);
-    expect(vm).toContain('"gmcast.listen_addr=tcp://10.0.0.21:4567;ist.recv_addr=10.0.0.21:4568;gcache.size=256M"');
+    expect(vm).toContain('"gmcast.listen_addr=tcp://10.0.0.21:4567;ist.recv_addr=10.0.0.21:4568;gcache.size=256M;');
     expect(readFileSync(GALERA_CNF, "utf8")).toContain("THIS-NODE");
   });
 

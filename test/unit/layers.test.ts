@@ -4,6 +4,7 @@
  *
  *   4  src/main.ts                      the `chat` command
  *   3  src/cli/                         command-line options
+ *      src/web/                         the web client (browser code over src/client) and its site handler
  *   2  src/server/, src/client/         the server; the client library and console
  *   1  src/store/, src/cluster/         all SQL; the bus and presence
  *   0  src/protocol/, src/log.ts, ...   what everything shares
@@ -22,6 +23,7 @@ const ROOT = resolve(`${import.meta.dir}/../..`);
 const LAYERS: [prefix: string, layer: number][] = [
   ["src/main.ts", 4],
   ["src/cli/", 3],
+  ["src/web/", 3],
   ["src/server/", 2],
   ["src/client/", 2],
   ["src/store/", 1],

@@ -16,7 +16,7 @@ const build = { version: "9.8.7", commit: "abc1234" };
 function poolStats(over: Partial<PoolStats> = {}): PoolStats {
   return {
     size: 0, idle: 0, inUse: 0, pending: 0, waiting: 0, created: 0, destroyed: 0, createErrors: 0,
-    validationFailures: 0, timeouts: 0, leases: 0, leaseWaitMsTotal: 0, leaseWaitMsMax: 0, leaseWaitHistogram: [],
+    validationFailures: 0, timeouts: 0, failovers: 0, leases: 0, leaseWaitMsTotal: 0, leaseWaitMsMax: 0, leaseWaitHistogram: [],
     ...over,
   };
 }

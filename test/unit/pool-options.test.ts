@@ -164,3 +164,76 @@ describe("getPool", () => {
     }
   });
 });
+
+describe("host lists", () => {
+  it("reads a URL with several hosts into one target per host, the rest of the URL alike in each", () => {
+    const opts = poolOptionsFromUrl("mysql://u:p%2Fw@h1:3306,h2:3307,h3/chat?maxSize=20&failback=true&charset=utf8mb4");
+    expect(opts).toMatchObject({ uri: "mysql://u:p%2Fw@h1:3306,h2:3307,h3/chat?charset=utf8mb4", maxSize: 20, failback: true });
+    const { targets, settings } = resolvePoolOptions(opts);
+    expect(settings.failback).toBe(true);
+    expect(targets.map((t) => t.label)).toEqual(["h1:3306", "h2:3307", "h3:3306"]);
+    expect(targets.map((t) => t.connection.uri)).toEqual([
+      "mysql://u:p%2Fw@h1:3306/chat?charset=utf8mb4",
+      "mysql://u:p%2Fw@h2:3307/chat?charset=utf8mb4",
+      "mysql://u:p%2Fw@h3/chat?charset=utf8mb4",
+    ]);
+    // A host that does not answer is passed over in 2 s, not mysql2's 10.
+    expect(targets.every((t) => t.connection.connectTimeout === 2_000)).toBe(true);
+  });
+
+  it("keeps a single host as it was: one target, mysql2's own connect timeout", () => {
+    const { targets } = resolvePoolOptions({ uri: "mysql://u:p@db:3306/chat" });
+    expect(targets).toEqual([{ label: "db:3306", connection: expect.objectContaining({ uri: "mysql://u:p@db:3306/chat" }) }]);
+    expect(targets[0]!.connection.connectTimeout).toBeUndefined();
+    expect(resolvePoolOptions({ host: "10.0.0.20" }).targets[0]!.label).toBe("10.0.0.20:3306");
+  });
+
+  it("takes hosts in code, each with the connection options and its own host and port", () => {
+    const { targets, connection } = resolvePoolOptions({ hosts: ["10.0.0.21", "10.0.0.22:3307", { host: "::1", port: 3308 }], port: 3310, user: "chat", connectTimeout: 500 });
+    expect(connection).not.toHaveProperty("hosts");
+    expect(targets.map((t) => [t.label, t.connection.host, t.connection.port, t.connection.connectTimeout])).toEqual([
+      ["10.0.0.21:3310", "10.0.0.21", 3310, 500],
+      ["10.0.0.22:3307", "10.0.0.22", 3307, 500],
+      ["[::1]:3308", "::1", 3308, 500],
+    ]);
+  });
+
+  it("reads the seed-style config with ip as a list, or as a list of one object per host", () => {
+    expect(poolOptionsFromConfig({ ip: ["10.0.0.21", "10.0.0.22"], port: "3306", username: "chat", dbname: "chat", failback: "false" })).toEqual({
+      hosts: ["10.0.0.21", "10.0.0.22"],
+      port: 3306,
+      user: "chat",
+      database: "chat",
+      failback: false,
+    });
+    const list = poolOptionsFromConfig([
+      { ip: "10.0.0.21", port: 3306, username: "chat", password: "pw", dbname: "chat", maxSize: 20 },
+      { ip: "10.0.0.22", port: "3307" },
+      { ip: "10.0.0.23", username: "chat" },
+    ]);
+    expect(list).toEqual({
+      user: "chat",
+      password: "pw",
+      database: "chat",
+      maxSize: 20,
+      hosts: [
+        { host: "10.0.0.21", port: 3306 },
+        { host: "10.0.0.22", port: 3307 },
+        { host: "10.0.0.23", port: undefined },
+      ],
+    });
+    expect(resolvePoolOptions(list).targets.map((t) => t.label)).toEqual(["10.0.0.21:3306", "10.0.0.22:3307", "10.0.0.23:3306"]);
+  });
+
+  it("throws a TypeError on a malformed list", () => {
+    expect(() => poolOptionsFromUrl("mysql://u:p@h1,,h3/chat")).toThrow("empty entry");
+    expect(() => poolOptionsFromUrl("mysql://u:p@h1,h2:99999/chat")).toThrow("host 2");
+    expect(() => resolvePoolOptions({ uri: "mysql://u:p@h1,h1/chat" })).toThrow("h1:3306 twice");
+    expect(() => resolvePoolOptions({ uri: "mysql://u:p@h1/chat", hosts: ["h2"] })).toThrow("not both");
+    expect(() => resolvePoolOptions({ hosts: [] })).toThrow(TypeError);
+    expect(() => resolvePoolOptions({ hosts: ["h1:port"] })).toThrow(TypeError);
+    expect(() => poolOptionsFromConfig([{ ip: "a", username: "x" }, { ip: "b", username: "y" }])).toThrow("username differently".replace("username", "user"));
+    expect(() => poolOptionsFromConfig([{ port: 3306 }])).toThrow("no ip");
+    expect(() => poolOptionsFromUrl("mysql://h/db?failback=maybe")).toThrow("failback");
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * One WebSocket connection to a server's web port (PROTOCOL.md "WebSocket
+ * transport"), with the standard `WebSocket`: in a browser and in Bun alike.
+ * Each message carries one frame both ways, so there are no bytes to split:
+ * the link checks the frame limit, parses, and waits for `hello` first, as
+ * the TCP link does.
+ */
+import { ConnectError, ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
+import { type ClientLink, type DialOptions, type LinkEvents, parseFrame, unrefTimer } from "./transport.ts";
+import type { HelloPush } from "./types.ts";
+
+export interface WsLinkOptions extends DialOptions {
+  /** `ws://host:port/ws` or `wss://…` */
+  url: string;
+}
+
+/** How long a graceful close may wait for the server's close frame before the link counts as closed. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** Close codes that mean the server ended the connection on purpose, with nothing to report. */
+const CLEAN_CLOSE = new Set([1000, 1001, 1005]);
+
+const encoder = new TextEncoder();
+
+export class WsLink implements ClientLink {
+  /** the server's `hello` */
+  hello!: HelloPush;
+  #ws: WebSocket | null = null;
+  #ready = Promise.withResolvers<void>();
+  #greeted = false;
+  #closed = false;
+  #closedWaiters = Promise.withResolvers<void>();
+  /** why the link is being taken down, when we know it before the socket says */
+  #reason: Error | undefined;
+
+  private constructor(
+    readonly options: WsLinkOptions,
+    private readonly events: LinkEvents,
+  ) {
+    // Nobody may be waiting when a link fails before `open` is awaited.
+    this.#ready.promise.catch(() => {});
+  }
+
+  /** Connects and resolves once the server's `hello` arrived. */
+  static async open(options: WsLinkOptions, events: LinkEvents): Promise<WsLink> {
+    const link = new WsLink(options, events);
+    const { url, connectTimeoutMs } = options;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url);
+    } catch (err) {
+      throw new ConnectError(`cannot connect to ${url}: ${(err as Error).message}`, { cause: err });
+    }
+    link.#attach(ws);
+    const timer = setTimeout(
+      () => link.destroy(new TimeoutError(`no hello from ${url} within ${connectTimeoutMs} ms`)),
+      connectTimeoutMs,
+    );
+    try {
+      await link.#ready.promise;
+      return link;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** the server's node id */
+  get node(): string {
+    return this.hello.node;
+  }
+
+  /** Bytes the WebSocket has queued and not yet sent. */
+  get bufferedBytes(): number {
+    return this.#ws?.bufferedAmount ?? 0;
+  }
+
+  /** Resolves when the connection has closed. */
+  get whenClosed(): Promise<void> {
+    return this.#closedWaiters.promise;
+  }
+
+  send(json: string): void {
+    const ws = this.#ws;
+    if (this.#closed || !ws || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(json);
+  }
+
+  /** Ends the connection gracefully (what was sent is still delivered). */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#reason ??= new ConnectionClosedError("connection closed by the client");
+      this.#ws?.close(1000);
+      // A server that never answers the close frame must not keep us waiting.
+      const cut = setTimeout(() => this.#onClose(), CLOSE_GRACE_MS);
+      unrefTimer(cut);
+      void this.whenClosed.then(() => clearTimeout(cut));
+    }
+    return this.whenClosed;
+  }
+
+  /** Cuts the connection at once; `reason` is what `closed` reports. */
+  destroy(reason: Error): void {
+    if (this.#closed) return;
+    this.#reason ??= reason;
+    this.#ws?.close();
+    // The socket's own close event may come much later (or, for a dead peer, after a timeout): settle now.
+    this.#onClose();
+  }
+
+  #attach(ws: WebSocket): void {
+    this.#ws = ws;
+    ws.binaryType = "arraybuffer";
+    ws.onmessage = (event) => this.#onMessage(event.data);
+    ws.onerror = () => {
+      // Browsers say nothing more about a failed WebSocket; the close event follows.
+      this.#reason ??= this.#greeted
+        ? new ConnectionClosedError(`connection to ${this.options.url} failed`)
+        : new ConnectError(`cannot connect to ${this.options.url}`);
+    };
+    ws.onclose = (event) => {
+      if (this.#reason === undefined && !CLEAN_CLOSE.has(event.code)) {
+        const why = event.reason ? `: ${event.reason}` : "";
+        this.#reason = this.#greeted
+          ? new ConnectionClosedError(`connection lost (WebSocket close ${event.code}${why})`)
+          : new ConnectError(`cannot connect to ${this.options.url} (WebSocket close ${event.code}${why})`);
+      }
+      this.#onClose();
+    };
+  }
+
+  #onMessage(data: unknown): void {
+    if (this.#closed) return;
+    if (typeof data !== "string") {
+      this.destroy(new ProtocolError("the server sent a binary WebSocket message"));
+      return;
+    }
+    // Three bytes per UTF-16 unit at most: count exactly only near the limit.
+    if (data.length * 3 + 1 > this.options.maxFrame && encoder.encode(data).length + 1 > this.options.maxFrame) {
+      this.destroy(new ProtocolError(`a frame from the server exceeds ${this.options.maxFrame} bytes`));
+      return;
+    }
+    if (data.trim() === "") return;
+    const frame = parseFrame(data);
+    if (!frame) {
+      this.destroy(new ProtocolError(`not a JSON object with a type: ${data.slice(0, 200)}`));
+      return;
+    }
+    if (!this.#greeted) {
+      if (frame.type !== "hello" || typeof frame.node !== "string") {
+        this.destroy(new ProtocolError(`expected hello, got ${data.slice(0, 200)}`));
+        return;
+      }
+      this.#greeted = true;
+      this.hello = frame as unknown as HelloPush;
+      this.#ready.resolve();
+      return;
+    }
+    this.events.frame(frame);
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const ws = this.#ws;
+    if (ws) ws.onmessage = ws.onerror = ws.onclose = null;
+    const reason = this.#reason;
+    if (this.#greeted) {
+      this.events.closed(reason);
+    } else {
+      this.#ready.reject(reason ?? new ConnectionClosedError("the server closed the connection before hello"));
+    }
+    this.#closedWaiters.resolve();
+  }
+}
