@@ -5,7 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .data
-log=.data/last-test-run.log
+# Each run its own log (runs at the same time in one checkout must not mix), kept as last-test-run.log at the end.
+log=.data/test-run.$$.log
+trap 'mv -f "$log" .data/last-test-run.log 2>/dev/null' EXIT
 bun test --timeout 120000 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 passed=$(grep -aEo '^ *[0-9]+ pass$' "$log" | tail -n1 | grep -Eo '[0-9]+')
@@ -15,7 +17,7 @@ echo
 if [ -n "${passed:-}" ]; then
   echo "${passed:-0} passed, ${failed:-0} failed${skipped:+, $skipped skipped}"
 else
-  echo "0 passed, 1 failed (bun test printed no summary; see $log)"
+  echo "0 passed, 1 failed (bun test printed no summary; see .data/last-test-run.log)"
   [ "$status" = 0 ] && status=1
 fi
 exit "$status"

@@ -1,12 +1,14 @@
 /**
- * The lab's network: seven namespaces of its own, never the host's.
+ * The lab's network: nine namespaces of its own, never the host's.
  *
  *   <p>-br   a Linux bridge `labbr0`, no uplink: the lab's only "switch"
  *   <p>-vm1  "VM 1": chat node + nginx + keepalived (MASTER) + a sentinel
  *   <p>-vm2  "VM 2": chat node + nginx + keepalived (BACKUP) + a sentinel
  *   <p>-vm3  "VM 3": chat node + a sentinel (behind the nginx of VM 1 and 2)
- *   <p>-db   MariaDB + the Redis primary
- *   <p>-db2  the Redis replica
+ *   <p>-db   the Redis primary (the two-VM guide's database host)
+ *   <p>-db1  Galera node 1 (the writer first in the host list) + the Redis replica
+ *   <p>-db2  Galera node 2
+ *   <p>-db3  Galera node 3
  *   <p>-cli  the clients (the lab driver runs here)
  *
  * Each member namespace gets one veth `lab0` whose peer sits on the bridge;
@@ -19,7 +21,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 
-export const MEMBERS = ["vm1", "vm2", "vm3", "db", "db2", "cli"] as const;
+export const MEMBERS = ["vm1", "vm2", "vm3", "db", "db1", "db2", "db3", "cli"] as const;
 export type Member = (typeof MEMBERS)[number];
 
 export interface Topology {
@@ -41,9 +43,9 @@ export function plan(runId: number, net = process.env.CHAT_LAB_NET ?? DEFAULT_NE
     throw new TypeError(`CHAT_LAB_NET must be the first three octets of a private /24, got "${net}"`);
   const p = `chlab${runId}`;
   return {
-    ns: { br: `${p}-br`, vm1: `${p}-vm1`, vm2: `${p}-vm2`, vm3: `${p}-vm3`, db: `${p}-db`, db2: `${p}-db2`, cli: `${p}-cli` },
+    ns: { br: `${p}-br`, vm1: `${p}-vm1`, vm2: `${p}-vm2`, vm3: `${p}-vm3`, db: `${p}-db`, db1: `${p}-db1`, db2: `${p}-db2`, db3: `${p}-db3`, cli: `${p}-cli` },
     net,
-    addr: { vm1: `${net}.11`, vm2: `${net}.12`, vm3: `${net}.13`, db: `${net}.20`, db2: `${net}.21`, cli: `${net}.30`, vip: `${net}.100` },
+    addr: { vm1: `${net}.11`, vm2: `${net}.12`, vm3: `${net}.13`, db: `${net}.20`, db1: `${net}.21`, db2: `${net}.22`, db3: `${net}.23`, cli: `${net}.30`, vip: `${net}.100` },
     iface: "lab0",
     bridge: "labbr0",
   };

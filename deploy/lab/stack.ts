@@ -1,6 +1,7 @@
 /**
- * What runs in the lab: MariaDB and the Redis primary in the db namespace,
- * the Redis replica in db2, a sentinel on each of the three "VMs", all set up
+ * What runs in the lab: a three-node MariaDB Galera cluster in db1-db3, the
+ * Redis primary in db, its replica in db1, a sentinel on each of the three
+ * "VMs", all set up
  * with the deploy guide's own config lines and SQL; and on each VM a chat
  * node (nginx and keepalived on VM 1 and 2) configured exactly as
  * deploy/install.sh configures a real VM (it stages each VM in a directory
@@ -11,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { createClient } from "redis";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { GALERA_PORTS, galeraCnf } from "../galera/galera-cnf.ts";
 import { fill, guideBlock } from "./guide.ts";
 import type { Launcher, Started } from "./launch.ts";
 import { addressesIn, type Topology } from "./netns.ts";
@@ -49,8 +51,12 @@ export type Vm = "vm1" | "vm2" | "vm3";
 export const VMS: Vm[] = ["vm1", "vm2", "vm3"];
 /** VM 1 and 2 also run nginx and keepalived (the VIP); VM 3 only its chat node behind them. */
 export const BALANCERS: Vm[] = ["vm1", "vm2"];
-export type RedisHost = "db" | "db2";
-export const REDIS_HOSTS: RedisHost[] = ["db", "db2"];
+/** The Redis primary on db (the two-VM guide's database host), its replica on db1. */
+export type RedisHost = "db" | "db1";
+export const REDIS_HOSTS: RedisHost[] = ["db", "db1"];
+/** The Galera cluster of the guide's "A Galera cluster", the chat nodes' host list in this order. */
+export type GaleraHost = "db1" | "db2" | "db3";
+export const GALERA_HOSTS: GaleraHost[] = ["db1", "db2", "db3"];
 
 export interface StackOptions {
   /** The lab's data directory (.data/lab-<pid>). */
@@ -87,6 +93,7 @@ export class Stack {
   readonly sentinelList: string;
   readonly tls: LabTls;
   readonly redis: Partial<Record<RedisHost, Started>> = {};
+  readonly galera: Partial<Record<GaleraHost, Started>> = {};
   readonly sentinel: Partial<Record<Vm, Started>> = {};
   readonly chat: Partial<Record<Vm, Started>> = {};
   readonly nginx: Partial<Record<Vm, Started>> = {};
@@ -97,8 +104,10 @@ export class Stack {
     readonly launcher: Launcher,
     readonly opts: StackOptions,
   ) {
-    this.mysqlUrl = `mysql://chat:${NODE_PASSWORD}@${topo.addr.db}:${MYSQL_PORT}/chat`;
-    this.migrateUrl = `mysql://chat_migrate:${MIGRATE_PASSWORD}@${topo.addr.db}:${MYSQL_PORT}/chat`;
+    // The guide's host list: the same order everywhere, the writer first.
+    const hosts = GALERA_HOSTS.map((h) => `${topo.addr[h]}:${MYSQL_PORT}`).join(",");
+    this.mysqlUrl = `mysql://chat:${NODE_PASSWORD}@${hosts}/chat`;
+    this.migrateUrl = `mysql://chat_migrate:${MIGRATE_PASSWORD}@${hosts}/chat`;
     this.sentinelList = VMS.map((vm) => `${topo.addr[vm]}:${SENTINEL_PORT}`).join(",");
     this.tls = opts.certs.tls;
   }
@@ -113,39 +122,107 @@ export class Stack {
   }
 
   /**
-   * The guide's step 3: MariaDB with its `[mysqld]` lines (bound to
-   * loopback and the database address), its SQL for the two users (and the
-   * third VM's), and the Redis primary with its four lines (bound likewise,
-   * with a password) and the replication lines of "Redis Sentinel".
+   * The database: "A Galera cluster" of the guide on db1, db2 and db3, each
+   * with step 3's `[mysqld]` lines (bound to loopback and its own address)
+   * and deploy/galera/galera.cnf filled in for it; db1 bootstraps the
+   * cluster, gets step 3's SQL for the two users (and the third VM's), and
+   * the other two join by state transfer.
    */
   async startDatabases() {
-    const dir = join(this.opts.dir, "db");
-    const data = join(dir, "mariadb");
+    const first = GALERA_HOSTS[0]!;
+    const data = join(this.#galeraDir(first), "data");
     mkdirSync(data, { recursive: true });
-    const sock = join(dir, "mariadb.sock");
-    const cnf = join(dir, "60-chat.cnf");
-    writeFileSync(cnf, this.#guide("mariadb-cnf") + "\n");
+    this.#handToMysql(this.#galeraDir(first));
     await this.launcher.run(
-      "db",
-      ["mariadb-install-db", "--no-defaults", `--datadir=${data}`, "--auth-root-authentication-method=normal",
-        "--skip-test-db", "--user=root"],
+      first,
+      ["mariadb-install-db", "--no-defaults", `--datadir=${data}`, "--auth-root-authentication-method=normal", "--skip-test-db", "--user=mysql"],
       120_000,
     );
-    await this.launcher.spawn(
-      "db",
-      // The guide's file, then what a Debian package's own config would say (paths, sizes).
-      ["mariadbd", `--defaults-file=${cnf}`, `--datadir=${data}`, `--socket=${sock}`, `--port=${MYSQL_PORT}`,
-        `--pid-file=${join(dir, "mariadb.pid")}`, "--innodb-buffer-pool-size=64M",
-        "--max-connections=1000", "--skip-log-bin", "--innodb-flush-log-at-trx-commit=2", "--user=root"],
-      "mariadb",
-    );
-    await this.startRedis("db");
-    await waitUntil("MariaDB", () => tcpGreets(this.topo.addr.db, MYSQL_PORT), 60_000);
+    await this.startGalera(first, true);
+    await this.galeraSynced(first, 1);
     const grants = [
       this.#guide("grants", { "NODE-PASSWORD": NODE_PASSWORD, "MIGRATE-PASSWORD": MIGRATE_PASSWORD }),
       this.#guide("grants-third-vm", { "NODE-PASSWORD": NODE_PASSWORD }),
     ].join("\n");
-    await this.launcher.run("db", ["mariadb", "--no-defaults", "-uroot", `--socket=${sock}`, "-e", grants]);
+    await this.galeraSql(first, grants);
+    // The joiners together: the donor serves one state transfer at a time, the other asks again until served.
+    for (const h of GALERA_HOSTS.slice(1)) {
+      mkdirSync(join(this.#galeraDir(h), "data"), { recursive: true });
+      this.#handToMysql(this.#galeraDir(h));
+      await this.startGalera(h, false);
+    }
+    await Promise.all(GALERA_HOSTS.map((h) => this.galeraSynced(h, GALERA_HOSTS.length)));
+  }
+
+  #galeraDir(host: GaleraHost): string {
+    return join(this.opts.dir, `galera-${host}`);
+  }
+
+  /** mariadbd runs as mysql, as on a Debian VM: the rsync state transfer runs its daemon as the server's user. */
+  #handToMysql(dir: string) {
+    const r = spawnSync("chown", ["-R", "mysql:mysql", dir], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`chown -R mysql:mysql ${dir}: ${r.stderr}`);
+  }
+
+  /** Starts (again) the Galera node on `host`: `bootstrap` makes it a new cluster's first node. */
+  async startGalera(host: GaleraHost, bootstrap = false) {
+    const dir = this.#galeraDir(host);
+    const cnf = join(dir, "60-chat-galera.cnf");
+    if (!existsSync(cnf)) {
+      const members = GALERA_HOSTS.map((h) => `${this.topo.addr[h]}:${GALERA_PORTS.gcomm}`);
+      // The guide's two files in one: step 3's [mysqld] lines with this node's address, then galera.cnf for this node.
+      const chat = this.#guide("mariadb-cnf").replace(`bind-address = 127.0.0.1,${this.topo.addr.db}`, `bind-address = 127.0.0.1,${this.topo.addr[host]}`);
+      if (!chat.includes(this.topo.addr[host])) throw new Error("the guide's mariadb-cnf block no longer has the bind-address line the lab replaces");
+      writeFileSync(cnf, `${chat}\n${galeraCnf({ name: host, address: this.topo.addr[host] }, members)}\n`);
+    }
+    this.galera[host] = await this.launcher.spawn(
+      host,
+      // What a Debian package's own config would add: paths and sizes.
+      ["mariadbd", `--defaults-file=${cnf}`, `--datadir=${join(dir, "data")}`, `--socket=${join(dir, "mariadb.sock")}`, `--port=${MYSQL_PORT}`,
+        `--pid-file=${join(dir, "mariadb.pid")}`, "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
+        "--max-connections=1000", "--skip-log-bin", "--innodb-flush-log-at-trx-commit=2", "--user=mysql",
+        ...(bootstrap ? ["--wsrep-new-cluster"] : [])],
+      `galera-${host}`,
+    );
+  }
+
+  /** Runs SQL as root over the node's socket (no network involved); its tab-separated output. */
+  async galeraSql(host: GaleraHost, sql: string): Promise<string> {
+    return this.launcher.run(host, ["mariadb", "--no-defaults", "-uroot", `--socket=${join(this.#galeraDir(host), "mariadb.sock")}`, "-N", "-B", "-e", sql], 15_000);
+  }
+
+  /** The node's wsrep state, cluster size and status; undefined while it does not answer. */
+  async galeraState(host: GaleraHost): Promise<{ state: string; size: number; status: string } | undefined> {
+    const out = await this.galeraSql(
+      host,
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment', 'wsrep_cluster_size', 'wsrep_cluster_status')",
+    ).catch(() => undefined); // starting, or killed
+    if (out === undefined) return undefined;
+    const v = new Map(out.trim().split("\n").map((l) => l.split("\t") as [string, string]));
+    return { state: v.get("wsrep_local_state_comment") ?? "", size: Number(v.get("wsrep_cluster_size") ?? 0), status: v.get("wsrep_cluster_status") ?? "" };
+  }
+
+  /** Resolves once `host` is Synced in a primary component of at least `size`. */
+  async galeraSynced(host: GaleraHost, size: number, ms = 90_000): Promise<void> {
+    await waitUntil(
+      `Galera node ${host} Synced in a cluster of ${size}`,
+      async () => {
+        if (this.galera[host] && !alive(this.galera[host]!.rec)) throw new Error(`mariadbd on ${host} exited:\n${tailOf(this.galera[host]!.log)}`);
+        const s = await this.galeraState(host);
+        return s?.state === "Synced" && s.status === "Primary" && s.size >= size;
+      },
+      ms,
+      { everyMs: 250, detail: () => tailOf(this.galera[host]?.log) },
+    );
+  }
+
+  /** The Galera node that takes the chat nodes' writes: the one their pools write through (most client connections of user chat). */
+  async galeraWriter(): Promise<GaleraHost | undefined> {
+    const counts = await Promise.all(
+      GALERA_HOSTS.map(async (h) => Number((await this.galeraSql(h, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'chat'").catch(() => "0")).trim())),
+    );
+    const most = Math.max(...counts);
+    return most > 0 ? GALERA_HOSTS[counts.indexOf(most)] : undefined;
   }
 
   /**
@@ -181,13 +258,15 @@ export class Stack {
   }
 
   /**
-   * "Redis Sentinel": the replica on db2, then the guide's sentinel.conf on
+   * "Redis Sentinel": the primary on db (step 3's four lines and the
+   * replication lines), the replica on db1, then the guide's sentinel.conf on
    * each VM (its address, the lab's password and faster decisions); resolves
    * once every sentinel knows the replica and the two other sentinels.
    */
   async startSentinels() {
-    await this.startRedis("db2");
-    await waitUntil("the replica in sync", async () => (await this.redisRole("db2"))?.link === "connected", 15_000, { detail: () => tailOf(this.redis.db2?.log) });
+    await this.startRedis("db");
+    await this.startRedis("db1");
+    await waitUntil("the replica in sync", async () => (await this.redisRole("db1"))?.link === "connected", 15_000, { detail: () => tailOf(this.redis.db1?.log) });
     for (const vm of VMS) {
       const conf = join(this.opts.dir, `sentinel-${vm}.conf`);
       const text = fill(this.#guide("sentinel-conf", { "REDIS-PASSWORD": REDIS_PASSWORD }), {

@@ -25,6 +25,7 @@ const NEEDED = [
   ["mariadb", "mariadb-client"],
   ["redis-server", "redis-server"],
   ["redis-sentinel", "redis-sentinel"],
+  ["rsync", "rsync"],
   ["ip", "iproute2"],
 ] as const;
 
@@ -84,6 +85,7 @@ export async function supervise(): Promise<number> {
   const problems = preflight(topo);
   for (const [bin, pkg] of NEEDED) if (!which(bin)) problems.push(`${bin} is missing (Debian package ${pkg})`);
   if (!existsSync("/usr/lib/nginx/modules/ngx_stream_module.so")) problems.push("nginx's stream module is missing (libnginx-mod-stream)");
+  if (!existsSync("/usr/lib/galera/libgalera_smm.so")) problems.push("the Galera provider is missing (Debian package galera-4)");
   if (problems.length) {
     console.error(`lab: cannot run:\n  - ${problems.join("\n  - ")}\n(on Debian as root: sh scripts/bootstrap.sh test)`);
     return 2;

@@ -44,7 +44,33 @@ const REDIS = {
     ...SERVER_OPTIONS.redisUrl,
     help: "the cluster's Redis, redis://host:port: tells the nodes at once, and knows the live nodes; without it, only the database is used",
   },
+  redisSentinels: { ...SERVER_OPTIONS.redisSentinels, help: "or the cluster's Redis Sentinel: the sentinels, host:port,... (the primary they name is used)" },
+  redisMaster: SERVER_OPTIONS.redisMaster,
+  redisPasswordFile: SERVER_OPTIONS.redisPasswordFile,
 } satisfies Table;
+
+/**
+ * The Redis URL to use: --redis (with the password file's password), or the
+ * primary the sentinels name now; undefined when neither is given.
+ */
+async function redisUrlOf(values: Values<typeof REDIS>, given: (key: keyof typeof REDIS) => boolean): Promise<string | undefined> {
+  if (values.redisSentinels && values.redisUrl !== undefined) throw new UsageError("--redis and --redis-sentinels both name Redis: give one of them");
+  if (!values.redisSentinels && given("redisMaster")) throw new UsageError("--redis-master goes with --redis-sentinels");
+  const password = values.redisPasswordFile;
+  let url = values.redisUrl;
+  if (values.redisSentinels) {
+    const { askSentinels } = await import("../cluster/redis-sentinel.ts");
+    const target = { sentinels: values.redisSentinels, master: values.redisMaster };
+    const primary = await askSentinels(target);
+    const list = values.redisSentinels.map((n) => `${n.host}:${n.port}`).join(",");
+    if (!primary) throw new RedisDownError(`none of the sentinels (${list}) answered`);
+    url = `redis://${primary.host.includes(":") ? `[${primary.host}]` : primary.host}:${primary.port}`;
+  }
+  if (url === undefined || password === undefined) return url;
+  const u = new URL(url);
+  u.password = encodeURIComponent(password);
+  return u.toString();
+}
 
 const JSON_OUTPUT = { json: { type: toggle, help: "print JSON instead of text" } } satisfies Table;
 
@@ -84,10 +110,11 @@ async function connectRedis(url: string): Promise<ClusterAdmin> {
 
 class RedisDownError extends Error {}
 
-/** Redis when --redis is given, else undefined; a Redis that does not answer is reported and treated as absent. */
-async function cluster(url: string | undefined, what: string): Promise<ClusterAdmin | undefined> {
-  if (url === undefined) return undefined;
+/** Redis when --redis (or --redis-sentinels) is given, else undefined; a Redis that does not answer is reported and treated as absent. */
+async function cluster(parsed: Parsed<typeof REDIS>, what: string): Promise<ClusterAdmin | undefined> {
   try {
+    const url = await redisUrlOf(parsed.values, (k) => parsed.source[k].from !== "default");
+    if (url === undefined) return undefined;
     return await connectRedis(url);
   } catch (e) {
     if (!(e instanceof RedisDownError)) throw e;
@@ -130,8 +157,9 @@ const USERS = {
   ...JSON_OUTPUT,
 } satisfies Table;
 
-async function users({ values }: Parsed<typeof USERS>, [arg]: string[]) {
-  const redis = await cluster(values.redisUrl, "online state not shown");
+async function users(parsed: Parsed<typeof USERS>, [arg]: string[]) {
+  const { values } = parsed;
+  const redis = await cluster(parsed, "online state not shown");
   try {
     await withDb(values, async (db) => {
       // An id first; a name of digits only is found by name when no user has that id.
@@ -205,8 +233,9 @@ async function tellNodes(redis: ClusterAdmin | undefined, user: Account, env: En
   process.stdout.write(`told the nodes through Redis: ${told}\n`);
 }
 
-async function banCommand({ values }: Parsed<typeof BAN>, [arg]: string[]) {
-  const redis = await cluster(values.redisUrl, "the ban holds; sessions end at each node's ban check");
+async function banCommand(parsed: Parsed<typeof BAN>, [arg]: string[]) {
+  const { values } = parsed;
+  const redis = await cluster(parsed, "the ban holds; sessions end at each node's ban check");
   try {
     await withDb(values, async (db) => {
       const user = await findUser(db, arg as string);
@@ -239,8 +268,9 @@ async function unbanCommand({ values }: Parsed<typeof DB>, [arg]: string[]) {
 
 const DELETE_GROUP = { ...DB, ...REDIS } satisfies Table;
 
-async function deleteGroupCommand({ values }: Parsed<typeof DELETE_GROUP>, [arg]: string[]) {
-  const redis = await cluster(values.redisUrl, "the members' sessions are not told; they see the group gone at their next login");
+async function deleteGroupCommand(parsed: Parsed<typeof DELETE_GROUP>, [arg]: string[]) {
+  const { values } = parsed;
+  const redis = await cluster(parsed, "the members' sessions are not told; they see the group gone at their next login");
   try {
     await withDb(values, async (db) => {
       const group = await findGroup(db, arg as string);
@@ -269,12 +299,16 @@ async function deleteGroupCommand({ values }: Parsed<typeof DELETE_GROUP>, [arg]
 
 const NODES = {
   config: DB.config,
-  redisUrl: { ...REDIS.redisUrl, required: true as const, help: "the cluster's Redis, redis://host:port: the live nodes are known there" },
+  ...REDIS,
+  redisUrl: { ...REDIS.redisUrl, help: "the cluster's Redis, redis://host:port (or --redis-sentinels): the live nodes are known there" },
   ...JSON_OUTPUT,
 } satisfies Table;
 
-async function nodes({ values }: Parsed<typeof NODES>) {
-  const redis = await connectRedis(values.redisUrl);
+async function nodes(parsed: Parsed<typeof NODES>) {
+  const { values } = parsed;
+  const url = await redisUrlOf(values, (k) => parsed.source[k].from !== "default");
+  if (url === undefined) throw new UsageError("--redis is required (or CHAT_REDIS_URL, or --redis-sentinels)");
+  const redis = await connectRedis(url);
   try {
     const list = await redis.nodes();
     process.stdout.write(values.json ? `${JSON.stringify({ nodes: list })}\n` : formatNodes(list));
@@ -285,8 +319,9 @@ async function nodes({ values }: Parsed<typeof NODES>) {
 
 const STATS = { ...DB, ...REDIS, ...JSON_OUTPUT } satisfies Table;
 
-async function stats({ values }: Parsed<typeof STATS>) {
-  const redis = await cluster(values.redisUrl, "the nodes are not shown");
+async function stats(parsed: Parsed<typeof STATS>) {
+  const { values } = parsed;
+  const redis = await cluster(parsed, "the nodes are not shown");
   try {
     const day = startOfTodayUtc();
     const store = await withDb(values, (db) => storeStats(db, day));

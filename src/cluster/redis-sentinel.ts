@@ -36,6 +36,8 @@ export interface SentinelTarget {
 
 /** How often a link that lost its primary asks again. */
 const PROBE_MS = 250;
+/** How long a starting node waits for the first connection before it serves without Redis (and keeps trying). */
+const FIRST_CONNECT_MS = 3000;
 /** How long one question to a sentinel or the primary may take. */
 const ASK_MS = 1000;
 
@@ -160,18 +162,24 @@ export function sentinelLink(t: SentinelTarget): RedisLink {
       return sentinel.isReady && !lost && !closed;
     },
     async connect() {
-      try {
-        await connectOnce();
-      } catch (e) {
-        // node-redis gives up on a first connect after a few rounds; a node waits for Redis as long as it takes.
-        void (async () => {
-          for (let delay = 500; !closed && !sentinel.isOpen; delay = Math.min(delay * 2, 5000)) {
-            await Bun.sleep(delay);
-            if (closed) return;
-            await connectOnce().catch((err: unknown) => errorHooks.forEach((fn) => fn(err)));
+      // node-redis gives up on a first connect after a few rounds of a second each; a node
+      // waits for Redis as long as it takes, but starts serving its own sessions meanwhile.
+      const connecting = (async () => {
+        for (let delay = 500; !closed; delay = Math.min(delay * 2, 5000)) {
+          try {
+            return await connectOnce();
+          } catch (e) {
+            errorHooks.forEach((fn) => fn(e));
           }
-        })();
-        throw e;
+          await Bun.sleep(delay);
+        }
+      })();
+      let timer: Timer | undefined;
+      const slow = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no sentinel of ${t.sentinels.map((n) => `${n.host}:${n.port}`).join(",")} led to the primary within ${FIRST_CONNECT_MS} ms; still trying`)), FIRST_CONNECT_MS)));
+      try {
+        await Promise.race([connecting, slow]);
+      } finally {
+        clearTimeout(timer);
       }
     },
     subscribe: (channel, listener) => sentinel.subscribe(channel, listener),

@@ -1,11 +1,13 @@
 /**
  * The HA lab (deploy/lab) as part of the suite: three "VMs" with a chat node
- * and a sentinel each (nginx + keepalived on two of them), MariaDB, a Redis
- * primary and its replica, in network namespaces, through a crash of the
- * master's nginx, a SIGKILLed chat node, the failback, a rolling restart of
- * the three nodes and a SIGKILLed Redis primary.
+ * and a sentinel each (nginx + keepalived on two of them), a three-node
+ * MariaDB Galera cluster, a Redis primary and its replica, in network
+ * namespaces, through a crash of the master's nginx, a SIGKILLed chat node,
+ * the failback, a rolling restart of the three nodes, a SIGKILLed Redis
+ * primary, a SIGKILLed Galera writer and a partitioned Galera node.
  *
- * It needs root, `ip netns`, nginx with the stream module, keepalived and redis-sentinel
+ * It needs root, `ip netns`, nginx with the stream module, keepalived,
+ * redis-sentinel, galera-4 and rsync
  * (`sh scripts/bootstrap.sh test` installs them). Where it cannot run it
  * fails, saying why; set CHAT_SKIP_LAB=1 to skip it on purpose.
  */
@@ -16,7 +18,7 @@ const REPO = resolve(import.meta.dir, "../..");
 const TEST_LIMIT_MS = 180_000;
 
 test.skipIf(process.env.CHAT_SKIP_LAB === "1")(
-  "a three-node cluster behind nginx and keepalived, on Redis Sentinel, fails over, fails back, restarts node by node and survives its Redis primary's death without losing or duplicating a message",
+  "a three-node cluster behind nginx and keepalived, on Redis Sentinel and Galera, fails over, fails back, restarts node by node and survives the death of its Redis primary and its database writer and a database partition without losing or duplicating a message",
   async () => {
     const lab = Bun.spawn([process.execPath, "deploy/lab/lab.ts"], {
       cwd: REPO,

@@ -8,6 +8,7 @@
  * never the message). Every send carries a cid (its text).
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { resolve } from "node:path";
 import { freshDatabase } from "../support/db.ts";
 import { type NodeProcess, spawnNode } from "../support/node.ts";
 import { SentinelSet } from "../support/private-sentinel.ts";
@@ -19,7 +20,10 @@ import type { Wire } from "../support/wire.ts";
 const LIVE_AGAIN_LIMIT_MS = 10_000;
 const PASSWORD = "sentinel-test-pw";
 
+const MAIN = resolve(import.meta.dir, "../../src/main.ts");
+
 let set: SentinelSet;
+let sentinelArgs: string[];
 let n1: NodeProcess;
 let n2: NodeProcess;
 
@@ -29,6 +33,7 @@ beforeAll(async () => {
   const passwordFile = `${set.dir}/redis-password`;
   await Bun.write(passwordFile, `${PASSWORD}\n`);
   const args = ["--redis-sentinels", set.sentinelList, "--redis-master", set.master, "--redis-password-file", passwordFile];
+  sentinelArgs = args;
   [n1, n2] = await Promise.all([spawnNode({ node: "s1", mysqlUrl: dbUrl, args }), spawnNode({ node: "s2", mysqlUrl: dbUrl, args })]);
 }, 60_000);
 
@@ -139,4 +144,13 @@ describe("Redis Sentinel", () => {
     expect(t.duplicated).toEqual([]);
     for (const w of [a, b2]) w.close();
   }, 90_000);
+
+  it("chat admin nodes finds the primary through the sentinels, after the failover too, and lists both nodes alive", async () => {
+    const proc = Bun.spawn([process.execPath, MAIN, "admin", "nodes", "--json", ...sentinelArgs], { env: { PATH: process.env.PATH ?? "" }, stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    const alive = (JSON.parse(out).nodes as { node: string; alive: boolean }[]).filter((n) => n.alive).map((n) => n.node);
+    expect(alive.sort()).toEqual(["s1", "s2"]);
+  }, 30_000);
 });
