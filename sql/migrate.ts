@@ -12,6 +12,7 @@ import groupAdmin from "./003_group_admin.sql" with { type: "text" };
 import bans from "./004_bans.sql" with { type: "text" };
 import consent from "./005_consent.sql" with { type: "text" };
 import accountDeletion from "./006_account_deletion.sql" with { type: "text" };
+import lastIn from "./007_last_in.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: "001_init", sql: init },
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   { version: 4, name: "004_bans", sql: bans },
   { version: 5, name: "005_consent", sql: consent },
   { version: 6, name: "006_account_deletion", sql: accountDeletion },
+  { version: 7, name: "007_last_in", sql: lastIn },
 ];
 
 /** MySQL's answers to a statement the user has no privilege for. */

@@ -34,6 +34,14 @@ export interface StepConfig {
   password: string;
   /** messages in flight per connection (chat, group) */
   inflight: number;
+  /**
+   * chat: "closed" (default) keeps `inflight` messages per connection;
+   * "pingpong" keeps one per pair: the first of each pair sends, and each
+   * push is acked at once and answered by its recipient with the next
+   * message, in one write (bench/versus.ts: the method the C++ reference
+   * server is measured with).
+   */
+  pattern?: "closed" | "pingpong";
   /** members per group (group) */
   groupSize: number;
   /**
@@ -162,6 +170,7 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
   let ackDirty: ConnState[] = [];
   const byState = new Map<ConnState, LoadWire>();
   const isGroup = cfg.kind === "group";
+  const pingpong = cfg.kind === "chat" && cfg.pattern === "pingpong";
   const G = cfg.groupSize;
   const connected = isGroup ? Math.max(1, Math.min(G, cfg.connectedPerGroup ?? G)) : 1;
   const senders = Math.max(1, Math.min(connected, cfg.sendersPerGroup ?? connected));
@@ -174,22 +183,25 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
     if (running) pump(w, s);
   };
 
+  const sendOne = (w: LoadWire, s: ConnState) => {
+    const id = w.nextId();
+    const text = `${tag}.${w.index}.${id}.${Math.round(performance.now() * 1000)}`;
+    w.write(
+      isGroup
+        ? `{"type":"group_send","id":${id},"group":${s.dest},"text":"${text}"}\n`
+        : `{"type":"send","id":${id},"to":${s.dest},"text":"${text}"}\n`,
+    );
+    s.recs.set(id, { ok: false, need: s.need });
+    s.out++;
+    sent++;
+  };
+
   const pump = (w: LoadWire, s: ConnState) => {
+    if (pingpong) return; // the next message is the answer to a push
     // Acks waiting on this connection ride along in the same write as the send
     // (the batching timer still bounds their delay): fewer syscalls on both sides.
     if (s.acks.length > 0 && running && s.out < cfg.inflight) sendAcks(w, s);
-    while (running && s.sends && s.out < cfg.inflight && !w.closed) {
-      const id = w.nextId();
-      const text = `${tag}.${w.index}.${id}.${Math.round(performance.now() * 1000)}`;
-      w.write(
-        isGroup
-          ? `{"type":"group_send","id":${id},"group":${s.dest},"text":"${text}"}\n`
-          : `{"type":"send","id":${id},"to":${s.dest},"text":"${text}"}\n`,
-      );
-      s.recs.set(id, { ok: false, need: s.need });
-      s.out++;
-      sent++;
-    }
+    while (running && s.sends && s.out < cfg.inflight && !w.closed) sendOne(w, s);
   };
 
   const sendAcks = (w: LoadWire, s: ConnState) => {
@@ -242,6 +254,10 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
           timelineCount[b]!++;
           if (lat > timelineMax[b]!) timelineMax[b] = lat;
         }
+      }
+      if (pingpong && running && !w.closed) {
+        sendAcks(w, s); // the ack and the answer leave in one write
+        sendOne(w, s);
       }
       const sw = wires[Number(parts[1])];
       if (!sw) return;
@@ -444,7 +460,9 @@ export async function runStep(cfg: StepConfig): Promise<StepResult> {
     // ---- traffic: warm-up, measured window, drain ----
     foreign = 0;
     running = true;
-    for (const w of active) pump(w, st(w));
+    for (const w of active)
+      if (!pingpong) pump(w, st(w));
+      else if (w.index % 2 === 0) sendOne(w, st(w)); // the first of each pair serves
     await Bun.sleep(cfg.warmupS * 1000);
     await cfg.hooks.measureStart();
     windowStart = performance.now();

@@ -5,6 +5,7 @@
  * write per connection where two commits made two).
  */
 import type { Db } from "../store/db.ts";
+import { MessageMeta } from "../store/message-meta.ts";
 import type { NewMessage } from "../store/messages.ts";
 import { withRetry } from "../store/server-pool.ts";
 import { isCidRace, type ReadRequest, type ReadResult, type StoredMessage, writeBatch } from "../store/write-batch.ts";
@@ -30,6 +31,8 @@ export class MessageWriter {
 
   constructor(db: Db, metrics: Metrics, options: MessageWriterOptions = {}) {
     const consecutive = options.consecutiveIds ?? true;
+    // Acks name mids only: the conversations of the mids this writer stored, without a lookup.
+    const meta = new MessageMeta();
     this.#commits = new GroupCommit<Write, Written>(
       async (batch) => {
         const stored: NewMessage[] = [];
@@ -40,7 +43,11 @@ export class MessageWriter {
           else if (w.ack) acked.push(w.ack);
           else reads.push(w.read);
         }
-        const result = await writeWithRetry(() => withRetry(() => db.transaction((conn) => writeBatch(conn, stored, acked, reads, consecutive))));
+        const result = await writeWithRetry(() => withRetry(() => db.transaction((conn) => writeBatch(conn, stored, acked, reads, consecutive, meta))));
+        result.messages.forEach((m, i) => {
+          const s = stored[i] as NewMessage;
+          if (!m.duplicate) meta.set(m.mid, { sender: s.from, recipient: s.to ?? null, group: s.group ?? null });
+        });
         const fresh = result.messages.filter((m) => !m.duplicate).length;
         metrics.committed({ stored: fresh, duplicates: stored.length - fresh, acked: result.acked.reduce((x, y) => x + y, 0) });
         let m = 0;

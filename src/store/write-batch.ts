@@ -16,8 +16,18 @@
  * one-to-one), and the writer of an ack takes the same rows before it reads
  * the conversation's mids. Every transaction takes its group rows, then its
  * positions rows, each in key order: two nodes' batches never deadlock on them.
+ *
+ * A one-to-one positions row also names the latest three messages to its user
+ * (last_in, prev_in, prev2_in: sql/007_last_in.sql), kept here under the same
+ * lock. When one of them is at or below acked_upto (or is 0: no message), they
+ * are every message pending above it, and an ack of the oldest of those (or
+ * of the oldest ones: a client acking on a timer while the next message is
+ * already stored) moves acked_upto with no read of the conversation's mids;
+ * the mids' conversations come from the writer's MessageMeta when it stored
+ * them. Such a batch is its lock read, its INSERT and one UPDATE of positions.
  */
 import { type Connection, isDuplicate, queryExec, queryRows } from "./db.ts";
+import type { MessageMeta } from "./message-meta.ts";
 import type { NewMessage } from "./messages.ts";
 
 export interface AckRequest {
@@ -73,6 +83,10 @@ const ID_LIST = jsonTable("id BIGINT UNSIGNED PATH '$'");
 const CONV_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]'");
 /** [user, group, peer, new acked_upto]. */
 const MOVE_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]', t BIGINT UNSIGNED PATH '$[3]'");
+/** [user, group, peer, acked_upto, last_in, prev_in, prev2_in]: a positions row as the batch leaves it. */
+const ROW_LIST = jsonTable(
+  "u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]', t BIGINT UNSIGNED PATH '$[3]', l BIGINT UNSIGNED PATH '$[4]', v BIGINT UNSIGNED PATH '$[5]', w BIGINT UNSIGNED PATH '$[6]'",
+);
 /** [sender, cid]. */
 const CID_LIST = jsonTable("s BIGINT UNSIGNED PATH '$[0]', c VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$[1]'");
 /** [work item, user, group or peer, from (exclusive), to (inclusive)]: a conversation's mids in a range. */
@@ -96,30 +110,47 @@ const GROUP_RANGE = "m.group_id >= x.c AND m.group_id <= x.c AND m.mid > x.lo AN
 const DIRECT_RANGE =
   "m.peer_lo >= LEAST(x.u, x.c) AND m.peer_lo <= LEAST(x.u, x.c) AND m.peer_hi >= GREATEST(x.u, x.c) AND m.peer_hi <= GREATEST(x.u, x.c) AND m.mid > x.lo AND m.mid <= x.hi";
 
+/** A locked positions row: as read, and as the batch leaves it. */
+interface Position {
+  conv: Conv;
+  acked: number;
+  /** last_in, prev_in, prev2_in: the latest three messages to the user (one-to-one), newest first, 0 for none. */
+  recent: [number, number, number];
+  changed: boolean;
+}
+
 export async function writeBatch(
   conn: Connection,
   messages: NewMessage[],
   acks: AckRequest[],
   reads: ReadRequest[],
   consecutive: boolean,
+  /** The conversations of mids stored earlier (the caller adds this batch's once it commits). */
+  meta?: MessageMeta,
 ): Promise<BatchResult> {
-  // What each acked mid is: its conversation, for the ack's user.
+  // What each acked mid is: its conversation, for the ack's user (from the writer's memory when it has it).
   const ackedMids = [...new Set(acks.flatMap((a) => a.mids))];
-  const meta = new Map<number, { sender: number; recipient: number | null; group: number | null }>();
-  if (ackedMids.length > 0)
+  const party = new Map<number, { sender: number; recipient: number | null; group: number | null }>();
+  const unknown: number[] = [];
+  for (const mid of ackedMids) {
+    const p = meta?.get(mid);
+    if (p) party.set(mid, p);
+    else unknown.push(mid);
+  }
+  if (unknown.length > 0)
     for (const r of await queryRows<{ mid: number; sender_id: number; recipient_id: number | null; group_id: number | null }>(
       conn,
       `SELECT m.mid, m.sender_id, m.recipient_id, m.group_id FROM ${MID_LIST} STRAIGHT_JOIN messages m ON m.mid = x.mid`,
-      [JSON.stringify(ackedMids)],
+      [JSON.stringify(unknown)],
     ))
-      meta.set(Number(r.mid), { sender: r.sender_id, recipient: r.recipient_id, group: r.group_id });
+      party.set(Number(r.mid), { sender: r.sender_id, recipient: r.recipient_id, group: r.group_id });
 
   /** Per conversation an ack touches: the (ack index, mid) pairs, first ack of a mid only. */
   const touched = new Map<string, { conv: Conv; marks: { ack: number; mid: number }[] }>();
   const seen = new Set<string>();
   acks.forEach((a, i) => {
     for (const mid of a.mids) {
-      const m = meta.get(mid);
+      const m = party.get(mid);
       if (!m || m.sender === a.user) continue; // unknown, or the user's own: never pending for them
       if (m.group == null && m.recipient !== a.user) continue; // someone else's one-to-one message
       const once = `${a.user}:${mid}`;
@@ -150,25 +181,45 @@ export async function writeBatch(
       const c = { user: m.to, group: 0, peer: m.from };
       lockRows.set(convKey(c), c);
     }
-  const positions = new Map<string, number>();
+  const positions = new Map<string, Position>();
   const readAt = new Map<string, number>();
   if (lockRows.size > 0) {
     const keys = [...lockRows.values()].sort(byKey);
-    for (const r of await queryRows<{ user_id: number; group_id: number; peer_id: number; acked_upto: number; read_upto: number }>(
+    for (const r of await queryRows<{ user_id: number; group_id: number; peer_id: number; acked_upto: number; read_upto: number; last_in: number; prev_in: number; prev2_in: number }>(
       conn,
-      `SELECT s.user_id, s.group_id, s.peer_id, s.acked_upto, s.read_upto FROM ${CONV_LIST}
+      `SELECT s.user_id, s.group_id, s.peer_id, s.acked_upto, s.read_upto, s.last_in, s.prev_in, s.prev2_in FROM ${CONV_LIST}
        STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p FOR UPDATE`,
       [JSON.stringify(keys.map((k) => [k.user, k.group, k.peer]))],
     ))
     {
-      const key = convKey({ user: r.user_id, group: r.group_id, peer: r.peer_id });
-      positions.set(key, Number(r.acked_upto));
+      const conv = { user: r.user_id, group: r.group_id, peer: r.peer_id };
+      const key = convKey(conv);
+      const recent: [number, number, number] = [Number(r.last_in), Number(r.prev_in), Number(r.prev2_in)];
+      positions.set(key, { conv, acked: Number(r.acked_upto), recent, changed: false });
       readAt.set(key, Number(r.read_upto));
     }
   }
 
   const stored = await insertMessages(conn, messages, consecutive);
+  // The recipients' latest three, in mid order (a batch may hold several messages of one conversation).
+  const fresh = messages.map((m, i) => ({ m, s: stored[i] as StoredMessage })).filter((x) => !x.s.duplicate);
+  fresh.sort((a, b) => a.s.mid - b.s.mid);
+  for (const { m, s } of fresh) {
+    if (m.to == null) continue;
+    const p = positions.get(convKey({ user: m.to, group: 0, peer: m.from }));
+    if (!p || s.mid <= p.recent[0]) continue;
+    p.recent = [s.mid, p.recent[0], p.recent[1]];
+    p.changed = true;
+  }
   const acked = await applyAcks(conn, acks.length, [...touched.values()], positions);
+  const changed = [...positions.values()].filter((p) => p.changed);
+  if (changed.length > 0)
+    await queryExec(
+      conn,
+      `UPDATE ${ROW_LIST} STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p
+       SET s.acked_upto = x.t, s.last_in = x.l, s.prev_in = x.v, s.prev2_in = x.w`,
+      [JSON.stringify(changed.map((p) => [p.conv.user, p.conv.group, p.conv.peer, p.acked, ...p.recent]))],
+    );
   const read = await applyReads(conn, reads, readAt);
   return { messages: stored, acked, reads: read };
 }
@@ -293,24 +344,34 @@ async function insertMessages(conn: Connection, batch: NewMessage[], consecutive
 }
 
 /**
- * Moves each touched conversation's position over the mids now acked, as far
- * as they join up; the rest wait in acked_above. A conversation without a
- * positions row is not the user's (a group they left): its acks count nothing.
+ * Moves each touched conversation's position (in `positions`, written by the
+ * caller) over the mids now acked, as far as they join up; the rest wait in
+ * acked_above. A conversation without a positions row is not the user's (a
+ * group they left): its acks count nothing.
  */
 async function applyAcks(
   conn: Connection,
   nAcks: number,
   touched: { conv: Conv; marks: { ack: number; mid: number }[] }[],
-  positions: Map<string, number>,
+  positions: Map<string, Position>,
 ): Promise<number[]> {
   const counts = new Array<number>(nAcks).fill(0);
   const work = touched
     .map((t, id) => {
-      const at = positions.get(convKey(t.conv));
-      const marks = at === undefined ? [] : t.marks.filter((k) => k.mid > at);
-      return { id, conv: t.conv, at: at ?? 0, marks, hi: Math.max(0, ...marks.map((k) => k.mid)) };
+      const pos = positions.get(convKey(t.conv));
+      const at = pos?.acked ?? 0;
+      const marks = pos === undefined ? [] : t.marks.filter((k) => k.mid > at);
+      return { id, conv: t.conv, pos, at, marks, hi: Math.max(0, ...marks.map((k) => k.mid)) };
     })
-    .filter((w) => w.marks.length > 0);
+    .filter((w) => {
+      if (w.marks.length === 0 || !w.pos) return false;
+      const to = w.conv.group === 0 ? ackedPrefix(w.pos, w.marks) : undefined;
+      if (to === undefined) return true;
+      for (const k of w.marks) counts[k.ack]! += 1;
+      w.pos.acked = to;
+      w.pos.changed = true;
+      return false;
+    });
   if (work.length === 0) return counts;
 
   // The conversation's messages to the user in (position, highest acked], and the acks already above the position.
@@ -348,7 +409,6 @@ async function applyAcks(
     s.add(Number(r.mid));
   }
 
-  const moved: [u: number, g: number, p: number, to: number][] = [];
   const drop: [u: number, mid: number][] = [];
   const keep: [u: number, mid: number][] = [];
   for (const w of work) {
@@ -366,17 +426,13 @@ async function applyAcks(
       if (!now.has(mid) && !before.has(mid)) break;
       to = mid;
     }
-    if (to > w.at) moved.push([w.conv.user, w.conv.group, w.conv.peer, to]);
+    if (to > w.at && w.pos) {
+      w.pos.acked = to;
+      w.pos.changed = true;
+    }
     for (const mid of before) if (mid <= to && isMessage.has(mid)) drop.push([w.conv.user, mid]);
     for (const mid of now) if (mid > to) keep.push([w.conv.user, mid]);
   }
-  if (moved.length > 0)
-    await queryExec(
-      conn,
-      `UPDATE ${MOVE_LIST}
-       STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p SET s.acked_upto = x.t`,
-      [JSON.stringify(moved)],
-    );
   if (drop.length > 0)
     await queryExec(
       conn,
@@ -385,6 +441,24 @@ async function applyAcks(
     );
   if (keep.length > 0) await queryExec(conn, "INSERT IGNORE INTO acked_above (user_id, mid) VALUES " + "(?,?),".repeat(keep.length - 1) + "(?,?)", keep.flat());
   return counts;
+}
+
+/**
+ * One-to-one: when the row's latest three reach down to its position (one of
+ * them at or below acked_upto, or 0), those above it are every message pending
+ * for the user in the conversation. If the acked mids (all above the position,
+ * each once) are the oldest of them, the position moves to the newest acked:
+ * the new acked_upto. Otherwise (a hole, or more pending than the three show)
+ * undefined: the caller reads the conversation.
+ */
+function ackedPrefix(pos: Position, marks: { mid: number }[]): number | undefined {
+  const above = pos.recent.filter((mid) => mid > pos.acked);
+  if (above.length === pos.recent.length) return undefined; // the oldest of the three is above the position: more may be pending
+  above.reverse(); // oldest first
+  if (marks.length > above.length) return undefined;
+  const acked = new Set(marks.map((k) => k.mid));
+  for (let i = 0; i < marks.length; i++) if (!acked.has(above[i] as number)) return undefined;
+  return above[marks.length - 1];
 }
 
 /** A duplicate key on the messages' cid: another node stored that cid just now. */

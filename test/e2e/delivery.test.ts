@@ -123,6 +123,48 @@ describe("pending messages", () => {
     expect(await framesUntilPing(four.w, four.at + 1)).toEqual([]);
   });
 
+  test("an ack of the latest message alone leaves the earlier unacked ones pending, until they are acked too", async () => {
+    const a = await fresh();
+    const b = await offline();
+    await befriend(a, b);
+    const sent = await sendMany(a, b.id, 3);
+    const one = await loginAt(b.name);
+    await one.w.push("msg", (f) => f.mid === sent[2]?.mid);
+    expect((await one.w.ok({ type: "ack", mids: [sent[2]?.mid] })).acked).toBe(1);
+    one.w.close();
+    const two = await loginAt(b.name);
+    expect(two.ok.pending).toBe(2);
+    expect(mids(await framesUntilPing(two.w, two.at + 1))).toEqual([sent[0]?.mid, sent[1]?.mid]);
+    expect((await two.w.ok({ type: "ack", mids: [sent[1]?.mid] })).acked).toBe(1);
+    two.w.close();
+    const three = await loginAt(b.name);
+    expect(three.ok.pending).toBe(1);
+    expect(mids(await framesUntilPing(three.w, three.at + 1))).toEqual([sent[0]?.mid]);
+    expect((await three.w.ok({ type: "ack", mids: [sent[0]?.mid] })).acked).toBe(1);
+    const next = await a.w.ok({ type: "send", to: b.id, text: "after" });
+    await three.w.push("msg", (f) => f.mid === next.mid);
+    expect((await three.w.ok({ type: "ack", mids: [next.mid] })).acked).toBe(1);
+    three.w.close();
+    const four = await loginAt(b.name);
+    expect(four.ok.pending).toBe(0);
+  });
+
+  test("an ack of the older of two messages pushed delivers that one only; the newer stays pending", async () => {
+    const a = await fresh();
+    const b = await fresh();
+    await befriend(a, b);
+    const first = await a.w.ok({ type: "send", to: b.id, text: "first" });
+    const second = await a.w.ok({ type: "send", to: b.id, text: "second" });
+    await b.w.push("msg", (f) => f.mid === second.mid);
+    expect((await b.w.ok({ type: "ack", mids: [first.mid] })).acked).toBe(1);
+    expect((await b.w.ok({ type: "ack", mids: [first.mid] })).acked).toBe(0);
+    b.w.close();
+    const again = await loginAt(b.name);
+    expect(again.ok.pending).toBe(1);
+    expect(mids(await framesUntilPing(again.w, again.at + 1))).toEqual([second.mid]);
+    expect((await again.w.ok({ type: "ack", mids: [second.mid] })).acked).toBe(1);
+  });
+
   test("a message pushed live but not acked comes again at the next login", async () => {
     const a = await fresh();
     const b = await fresh();

@@ -101,6 +101,43 @@ describe("migrate", () => {
     }
   });
 
+  it("names the latest three messages to each user of a one-to-one conversation on its positions row, and a second run changes nothing", async () => {
+    const url = await freshDatabase({ migrated: false });
+    expect((await migrate(url, { upTo: 6 })).current).toBe(6);
+    const conn = await mysql.createConnection({ uri: url, multipleStatements: true });
+    try {
+      await conn.query("INSERT INTO users (id, name, password_hash, created_at) VALUES (1,'ann','x',0),(2,'bob','x',0),(3,'cy','x',0)");
+      await conn.query("INSERT INTO chat_groups (id, name, creator_id, created_at) VALUES (7,'g',1,0)");
+      await conn.query(
+        "INSERT INTO positions (user_id, group_id, peer_id, acked_upto, read_upto) VALUES (1,0,2,0,0),(2,0,1,0,0),(1,0,3,0,0),(3,0,1,0,0),(1,7,0,0,0),(2,7,0,0,0)",
+      );
+      const direct = (mid: number, from: number, to: number) =>
+        conn.query("INSERT INTO messages (mid, sender_id, recipient_id, peer_lo, peer_hi, body, ts) VALUES (?,?,?,?,?,'x',0)", [mid, from, to, Math.min(from, to), Math.max(from, to)]);
+      await direct(1, 2, 1);
+      await direct(2, 1, 2);
+      await direct(3, 2, 1);
+      await conn.query("INSERT INTO messages (mid, sender_id, group_id, body, ts) VALUES (4,2,7,'x',0)");
+      await direct(5, 2, 1);
+      await direct(6, 3, 1);
+      await direct(8, 2, 1);
+      expect((await migrate(url)).applied).toEqual(["007_last_in"]);
+      const rows = async () => (await conn.query("SELECT user_id, group_id, peer_id, last_in, prev_in, prev2_in FROM positions ORDER BY 1,2,3"))[0] as unknown as Record<string, number>[];
+      const after = await rows();
+      expect(after).toEqual([
+        { user_id: 1, group_id: 0, peer_id: 2, last_in: 8, prev_in: 5, prev2_in: 3 },
+        { user_id: 1, group_id: 0, peer_id: 3, last_in: 6, prev_in: 0, prev2_in: 0 },
+        { user_id: 1, group_id: 7, peer_id: 0, last_in: 0, prev_in: 0, prev2_in: 0 },
+        { user_id: 2, group_id: 0, peer_id: 1, last_in: 2, prev_in: 0, prev2_in: 0 },
+        { user_id: 2, group_id: 7, peer_id: 0, last_in: 0, prev_in: 0, prev2_in: 0 },
+        { user_id: 3, group_id: 0, peer_id: 1, last_in: 0, prev_in: 0, prev2_in: 0 },
+      ]);
+      await conn.query((MIGRATIONS.find((m) => m.name === "007_last_in") as { sql: string }).sql);
+      expect(await rows()).toEqual(after);
+    } finally {
+      await conn.end();
+    }
+  });
+
   it("gives a version 1 group whose creator left a creator, and deletes the groups nobody is in, with their messages", async () => {
     const url = await freshDatabase({ migrated: false });
     expect((await migrate(url, { upTo: 2 })).applied).toEqual(["001_init", "002_positions"]);
