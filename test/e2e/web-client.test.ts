@@ -2,7 +2,7 @@
  * The web client in a real browser (headless chromium, test/support/browser.ts)
  * against real nodes: two people register in two browser contexts, one on
  * each of two nodes, befriend and chat both ways with unread badges, ticks,
- * typing, edit and delete; a group of three with a TCP client as the third;
+ * typing, edit and delete; a group of three with the console client as the third;
  * texts that look like markup stay text; and a node killed under a browser,
  * which reconnects, sends what was written meanwhile, and loses and
  * duplicates nothing; and the compiled executable, run from an empty
@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import type { Browser } from "playwright-core";
 import { type ChatClient, connectClient } from "../../src/client/index.ts";
 import { launchBrowser, outputDir, WebUser, withScreenshots } from "../support/browser.ts";
+import { ConsoleProc, killConsoles, registerAndLogin, removeConfigHomes } from "../support/console-proc.ts";
 import { freshDatabase, redisUrl } from "../support/db.ts";
 import { type NodeProcess, spawnNode } from "../support/node.ts";
 import { waitUntil } from "../support/wait.ts";
@@ -42,6 +43,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await carol?.close();
+  killConsoles();
+  removeConfigHomes();
   await browser?.close();
   await Promise.all([n1?.stop(), n2?.stop()]);
 });
@@ -106,13 +109,16 @@ describe("the web client", () => {
       expect(await bob.texts()).toEqual(["hello bob", "message deleted", "yes"]);
     }), 60_000);
 
-  it("keeps a group of three, two in browsers and one on a TCP client, in one conversation", () =>
+  it("keeps a group of three, two in browsers and one on the console client, in one conversation", () =>
     withScreenshots(OUT, "group of three", users, async () => {
+      // Carol, on the client library, takes part in the tests below.
       carol = await connectClient({ port: n1.port, autoAck: true });
       await carol.register(`carol${tag}`, "password-1");
       await carol.login({ name: `carol${tag}`, password: "password-1" });
-      const carolHeard: string[] = [];
-      carol.onMessage((m) => carolHeard.push(`${m.name}: ${m.text}`));
+      // The group's third member is in a terminal: `chat client`, typed into.
+      const term = ConsoleProc.start(n1.port);
+      const termName = `term${tag}`;
+      await registerAndLogin(term, termName);
 
       await alice.tab("Groups");
       await alice.page.getByLabel("New group's name").fill(`team${tag}`);
@@ -124,16 +130,17 @@ describe("the web client", () => {
       await bob.page.getByLabel("Group id to join").fill(String(id));
       await bob.page.getByRole("button", { name: "Join", exact: true }).click();
       await bob.page.locator("#chat-title").filter({ hasText: `team${tag}` }).waitFor();
-      await carol.joinGroup(id);
+      await term.run(`addgroup ${id}`, new RegExp(`^ok: joined group ${id} team${tag}`));
 
       await alice.send("welcome to the team");
       await bob.message("welcome to the team").waitFor();
-      await carol.groupSend(id, "hi from the terminal");
+      await term.expect(new RegExp(`${alice.name}\\(\\d+\\) -> group ${id} team${tag}: welcome to the team \\(mid \\d+\\)$`));
+      await term.run(`groupchat ${id} hi from the terminal`, new RegExp(`you -> group ${id} team${tag}: hi from the terminal`));
       await alice.message("hi from the terminal").waitFor();
-      await bob.message("hi from the terminal").locator(".who").filter({ hasText: `carol${tag}` }).waitFor();
+      await bob.message("hi from the terminal").locator(".who").filter({ hasText: termName }).waitFor();
       await bob.send("hi all");
       await alice.message("hi all").waitFor();
-      await waitUntil("carol to hear both browsers", () => carolHeard.includes(`${bob.name}: hi all`) && carolHeard.includes(`${alice.name}: welcome to the team`), 10_000);
+      await term.expect(new RegExp(`${bob.name}\\(\\d+\\) -> group ${id} team${tag}: hi all \\(mid \\d+\\)$`));
 
       // The members, with roles and online state; Alice (the creator) can make Bob an admin.
       await alice.page.getByRole("button", { name: "Details" }).click();
@@ -141,12 +148,13 @@ describe("the web client", () => {
       await members.locator("li").nth(2).waitFor();
       expect(await members.locator("li").count()).toBe(3);
       await members.getByLabel(`${alice.name}, creator, online`).waitFor();
-      await members.getByLabel(`carol${tag}, normal, online`).waitFor();
+      await members.getByLabel(`term${tag}, normal, online`).waitFor();
       await alice.page.getByRole("button", { name: `Make ${bob.name} an admin` }).click();
       await members.getByLabel(`${bob.name}, admin, online`).waitFor();
       await bob.page.getByRole("button", { name: "Details" }).click();
       await bob.page.getByText("you are admin").waitFor();
       await Promise.all([alice.page.getByRole("button", { name: "Close the details" }).click(), bob.page.getByRole("button", { name: "Close the details" }).click()]);
+      expect(await term.end()).toBe(0);
     }), 60_000);
 
   it("shows texts that look like markup as text, and emoji, Chinese, right-to-left, long words, newlines and 4,096 characters as written", () =>
