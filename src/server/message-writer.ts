@@ -46,9 +46,9 @@ export class MessageWriter {
         const result = await writeWithRetry(() => withRetry(() => db.transaction((conn) => writeBatch(conn, stored, acked, reads, consecutive, meta))));
         result.messages.forEach((m, i) => {
           const s = stored[i] as NewMessage;
-          if (!m.duplicate) meta.set(m.mid, { sender: s.from, recipient: s.to ?? null, group: s.group ?? null });
+          if (!m.duplicate && !m.groupGone) meta.set(m.mid, { sender: s.from, recipient: s.to ?? null, group: s.group ?? null });
         });
-        const fresh = result.messages.filter((m) => !m.duplicate).length;
+        const fresh = result.messages.filter((m) => !m.duplicate && !m.groupGone).length;
         metrics.committed({ stored: fresh, duplicates: stored.length - fresh, acked: result.acked.reduce((x, y) => x + y, 0) });
         let m = 0;
         let a = 0;

@@ -40,6 +40,11 @@ export interface StoredMessage {
   ts: number;
   /** The sender already had a message with this cid: nothing new was stored. */
   duplicate: boolean;
+  /**
+   * The message's group no longer exists (deleted since the sender's session
+   * last looked): nothing was stored, and `mid` is 0.
+   */
+  groupGone?: true;
 }
 
 /** `user` has read the conversation up to `mid` (protocol 1.1 `read`). */
@@ -169,10 +174,12 @@ export async function writeBatch(
   for (const m of messages) if (m.group != null) groups.add(m.group);
   for (const t of touched.values()) if (t.conv.group > 0) groups.add(t.conv.group);
   for (const r of reads) if (r.group > 0) groups.add(r.group);
+  const liveGroups = new Set<number>();
   if (groups.size > 0)
-    await queryRows(conn, `SELECT g.id FROM ${ID_LIST} STRAIGHT_JOIN chat_groups g ON g.id = x.id ORDER BY g.id FOR UPDATE`, [
+    for (const r of await queryRows<{ id: number }>(conn, `SELECT g.id FROM ${ID_LIST} STRAIGHT_JOIN chat_groups g ON g.id = x.id ORDER BY g.id FOR UPDATE`, [
       JSON.stringify([...groups].sort((a, b) => a - b)),
-    ]);
+    ]))
+      liveGroups.add(Number(r.id));
   const lockRows = new Map<string, Conv>();
   for (const t of touched.values()) lockRows.set(convKey(t.conv), t.conv);
   for (const r of reads) lockRows.set(convKey(r), { user: r.user, group: r.group, peer: r.peer });
@@ -200,9 +207,13 @@ export async function writeBatch(
     }
   }
 
-  const stored = await insertMessages(conn, messages, consecutive);
+  // A message to a group deleted meanwhile (the sender's session had not heard yet) is not stored: its group lock found no row.
+  const storable = (m: NewMessage) => m.group == null || liveGroups.has(m.group);
+  const inserted = await insertMessages(conn, messages.filter(storable), consecutive);
+  let next = 0;
+  const stored = messages.map((m): StoredMessage => (storable(m) ? (inserted[next++] as StoredMessage) : { mid: 0, ts: m.ts, duplicate: false, groupGone: true }));
   // The recipients' latest three, in mid order (a batch may hold several messages of one conversation).
-  const fresh = messages.map((m, i) => ({ m, s: stored[i] as StoredMessage })).filter((x) => !x.s.duplicate);
+  const fresh = messages.map((m, i) => ({ m, s: stored[i] as StoredMessage })).filter((x) => !x.s.duplicate && !x.s.groupGone);
   fresh.sort((a, b) => a.s.mid - b.s.mid);
   for (const { m, s } of fresh) {
     if (m.to == null) continue;

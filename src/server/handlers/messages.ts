@@ -73,6 +73,11 @@ export async function groupSend(ctx: Ctx, req: GroupSend) {
   if (dup) return duplicateAnswer(ctx, me, dup);
   const ts = Date.now();
   const stored = await writer.store({ from: me.user.id, group: req.group, text: req.text, ts, cid: req.cid });
+  if (stored.groupGone) {
+    // The session's cache had the group; the database does not any more (deleted while this node did not hear of it).
+    ctx.services.roster.sawMembership(me, req.group, false);
+    fail("no_such_group", `no group has id ${req.group}`);
+  }
   if (stored.duplicate) return duplicateAnswer(ctx, me, stored);
   const { mid } = stored;
   const body: ChatMessage = { mid, from: me.user.id, name: me.user.name, group: req.group, text: req.text, ts };
