@@ -7,7 +7,7 @@
 import type { Socket, SocketHandler } from "bun";
 import { BAD_UTF8, FrameReader, TOO_LARGE } from "../protocol/frame-reader.ts";
 import { ClientError, ConnectError, ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
-import { type ClientLink, type DialOptions, type LinkEvents, parseFrame, unrefTimer } from "./transport.ts";
+import { type ClientLink, type DialOptions, type LinkEvents, readFrame, unrefTimer } from "./transport.ts";
 import type { HelloPush } from "./types.ts";
 import { WriteQueue } from "./write-queue.ts";
 
@@ -181,22 +181,15 @@ export class Link implements ClientLink {
         this.destroy(new ProtocolError("a frame from the server is not valid UTF-8"));
         return;
       }
-      const frame = parseFrame(line);
-      if (!frame) {
-        this.destroy(new ProtocolError(`not a JSON object with a type: ${line.slice(0, 200)}`));
-        return;
-      }
-      if (!this.#greeted) {
-        if (frame.type !== "hello" || typeof frame.node !== "string") {
-          this.destroy(new ProtocolError(`expected hello, got ${line.slice(0, 200)}`));
-          return;
-        }
+      const r = readFrame(line, this.#greeted);
+      if ("error" in r) return this.destroy(r.error);
+      if ("hello" in r) {
         this.#greeted = true;
-        this.hello = frame as unknown as HelloPush;
+        this.hello = r.hello;
         this.#ready.resolve();
         continue;
       }
-      this.events.frame(frame);
+      this.events.frame(r.frame);
     }
   }
 

@@ -5,6 +5,7 @@
  * exist: TCP or TLS (link.ts, Bun only) and WebSocket (ws-link.ts, the
  * standard `WebSocket`: browsers and Bun).
  */
+import { ProtocolError } from "./errors.ts";
 import type { HelloPush } from "./types.ts";
 
 export interface LinkEvents {
@@ -57,6 +58,19 @@ export function parseFrame(text: string): Record<string, unknown> | null {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
   const frame = value as Record<string, unknown>;
   return typeof frame.type === "string" ? frame : null;
+}
+
+/**
+ * One frame's text from the server as a link takes it: the error to end the
+ * link with, the greeting (the first frame must be `hello`), or a frame to
+ * hand on.
+ */
+export function readFrame(text: string, greeted: boolean): { error: ProtocolError } | { hello: HelloPush } | { frame: Record<string, unknown> } {
+  const frame = parseFrame(text);
+  if (!frame) return { error: new ProtocolError(`not a JSON object with a type: ${text.slice(0, 200)}`) };
+  if (greeted) return { frame };
+  if (frame.type !== "hello" || typeof frame.node !== "string") return { error: new ProtocolError(`expected hello, got ${text.slice(0, 200)}`) };
+  return { hello: frame as unknown as HelloPush };
 }
 
 /** Keeps a timer from holding the process open (Bun); a browser's timers have no such notion. */

@@ -6,7 +6,7 @@
  * the TCP link does.
  */
 import { ConnectError, ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
-import { type ClientLink, type DialOptions, type LinkEvents, parseFrame, unrefTimer } from "./transport.ts";
+import { type ClientLink, type DialOptions, type LinkEvents, readFrame, unrefTimer } from "./transport.ts";
 import type { HelloPush } from "./types.ts";
 
 export interface WsLinkOptions extends DialOptions {
@@ -144,22 +144,15 @@ export class WsLink implements ClientLink {
       return;
     }
     if (data.trim() === "") return;
-    const frame = parseFrame(data);
-    if (!frame) {
-      this.destroy(new ProtocolError(`not a JSON object with a type: ${data.slice(0, 200)}`));
-      return;
-    }
-    if (!this.#greeted) {
-      if (frame.type !== "hello" || typeof frame.node !== "string") {
-        this.destroy(new ProtocolError(`expected hello, got ${data.slice(0, 200)}`));
-        return;
-      }
+    const r = readFrame(data, this.#greeted);
+    if ("error" in r) return this.destroy(r.error);
+    if ("hello" in r) {
       this.#greeted = true;
-      this.hello = frame as unknown as HelloPush;
+      this.hello = r.hello;
       this.#ready.resolve();
       return;
     }
-    this.events.frame(frame);
+    this.events.frame(r.frame);
   }
 
   #onClose(): void {
