@@ -134,10 +134,10 @@ export const origins: ValueType<string[]> = {
         try {
           u = new URL(x);
         } catch {
-          throw new TypeError(`has "${x}", which is not an origin like https://chat.example.com`);
+          throw new TypeError(`must list origins like https://chat.example.com; "${x}" is not one`);
         }
         if ((u.protocol !== "http:" && u.protocol !== "https:") || u.origin !== x.replace(/\/$/, "").toLowerCase())
-          throw new TypeError(`has "${x}", which is not an origin like https://chat.example.com (scheme, host and port only)`);
+          throw new TypeError(`must list origins like https://chat.example.com (scheme, host and port only); "${x}" is not one`);
         return u.origin;
       });
   },

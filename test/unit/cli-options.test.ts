@@ -143,6 +143,28 @@ describe("option tables", () => {
     expect(values.mysql.uri).toBe("mysql://u:p@h/db");
   });
 
+  it("puts the web port at the chat port + 80, off with 0, and leaves it to the server (a free one) when the chat port is 0", () => {
+    const server = (argv: string[], env: Record<string, string> = {}) =>
+      resolveOptions(SERVER_OPTIONS, readArgs(SERVER_OPTIONS, ["--mysql", "mysql://u:p@h/db", ...argv]).flags, env).values;
+    expect(server([]).webPort).toBe(DEFAULTS.port + 80);
+    expect(server(["--port", "7000"]).webPort).toBe(7080);
+    expect(server(["--port", "0"]).webPort).toBeUndefined();
+    expect(server(["--web-port", "0"]).webPort).toBe(0);
+    expect(server([], { CHAT_WEB_PORT: "9443" }).webPort).toBe(9443);
+    expect(usageError(() => server(["--port", "65500"])).message).toContain("--web-port is needed with --port 65500");
+    expect(server(["--host", "10.0.0.5"]).webHost).toBe("10.0.0.5");
+  });
+
+  it("takes web origins as a comma list (or a JSON list in a config file) of scheme, host and port, and refuses anything else", () => {
+    const server = (argv: string[]) => resolveOptions(SERVER_OPTIONS, readArgs(SERVER_OPTIONS, ["--mysql", "mysql://u:p@h/db", ...argv]).flags, {}).values;
+    expect(server([]).webOrigins).toEqual([]);
+    expect(server(["--web-origin", "https://Chat.Example.com, http://127.0.0.1:8080"]).webOrigins).toEqual(["https://chat.example.com", "http://127.0.0.1:8080"]);
+    const config = json({ "web-origin": ["https://a.example", "https://b.example:8443"] });
+    expect(server(["--config", config]).webOrigins).toEqual(["https://a.example", "https://b.example:8443"]);
+    for (const bad of ["evil.example", "https://a.example/path", "ftp://a.example"])
+      expect(usageError(() => server(["--web-origin", bad])).message).toContain(`"${bad}" is not one`);
+  });
+
   it("shows each option with its placeholder, its default as the DEFAULTS objects hold it, and its environment variable", () => {
     const help = usage("chat server [options]", "Runs a chat node.", SERVER_OPTIONS);
     expect(help).toMatch(new RegExp(`--port N +chat port.*\\(default ${DEFAULTS.port}\\) \\[CHAT_PORT\\]`));
