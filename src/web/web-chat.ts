@@ -60,6 +60,8 @@ const TYPING_MS = 5_000;
 const TYPING_EVERY_MS = 2_000;
 /** Messages per history page. */
 const PAGE = 50;
+/** How many pages a reconnect's catch-up goes back at most (past that, what was missed shows after a reload). */
+const CATCH_UP_PAGES = 20;
 
 /** A user as the people views show them. */
 export interface Person extends UserRef {
@@ -422,12 +424,25 @@ export class WebChat extends Emitter<WebChatEvents> {
     await this.markRead(key);
   }
 
+  /**
+   * The newest page of a conversation; after a reconnect, pages back until
+   * it meets what was shown before: what the user's other sessions sent
+   * meanwhile is not pending for this one, so only history brings it.
+   */
   async #catchUp(key: string): Promise<void> {
     const t = this.timeline(key);
-    const messages = await this.client.history({ ...refOf(key), limit: PAGE });
-    if (!t.loaded && messages.length < PAGE) t.complete = true;
-    t.loaded = true;
-    t.addStored(messages);
+    const shownUpTo = t.loaded ? t.newestMid : undefined;
+    let before: number | undefined;
+    for (let page = 1; ; page++) {
+      const messages = await this.client.history({ ...refOf(key), ...(before === undefined ? {} : { before }), limit: PAGE });
+      if (!t.loaded && messages.length < PAGE) t.complete = true;
+      t.loaded = true;
+      t.addStored(messages);
+      if (shownUpTo === undefined || messages.length < PAGE || page >= CATCH_UP_PAGES) break;
+      const oldest = Math.min(...messages.map((m) => m.mid));
+      if (oldest <= shownUpTo) break;
+      before = oldest;
+    }
     this.emit("change", { what: "timeline", key });
   }
 

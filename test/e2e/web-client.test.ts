@@ -200,6 +200,12 @@ describe("the web client", () => {
       await bob.send("written while down 2");
       expect(await bob.message("written while down 1").getAttribute("data-status")).toBe("sending");
       await alice.send("sent while bob was away");
+      // Bob's other device (on the node that lives) sends more than a page meanwhile: not pending for the page, only in history.
+      const phone = await connectClient({ port: n1.port });
+      await phone.login({ name: bob.name, password: "password-1" });
+      const fromPhone = Array.from({ length: 60 }, (_, i) => `from bob's phone ${i + 1}`);
+      for (const t of fromPhone) await phone.send(alice.id, t);
+      await phone.close();
 
       n2 = await node("w2", { port, webPort, adminPort });
       // Reconnecting backs off up to 5 s (±50%) while the node starts again.
@@ -207,8 +213,12 @@ describe("the web client", () => {
       await bob.message("sent while bob was away").waitFor();
       await alice.message("written while down 2").waitFor();
       await bob.message("written while down 2").locator("[data-tick]").waitFor();
+      // Caught up through history, all of them, in order.
+      await bob.message(fromPhone[59]!).waitFor();
+      await waitUntil("bob's page to show every message of his phone", async () => (await bob.texts()).filter((x) => fromPhone.includes(x)).length === 60, 10_000);
+      expect((await bob.texts()).filter((x) => fromPhone.includes(x))).toEqual(fromPhone);
       // A moment for any duplicate to show up, then count.
-      const expected = [...before, "written while down 1", "written while down 2"];
+      const expected = [...before, "written while down 1", "written while down 2", ...fromPhone];
       await waitUntil("bob's page to show both ways", async () => {
         const b = await bob.texts();
         return b.includes("sent while bob was away") && b.includes("written while down 2");
