@@ -425,7 +425,8 @@ if ! active keepalived; then
   svc start keepalived
 elif was_changed "$etc/keepalived/keepalived.conf" || was_changed "$check_script"; then
   # A restart hands the VIP to the other VM and back; apply it when it suits.
-  echo "chat: keepalived's config changed; it is running and was left alone. Check, then apply it:"
-  echo "  keepalived --config-test -f /etc/keepalived/keepalived.conf && systemctl reload keepalived"
+  # Only a hint for this VM's operator: this script starts keepalived through systemd alone (svc).
+  echo "chat: keepalived's config changed; it is running and was left alone. Check it with keepalived's"
+  echo "  --config-test on /etc/keepalived/keepalived.conf (deploy/README.md), then: systemctl reload keepalived"
 fi
 echo "chat: done; check with: curl -s $admin_addr:$admin_port/healthz; ip -br addr show $iface"
