@@ -5,6 +5,8 @@
  * the link checks the frame limit, parses, and waits for `hello` first, as
  * the TCP link does.
  */
+import { TOO_LARGE } from "../protocol/frame-reader.ts";
+import { frameOfMessage } from "../protocol/message-frame.ts";
 import { ConnectError, ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
 import { type ClientLink, type DialOptions, type LinkEvents, readFrame, unrefTimer } from "./transport.ts";
 import type { HelloPush } from "./types.ts";
@@ -19,8 +21,6 @@ const CLOSE_GRACE_MS = 1_000;
 
 /** Close codes that mean the server ended the connection on purpose, with nothing to report. */
 const CLEAN_CLOSE = new Set([1000, 1001, 1005]);
-
-const encoder = new TextEncoder();
 
 export class WsLink implements ClientLink {
   /** the server's `hello` */
@@ -138,13 +138,11 @@ export class WsLink implements ClientLink {
       this.destroy(new ProtocolError("the server sent a binary WebSocket message"));
       return;
     }
-    // Three bytes per UTF-16 unit at most: count exactly only near the limit.
-    if (data.length * 3 + 1 > this.options.maxFrame && encoder.encode(data).length + 1 > this.options.maxFrame) {
-      this.destroy(new ProtocolError(`a frame from the server exceeds ${this.options.maxFrame} bytes`));
-      return;
-    }
-    if (data.trim() === "") return;
-    const r = readFrame(data, this.#greeted);
+    const frame = frameOfMessage(data, this.options.maxFrame);
+    if (frame === undefined) return;
+    if (frame === TOO_LARGE) return this.destroy(new ProtocolError(`a frame from the server exceeds ${this.options.maxFrame} bytes`));
+    if (typeof frame !== "string") return this.destroy(new ProtocolError("the server sent a WebSocket message that is not one frame"));
+    const r = readFrame(frame, this.#greeted);
     if ("error" in r) return this.destroy(r.error);
     if ("hello" in r) {
       this.#greeted = true;

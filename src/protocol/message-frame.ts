@@ -1,8 +1,12 @@
 /**
  * A WebSocket message as a frame (PROTOCOL.md, "WebSocket transport"): each
- * message carries exactly one frame, which may end in one newline.
+ * message carries exactly one frame, which may end in one newline. The
+ * server reads clients' messages with it, the client library the server's.
  */
 import { BadFrame, type Frame, TOO_LARGE } from "./frame-reader.ts";
+
+// Not Buffer: the client library reads its WebSocket messages with this too, in browsers.
+const encoder = new TextEncoder();
 
 /**
  * The frame a message carries; undefined for an empty or white-space
@@ -13,7 +17,7 @@ export function frameOfMessage(message: string | Uint8Array, maxFrame: number): 
   if (typeof message !== "string") return new BadFrame("a WebSocket message must be text, not binary");
   const text = message.endsWith("\n") ? message.slice(0, -1) : message;
   // A UTF-16 unit is at most 3 UTF-8 bytes: most messages need no count.
-  if (text.length * 3 + 1 > maxFrame && Buffer.byteLength(text) + 1 > maxFrame) return TOO_LARGE;
+  if (text.length * 3 + 1 > maxFrame && encoder.encode(text).length + 1 > maxFrame) return TOO_LARGE;
   if (text.includes("\n")) return new BadFrame("a WebSocket message carries exactly one frame, without newlines inside");
   if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === "")) return undefined;
   return text;
