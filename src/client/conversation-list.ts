@@ -24,6 +24,7 @@
 import type { ChatClient } from "./connection.ts";
 import { ConnectionClosedError } from "./errors.ts";
 import { Emitter } from "./emitter.ts";
+import { LoadGate, type LoadState } from "./load-gate.ts";
 import type {
   ChatMessage,
   Conversation,
@@ -60,7 +61,7 @@ export interface ConversationListEvents {
 }
 
 /** idle: not loaded (or logged out); loading: the first pages are on their way; ready: kept up to date. */
-export type ConversationListState = "idle" | "loading" | "ready";
+export type ConversationListState = LoadState;
 
 /** How many deleted mids are remembered for a `msg` that arrives after its `deleted` push. */
 const DELETED_MEMORY = 1000;
@@ -73,7 +74,7 @@ export function conversationKey(ref: ConversationRef | Conversation): string {
 export class ConversationList extends Emitter<ConversationListEvents> {
   readonly #client: ChatClient;
   readonly #options: Required<ConversationListOptions>;
-  #state: ConversationListState = "idle";
+  readonly #gate = new LoadGate();
   #entries = new Map<string, Conversation>();
   /** Bumped on every change of an entry: a refetch that saw another version asks again. */
   #versions = new Map<string, number>();
@@ -84,13 +85,9 @@ export class ConversationList extends Emitter<ConversationListEvents> {
   #refreshing = new Set<string>();
   /** mid → when deleted, for a `msg` that arrives after its `deleted` push. */
   #deleted = new Map<number, number>();
-  /** Events that arrive while the list loads, applied on top of what the load returns. */
-  #buffer: Array<() => void> | null = null;
   #loading: Promise<void> | null = null;
   /** The load and refetches on their way. */
   #inFlight = new Set<Promise<void>>();
-  /** Bumped when the list is cleared or reloaded: answers to older requests are dropped. */
-  #generation = 0;
   /** The user whose list this is. */
   #user: number | undefined;
   readonly #unsubscribe: Array<() => void>;
@@ -118,7 +115,7 @@ export class ConversationList extends Emitter<ConversationListEvents> {
       client.on("push", (p) => this.#groupPush(p)),
       client.on("ok", (e) => this.#ok(e.op, e.fields, e.reply)),
       client.on("reconnected", ({ login, loginError }) => {
-        if (this.#state === "idle") return;
+        if (this.#gate.state === "idle") return;
         if (loginError || !login) this.#reset();
         else this.#reload();
       }),
@@ -126,7 +123,7 @@ export class ConversationList extends Emitter<ConversationListEvents> {
   }
 
   get state(): ConversationListState {
-    return this.#state;
+    return this.#gate.state;
   }
 
   /** Unread messages over all conversations. */
@@ -180,17 +177,13 @@ export class ConversationList extends Emitter<ConversationListEvents> {
   /** Stops following the client; the list keeps its last state. */
   close(): void {
     for (const off of this.#unsubscribe.splice(0)) off();
-    this.#generation++;
-    this.#state = "idle";
-    this.#buffer = null;
+    this.#gate.reset();
   }
 
   // ---- loading ----
 
   async #load(): Promise<void> {
-    const generation = ++this.#generation;
-    this.#state = "loading";
-    this.#buffer = [];
+    const generation = this.#gate.begin();
     this.#user = this.#client.user?.id;
     const limit = this.#options.pageSize;
     try {
@@ -198,26 +191,21 @@ export class ConversationList extends Emitter<ConversationListEvents> {
       let before: number | undefined;
       for (;;) {
         const page = await this.#client.conversations(before === undefined ? { limit } : { limit, before });
-        if (generation !== this.#generation) return;
+        if (!this.#gate.current(generation)) return;
         for (const c of page) all.set(conversationKey(c), copy(c));
         if (page.length < limit) break;
         before = page.at(-1)!.last.mid;
       }
-      const buffered = this.#buffer ?? [];
       this.#entries = all;
       this.#confirmed = new Set(all.keys());
       this.#stale.clear();
       this.#versions.clear();
-      this.#state = "ready";
-      this.#buffer = null;
+      const held = this.#gate.ready();
       this.emit("change", { kind: "reset" });
-      for (const apply of buffered) apply();
+      for (const apply of held) apply();
     } catch (err) {
-      if (generation === this.#generation) {
-        // What is shown stays; it is followed again once a load succeeds.
-        this.#state = "idle";
-        this.#buffer = null;
-      }
+      // What is shown stays; it is followed again once a load succeeds.
+      this.#gate.failed(generation);
       throw err;
     }
   }
@@ -230,9 +218,7 @@ export class ConversationList extends Emitter<ConversationListEvents> {
   }
 
   #reset(): void {
-    this.#generation++;
-    this.#state = "idle";
-    this.#buffer = null;
+    this.#gate.reset();
     this.#entries.clear();
     this.#confirmed.clear();
     this.#stale.clear();
@@ -243,8 +229,7 @@ export class ConversationList extends Emitter<ConversationListEvents> {
 
   /** Applies an event now, after the load when one is on its way, or not at all when the list is idle. */
   #apply(event: () => void): void {
-    if (this.#state === "ready") event();
-    else if (this.#state === "loading") this.#buffer?.push(event);
+    this.#gate.apply(event);
   }
 
   // ---- events ----
@@ -335,7 +320,7 @@ export class ConversationList extends Emitter<ConversationListEvents> {
     if (op === "logout") return this.#reset();
     if (op === "login") {
       const id = (reply.user as { id?: number } | undefined)?.id;
-      if (this.#state !== "idle" && id !== this.#user) this.#reset();
+      if (this.#gate.state !== "idle" && id !== this.#user) this.#reset();
       return;
     }
     this.#apply(() => this.#own(op, fields, reply));
@@ -432,14 +417,14 @@ export class ConversationList extends Emitter<ConversationListEvents> {
 
   async #refetch(key: string): Promise<void> {
     this.#refreshing.add(key);
-    const generation = this.#generation;
+    const generation = this.#gate.generation;
     try {
       for (let attempt = 0; attempt < this.#options.refreshAttempts; attempt++) {
         const e = this.#entries.get(key);
         if (!e) return;
         const version = this.#versions.get(key) ?? 0;
         const [found] = await this.#client.conversations({ before: e.last.mid + 1, limit: 1 });
-        if (generation !== this.#generation || this.#state !== "ready" || !this.#entries.has(key)) return;
+        if (!this.#gate.current(generation) || this.#gate.state !== "ready" || !this.#entries.has(key)) return;
         if ((this.#versions.get(key) ?? 0) !== version) continue;
         if (found && conversationKey(found) === key) {
           this.#entries.set(key, copy(found));

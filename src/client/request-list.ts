@@ -19,10 +19,11 @@
 import type { ChatClient } from "./connection.ts";
 import { ConnectionClosedError } from "./errors.ts";
 import { Emitter } from "./emitter.ts";
+import { LoadGate, type LoadState } from "./load-gate.ts";
 import type { FriendRequest, Reply } from "./types.ts";
 
 /** idle: not loaded (or logged out); loading: `friend_requests` is on its way; ready: kept up to date. */
-export type RequestListState = "idle" | "loading" | "ready";
+export type RequestListState = LoadState;
 
 export interface RequestListEvents {
   /** the lists changed (loaded, cleared, or one request added or removed) */
@@ -33,15 +34,11 @@ export interface RequestListEvents {
 
 export class RequestList extends Emitter<RequestListEvents> {
   readonly #client: ChatClient;
-  #state: RequestListState = "idle";
+  readonly #gate = new LoadGate();
   /** by the other user's id, in the order they came (oldest first) */
   #incoming = new Map<number, FriendRequest>();
   #outgoing = new Map<number, FriendRequest>();
-  /** Events that arrive while the list loads, applied on top of what the load returns. */
-  #buffer: Array<() => void> | null = null;
   #loading: Promise<void> | null = null;
-  /** Bumped when the list is cleared or reloaded: answers to older requests are dropped. */
-  #generation = 0;
   readonly #unsubscribe: Array<() => void>;
 
   constructor(client: ChatClient) {
@@ -60,7 +57,7 @@ export class RequestList extends Emitter<RequestListEvents> {
       client.on("friend_added", (p) => this.#apply(() => this.#drop(p.friend.id))),
       client.on("ok", (e) => this.#ok(e.op, e.fields, e.reply)),
       client.on("reconnected", ({ login, loginError }) => {
-        if (this.#state === "idle") return;
+        if (this.#gate.state === "idle") return;
         if (loginError || !login) this.#reset();
         else this.#reload();
       }),
@@ -69,7 +66,7 @@ export class RequestList extends Emitter<RequestListEvents> {
   }
 
   get state(): RequestListState {
-    return this.#state;
+    return this.#gate.state;
   }
 
   /** Requests to this user, oldest first (copies). */
@@ -101,30 +98,20 @@ export class RequestList extends Emitter<RequestListEvents> {
   /** Stops following the client; the lists keep their last state. */
   close(): void {
     for (const off of this.#unsubscribe.splice(0)) off();
-    this.#generation++;
-    this.#state = "idle";
-    this.#buffer = null;
+    this.#gate.reset();
   }
 
   async #load(): Promise<void> {
-    const generation = ++this.#generation;
-    this.#state = "loading";
-    this.#buffer = [];
+    const generation = this.#gate.begin();
     try {
       const { incoming, outgoing } = await this.#client.friendRequests();
-      if (generation !== this.#generation) return;
-      const buffered = this.#buffer ?? [];
+      if (!this.#gate.current(generation)) return;
       this.#incoming = new Map(incoming.map((r) => [r.user.id, copy(r)]));
       this.#outgoing = new Map(outgoing.map((r) => [r.user.id, copy(r)]));
-      this.#state = "ready";
-      this.#buffer = null;
-      for (const apply of buffered) apply();
+      for (const apply of this.#gate.ready()) apply();
       this.emit("change", undefined);
     } catch (err) {
-      if (generation === this.#generation) {
-        this.#state = "idle";
-        this.#buffer = null;
-      }
+      this.#gate.failed(generation);
       throw err;
     }
   }
@@ -136,9 +123,7 @@ export class RequestList extends Emitter<RequestListEvents> {
   }
 
   #reset(): void {
-    this.#generation++;
-    this.#state = "idle";
-    this.#buffer = null;
+    this.#gate.reset();
     this.#incoming.clear();
     this.#outgoing.clear();
     this.emit("change", undefined);
@@ -146,16 +131,16 @@ export class RequestList extends Emitter<RequestListEvents> {
 
   /** Applies an event now, after the load when one is on its way, or not at all when the list is idle. */
   #apply(event: () => boolean): void {
-    if (this.#state === "ready") {
+    this.#gate.apply(() => {
       if (event()) this.emit("change", undefined);
-    } else if (this.#state === "loading") this.#buffer?.push(event);
+    }, event);
   }
 
   /** This session's own requests: the server pushes the user's other sessions only. */
   #ok(op: string, fields: Record<string, unknown>, reply: Reply): void {
     if (op === "logout") return this.#reset();
     if (op === "login") {
-      if (this.#state !== "idle") this.#reload(); // a login on a logged-in client: whoever it is now
+      if (this.#gate.state !== "idle") this.#reload(); // a login on a logged-in client: whoever it is now
       return;
     }
     const user = fields.user;
