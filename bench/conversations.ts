@@ -25,6 +25,7 @@ import { seed } from "./conversations/seed.ts";
 import { loadAvg, machine, pidFromFile } from "./load/proc.ts";
 import { killAllStarted, spawnServer } from "./load/servers.ts";
 import { Samples } from "./load/stats.ts";
+import { numberArg } from "./lib/args.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DATABASE = "bench_conversations";
@@ -81,14 +82,7 @@ if (opt.help) {
   console.log(HELP);
   process.exit(0);
 }
-const num = (name: keyof typeof opt, min = 0): number => {
-  const v = Number(opt[name]);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`--${name}: expected an integer >= ${min}, got ${opt[name]}`);
-    process.exit(2);
-  }
-  return v;
-};
+const num = (name: keyof typeof opt, min = 0): number => numberArg(opt[name] as string | undefined, name, min, true);
 const friends = num("friends", 1);
 const groups = num("groups", 0);
 const messages = num("messages", 1);

@@ -22,6 +22,7 @@ import { type Kind, runStep, type StepResult } from "./load/scenario.ts";
 import { LoadWire } from "../test/support/load-wire.ts";
 import { ensureGroups, type GroupSetupResult, type MembersVia } from "./load/members.ts";
 import { killAllStarted, metricsDelta, type ServerProc, spawnServer } from "./load/servers.ts";
+import { numberArg } from "./lib/args.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -158,14 +159,7 @@ if (opt.help) {
 }
 
 const quick = opt.quick;
-const num = (s: string | undefined, name: string, min = 0): number => {
-  const v = Number(s);
-  if (!Number.isFinite(v) || v < min) {
-    console.error(`--${name}: expected a number >= ${min}, got ${s}`);
-    process.exit(2);
-  }
-  return v;
-};
+const num = numberArg;
 const list = (s: string, name: string) => s.split(",").filter(Boolean).map((x) => num(x, name, 1));
 // `--idle N` or `--group-sizes LIST` alone means: only that scenario.
 const alone = [opt["group-sizes"] !== undefined ? "sizes" : "", opt.idle !== undefined ? "idle" : ""].filter(Boolean).join(",");

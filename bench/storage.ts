@@ -26,6 +26,7 @@ import { type Frame, LoadWire } from "../test/support/load-wire.ts";
 import { fmt, table } from "./lib/table.ts";
 import { machine, pidFromFile } from "./load/proc.ts";
 import { killAllStarted, spawnServer } from "./load/servers.ts";
+import { numberArg } from "./lib/args.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DATABASE = "bench_storage";
@@ -60,14 +61,7 @@ if (opt.help) {
   console.log(HELP);
   process.exit(0);
 }
-const num = (name: "messages" | "text-bytes" | "group-size", min: number): number => {
-  const v = Number(opt[name]);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`--${name}: expected an integer >= ${min}, got ${opt[name]}`);
-    process.exit(2);
-  }
-  return v;
-};
+const num = (name: "messages" | "text-bytes" | "group-size", min: number): number => numberArg(opt[name], name, min, true);
 const messages = num("messages", 100);
 const textBytes = num("text-bytes", 1);
 const groupSize = num("group-size", 3);

@@ -28,6 +28,7 @@ import { runStep } from "./load/scenario.ts";
 import { killAllStarted, type ServerProc, spawnServer } from "./load/servers.ts";
 import type { LatencySummary } from "./load/stats.ts";
 import { type PeerSetup, preparePeerDb, runPeerStep, startPeerRedis, startPeerServer } from "./versus/peer.ts";
+import { numberArg } from "./lib/args.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const HELP = `usage: bun run bench/versus.ts [options]
@@ -77,14 +78,7 @@ if (opt.help) {
   console.log(HELP);
   process.exit(0);
 }
-const num = (s: string | undefined, name: string, min = 0): number => {
-  const v = Number(s);
-  if (!Number.isFinite(v) || v < min) {
-    console.error(`--${name}: expected a number >= ${min}, got ${s}`);
-    process.exit(2);
-  }
-  return v;
-};
+const num = numberArg;
 const connsList = opt.conns!.split(",").filter(Boolean).map((x) => num(x, "conns", 2));
 if (connsList.some((n) => n % 2 !== 0)) {
   console.error("--conns: even counts (pairs)");
