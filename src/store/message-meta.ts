@@ -20,6 +20,14 @@ export interface MessageMetaOptions {
 export class MessageMeta {
   readonly #max: number;
   readonly #byMid = new Map<number, MessageParty>();
+  /**
+   * The mids held, oldest first from #next, round: which one goes when the
+   * map is full. Not the map's own first key: a Map that has lost its first
+   * entries to delete() walks past their empty slots to find the next one,
+   * which made every set of a full map cost a scan.
+   */
+  readonly #order: number[] = [];
+  #next = 0;
 
   constructor(options: MessageMetaOptions = {}) {
     this.#max = options.max ?? 100_000;
@@ -31,10 +39,12 @@ export class MessageMeta {
   }
 
   set(mid: number, party: MessageParty) {
-    if (this.#byMid.size >= this.#max) {
-      // A Map iterates in insertion order: the first key is the oldest.
-      const oldest = this.#byMid.keys().next().value as number;
-      this.#byMid.delete(oldest);
+    if (this.#byMid.has(mid)) return void this.#byMid.set(mid, party);
+    if (this.#order.length < this.#max) this.#order.push(mid);
+    else {
+      this.#byMid.delete(this.#order[this.#next] as number);
+      this.#order[this.#next] = mid;
+      this.#next = (this.#next + 1) % this.#max;
     }
     this.#byMid.set(mid, party);
   }
