@@ -4,7 +4,7 @@
  * and their replies and pushes go out in the same event-loop turn (one socket
  * write per connection where two commits made two).
  */
-import type { Db } from "../store/db.ts";
+import type { Leases } from "../store/db.ts";
 import { MessageMeta } from "../store/message-meta.ts";
 import type { NewMessage } from "../store/messages.ts";
 import { withRetry } from "../store/server-pool.ts";
@@ -29,7 +29,8 @@ type Written = StoredMessage | number | ReadResult;
 export class MessageWriter {
   readonly #commits: GroupCommit<Write, Written>;
 
-  constructor(db: Db, metrics: Metrics, options: MessageWriterOptions = {}) {
+  /** `db` lends connections that take several statements per query (see createWriterPool). */
+  constructor(db: Leases, metrics: Metrics, options: MessageWriterOptions = {}) {
     const consecutive = options.consecutiveIds ?? true;
     // Acks name mids only: the conversations of the mids this writer stored, without a lookup.
     const meta = new MessageMeta();
@@ -43,7 +44,16 @@ export class MessageWriter {
           else if (w.ack) acked.push(w.ack);
           else reads.push(w.read);
         }
-        const result = await writeWithRetry(() => withRetry(() => db.transaction((conn) => writeBatch(conn, stored, acked, reads, consecutive, meta))));
+        const result = await writeWithRetry(() =>
+          withRetry(async () => {
+            const lease = await db.lease();
+            try {
+              return await writeBatch(lease.conn, stored, acked, reads, consecutive, meta);
+            } finally {
+              lease.release();
+            }
+          }),
+        );
         result.messages.forEach((m, i) => {
           const s = stored[i] as NewMessage;
           if (!m.duplicate && !m.groupGone) meta.set(m.mid, { sender: s.from, recipient: s.to ?? null, group: s.group ?? null });

@@ -5,7 +5,7 @@
  * HTTP endpoint beside the chat port.
  */
 import { type HostsUnavailableError, joinHostListUrl, type Pool, type PoolOptions, splitHostListUrl } from "../../pool/index.ts";
-import { createServerPool } from "../store/server-pool.ts";
+import { createServerPool, createWriterPool } from "../store/server-pool.ts";
 import { migrate } from "../../sql/migrate.ts";
 import { type Bus, createLocalBus } from "../cluster/bus.ts";
 import type { PresenceFactory } from "../cluster/presence.ts";
@@ -115,6 +115,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
   log.info("start", { node: o.node, mysql: redact(o.mysqlUrl), redis: describeRedis(redis) });
   // A failover is worth a line: which host the writes left, for which one.
   const pool = createServerPool({ ...o.pool, onFailover: (e) => log.warn(`mysql_${e.kind}`, { from: e.from, to: e.to }) }, o.statementTimeoutMs);
+  const writerPool = createWriterPool({ ...o.pool, onFailover: (e) => log.warn(`mysql_writer_${e.kind}`, { from: e.from, to: e.to }) }, o.statementTimeoutMs);
   metrics.watch({ pool: () => pool.stats() });
   let server: ChatServer | undefined;
   let bus: Bus = createLocalBus();
@@ -141,11 +142,11 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
       if (!cluster) throw new TypeError("a Redis URL needs the cluster factory");
       ({ bus, presence } = await cluster(redis, o.node, log, metrics.publishDropped));
     }
-    server = await startServer(o, { db: pool, bus, log, metrics, presence, consecutiveIds });
+    server = await startServer(o, { db: pool, writerDb: writerPool, bus, log, metrics, presence, consecutiveIds });
   } catch (e) {
     admin?.stop(true);
     await bus.close();
-    await pool.close();
+    await Promise.all([pool.close(), writerPool.close()]);
     throw e;
   }
   const started = server;
@@ -158,7 +159,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
       await started.stop();
       admin?.stop(true);
       await bus.close();
-      await pool.close();
+      await Promise.all([pool.close(), writerPool.close()]);
     })());
   return { server: started, pool, adminPort: admin?.port, stop };
 }

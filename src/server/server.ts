@@ -13,7 +13,7 @@ import type { ErrorCode } from "../protocol/errors.ts";
 import { FEATURES } from "../protocol/features.ts";
 import { DEFAULT_MAX_FRAME } from "../protocol/frame-reader.ts";
 import { DEFAULT_PORT } from "../protocol/port.ts";
-import type { Db } from "../store/db.ts";
+import type { Db, Leases } from "../store/db.ts";
 import { answersWithin, ping } from "../store/server-info.ts";
 import { purgeExpiredTokens } from "../store/tokens.ts";
 import { BanWatch } from "./ban-watch.ts";
@@ -119,6 +119,8 @@ export interface ServerOptions {
 
 export interface ServerDeps {
   db: Db;
+  /** The message writer's connections, which take several statements per query: createWriterPool. */
+  writerDb: Leases;
   bus: Bus;
   log: Logger;
   metrics?: Metrics;
@@ -249,7 +251,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
   const services: Services = {
     node: o.node,
     db,
-    writer: new MessageWriter(db, metrics, { consecutiveIds: deps.consecutiveIds }),
+    writer: new MessageWriter(deps.writerDb, metrics, { consecutiveIds: deps.consecutiveIds }),
     roster,
     sessions,
     hub,

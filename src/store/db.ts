@@ -16,6 +16,11 @@ export interface Db {
   transaction<T>(fn: (conn: Connection) => Promise<T>): Promise<T>;
 }
 
+/** Connections on loan (the pool's leases), for work that holds one connection across several queries. */
+export interface Leases {
+  lease(): Promise<{ readonly conn: Connection; release(): void }>;
+}
+
 /** Rows of a SELECT, typed by the caller. */
 export async function rows<T>(db: Pick<Db, "execute"> | Connection, sql: string, params: unknown[] = []): Promise<T[]> {
   const [r] = await (db as Pick<Db, "execute">).execute(sql, params);

@@ -33,6 +33,17 @@ export function createServerPool(options: PoolOptions, statementTimeout = DEFAUL
 }
 
 /**
+ * The message writer's own connections: they take several statements per
+ * query (`multipleStatements`), so that a group commit is two round trips
+ * instead of one per statement (src/store/write-batch.ts). Only the writer
+ * gets them: everywhere else one query is one statement. One batch is written
+ * at a time; the second connection stands by while a broken one is replaced.
+ */
+export function createWriterPool(options: PoolOptions, statementTimeout = DEFAULT_STATEMENT_TIMEOUT): Pool {
+  return createServerPool({ ...options, multipleStatements: true, initSize: 1, maxSize: 2 }, statementTimeout);
+}
+
+/**
  * Makes `query` and `execute` give up after `ms`: the connection is destroyed
  * (its command cannot be taken back) and the call rejects with a fatal error,
  * so the pool never lends that connection again.

@@ -26,7 +26,8 @@
  * the mids' conversations come from the writer's MessageMeta when it stored
  * them. Such a batch is its lock read, its INSERT and one UPDATE of positions.
  */
-import { type Connection, isDuplicate, queryExec, queryRows } from "./db.ts";
+import type { ResultSetHeader } from "mysql2/promise";
+import { type Connection, isDuplicate } from "./db.ts";
 import type { MessageMeta } from "./message-meta.ts";
 import type { NewMessage } from "./messages.ts";
 
@@ -88,9 +89,9 @@ const ID_LIST = jsonTable("id BIGINT UNSIGNED PATH '$'");
 const CONV_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]'");
 /** [user, group, peer, new acked_upto]. */
 const MOVE_LIST = jsonTable("u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]', t BIGINT UNSIGNED PATH '$[3]'");
-/** [user, group, peer, acked_upto, last_in, prev_in, prev2_in]: a positions row as the batch leaves it. */
+/** [user, group, peer, acked_upto, last_in, prev_in, prev2_in]: a positions row as the batch leaves it (a mid below 0: one of this batch's, see NEW). */
 const ROW_LIST = jsonTable(
-  "u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]', t BIGINT UNSIGNED PATH '$[3]', l BIGINT UNSIGNED PATH '$[4]', v BIGINT UNSIGNED PATH '$[5]', w BIGINT UNSIGNED PATH '$[6]'",
+  "u BIGINT UNSIGNED PATH '$[0]', g BIGINT UNSIGNED PATH '$[1]', p BIGINT UNSIGNED PATH '$[2]', t BIGINT UNSIGNED PATH '$[3]', l BIGINT PATH '$[4]', v BIGINT PATH '$[5]', w BIGINT PATH '$[6]'",
 );
 /** [sender, cid]. */
 const CID_LIST = jsonTable("s BIGINT UNSIGNED PATH '$[0]', c VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$[1]'");
@@ -133,6 +134,23 @@ export async function writeBatch(
   /** The conversations of mids stored earlier (the caller adds this batch's once it commits). */
   meta?: MessageMeta,
 ): Promise<BatchResult> {
+  const trips = new RoundTrips(conn);
+  try {
+    return await writeBatchIn(trips, messages, acks, reads, consecutive, meta);
+  } catch (e) {
+    await trips.rollback();
+    throw e;
+  }
+}
+
+async function writeBatchIn(
+  trips: RoundTrips,
+  messages: NewMessage[],
+  acks: AckRequest[],
+  reads: ReadRequest[],
+  consecutive: boolean,
+  meta: MessageMeta | undefined,
+): Promise<BatchResult> {
   // What each acked mid is: its conversation, for the ack's user (from the writer's memory when it has it).
   const ackedMids = [...new Set(acks.flatMap((a) => a.mids))];
   const party = new Map<number, { sender: number; recipient: number | null; group: number | null }>();
@@ -142,13 +160,12 @@ export async function writeBatch(
     if (p) party.set(mid, p);
     else unknown.push(mid);
   }
-  if (unknown.length > 0)
-    for (const r of await queryRows<{ mid: number; sender_id: number; recipient_id: number | null; group_id: number | null }>(
-      conn,
-      `SELECT m.mid, m.sender_id, m.recipient_id, m.group_id FROM ${MID_LIST} STRAIGHT_JOIN messages m ON m.mid = x.mid`,
-      [JSON.stringify(unknown)],
-    ))
-      party.set(Number(r.mid), { sender: r.sender_id, recipient: r.recipient_id, group: r.group_id });
+  if (unknown.length > 0) {
+    const [found] = await trips.send<{ mid: number; sender_id: number; recipient_id: number | null; group_id: number | null }>([
+      { sql: `SELECT m.mid, m.sender_id, m.recipient_id, m.group_id FROM ${MID_LIST} STRAIGHT_JOIN messages m ON m.mid = x.mid`, params: [JSON.stringify(unknown)] },
+    ]);
+    for (const r of found ?? []) party.set(Number(r.mid), { sender: r.sender_id, recipient: r.recipient_id, group: r.group_id });
+  }
 
   /** Per conversation an ack touches: the (ack index, mid) pairs, first ack of a mid only. */
   const touched = new Map<string, { conv: Conv; marks: { ack: number; mid: number }[] }>();
@@ -169,17 +186,11 @@ export async function writeBatch(
     }
   });
 
-  // The locks, groups first, then positions, each in key order.
+  // The locks, groups first, then positions, each in key order, and the senders' earlier cids: one round trip.
   const groups = new Set<number>();
   for (const m of messages) if (m.group != null) groups.add(m.group);
   for (const t of touched.values()) if (t.conv.group > 0) groups.add(t.conv.group);
   for (const r of reads) if (r.group > 0) groups.add(r.group);
-  const liveGroups = new Set<number>();
-  if (groups.size > 0)
-    for (const r of await queryRows<{ id: number }>(conn, `SELECT g.id FROM ${ID_LIST} STRAIGHT_JOIN chat_groups g ON g.id = x.id ORDER BY g.id FOR UPDATE`, [
-      JSON.stringify([...groups].sort((a, b) => a - b)),
-    ]))
-      liveGroups.add(Number(r.id));
   const lockRows = new Map<string, Conv>();
   for (const t of touched.values()) lockRows.set(convKey(t.conv), t.conv);
   for (const r of reads) lockRows.set(convKey(r), { user: r.user, group: r.group, peer: r.peer });
@@ -188,30 +199,46 @@ export async function writeBatch(
       const c = { user: m.to, group: 0, peer: m.from };
       lockRows.set(convKey(c), c);
     }
+  const withCid = messages.filter((m) => m.cid !== undefined);
+  const first: Statement[] = [];
+  if (groups.size > 0)
+    first.push({
+      sql: `SELECT g.id FROM ${ID_LIST} STRAIGHT_JOIN chat_groups g ON g.id = x.id ORDER BY g.id FOR UPDATE`,
+      params: [JSON.stringify([...groups].sort((a, b) => a - b))],
+    });
+  if (lockRows.size > 0)
+    first.push({
+      sql: `SELECT s.user_id, s.group_id, s.peer_id, s.acked_upto, s.read_upto, s.last_in, s.prev_in, s.prev2_in FROM ${CONV_LIST}
+       STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p FOR UPDATE`,
+      params: [JSON.stringify([...lockRows.values()].sort(byKey).map((k) => [k.user, k.group, k.peer]))],
+    });
+  if (withCid.length > 0)
+    first.push({
+      sql: `SELECT m.sender_id, m.cid, m.mid, m.ts FROM ${CID_LIST} STRAIGHT_JOIN messages m ON m.sender_id = x.s AND m.cid = x.c`,
+      params: [JSON.stringify(withCid.map((m) => [m.from, m.cid]))],
+    });
+  const answers = first.length > 0 ? await trips.send(first) : [];
+  let at = 0;
+  const liveGroups = new Set<number>();
+  if (groups.size > 0) for (const r of answers[at++] as { id: number }[]) liveGroups.add(Number(r.id));
   const positions = new Map<string, Position>();
   const readAt = new Map<string, number>();
-  if (lockRows.size > 0) {
-    const keys = [...lockRows.values()].sort(byKey);
-    for (const r of await queryRows<{ user_id: number; group_id: number; peer_id: number; acked_upto: number; read_upto: number; last_in: number; prev_in: number; prev2_in: number }>(
-      conn,
-      `SELECT s.user_id, s.group_id, s.peer_id, s.acked_upto, s.read_upto, s.last_in, s.prev_in, s.prev2_in FROM ${CONV_LIST}
-       STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p FOR UPDATE`,
-      [JSON.stringify(keys.map((k) => [k.user, k.group, k.peer]))],
-    ))
-    {
+  if (lockRows.size > 0)
+    for (const r of answers[at++] as { user_id: number; group_id: number; peer_id: number; acked_upto: number; read_upto: number; last_in: number; prev_in: number; prev2_in: number }[]) {
       const conv = { user: r.user_id, group: r.group_id, peer: r.peer_id };
       const key = convKey(conv);
       const recent: [number, number, number] = [Number(r.last_in), Number(r.prev_in), Number(r.prev2_in)];
       positions.set(key, { conv, acked: Number(r.acked_upto), recent, changed: false });
       readAt.set(key, Number(r.read_upto));
     }
-  }
+  const earlier = withCid.length > 0 ? (answers[at++] as { sender_id: number; cid: string; mid: number; ts: number }[]) : [];
 
   // A message to a group deleted meanwhile (the sender's session had not heard yet) is not stored: its group lock found no row.
   const storable = (m: NewMessage) => m.group == null || liveGroups.has(m.group);
-  const inserted = await insertMessages(conn, messages.filter(storable), consecutive);
+  const insert = planInsert(messages.filter(storable), earlier);
+  if (!consecutive) await insert.oneByOne(trips);
   let next = 0;
-  const stored = messages.map((m): StoredMessage => (storable(m) ? (inserted[next++] as StoredMessage) : { mid: 0, ts: m.ts, duplicate: false, groupGone: true }));
+  const stored = messages.map((m): StoredMessage => (storable(m) ? (insert.out[next++] as StoredMessage) : { mid: 0, ts: m.ts, duplicate: false, groupGone: true }));
   // The recipients' latest three, in mid order (a batch may hold several messages of one conversation).
   const fresh = messages.map((m, i) => ({ m, s: stored[i] as StoredMessage })).filter((x) => !x.s.duplicate && !x.s.groupGone);
   fresh.sort((a, b) => a.s.mid - b.s.mid);
@@ -222,18 +249,77 @@ export async function writeBatch(
     p.recent = [s.mid, p.recent[0], p.recent[1]];
     p.changed = true;
   }
-  const acked = await applyAcks(conn, acks.length, [...touched.values()], positions);
+  const { acked, writes: ackWrites } = await applyAcks(trips, acks.length, [...touched.values()], positions);
+  const { results: read, writes: readWrites } = await applyReads(trips, reads, readAt);
+
+  // Everything that is only written goes in the last round trip, with the COMMIT.
+  const last: Statement[] = [];
+  const insertAt = consecutive && insert.rows > 0 ? last.push(insert.statement()) - 1 : -1;
   const changed = [...positions.values()].filter((p) => p.changed);
   if (changed.length > 0)
-    await queryExec(
-      conn,
-      `UPDATE ${ROW_LIST} STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p
-       SET s.acked_upto = x.t, s.last_in = x.l, s.prev_in = x.v, s.prev2_in = x.w`,
-      [JSON.stringify(changed.map((p) => [p.conv.user, p.conv.group, p.conv.peer, p.acked, ...p.recent]))],
-    );
-  const read = await applyReads(conn, reads, readAt);
+    last.push({
+      // A mid of this batch's INSERT goes in as -(its place + 1): LAST_INSERT_ID() is the INSERT's first id.
+      sql: `UPDATE ${ROW_LIST} STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p
+       SET s.acked_upto = x.t, s.last_in = ${fromInsert("x.l")}, s.prev_in = ${fromInsert("x.v")}, s.prev2_in = ${fromInsert("x.w")}`,
+      params: [JSON.stringify(changed.map((p) => [p.conv.user, p.conv.group, p.conv.peer, p.acked, ...p.recent.map(placeOfNew)]))],
+    });
+  last.push(...ackWrites, ...readWrites, { sql: "COMMIT", params: [] });
+  const done = await trips.send(last);
+  if (insertAt >= 0) insert.stored((done[insertAt] as unknown as ResultSetHeader).insertId);
   return { messages: stored, acked, reads: read };
 }
+
+/**
+ * Statements sent together, on a connection that takes several per query
+ * (multipleStatements): a batch is a few round trips instead of one per
+ * statement, and MariaDB runs them while the server answers the last batch.
+ * The first round trip begins the transaction.
+ */
+interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+class RoundTrips {
+  readonly #conn: Connection;
+  #begun = false;
+
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+
+  /** Runs `statements` in one round trip: each one's rows (or header), in order. */
+  async send<Row = unknown>(statements: Statement[]): Promise<Row[][]> {
+    const all = this.#begun ? statements : [{ sql: "BEGIN", params: [] }, ...statements];
+    this.#begun = true;
+    const [r] = await this.#conn.query(
+      all.map((s) => s.sql).join(";\n"),
+      all.flatMap((s) => s.params),
+    );
+    const each = (all.length === 1 ? [r] : r) as unknown as Row[][];
+    return all === statements ? each : each.slice(1);
+  }
+
+  /** After a failure: the transaction is rolled back, or the connection closed (which rolls it back) when even that fails. */
+  async rollback(): Promise<void> {
+    if (!this.#begun) return;
+    try {
+      await this.#conn.query("ROLLBACK");
+    } catch {
+      this.#conn.destroy();
+    }
+  }
+}
+
+/**
+ * This batch's new mids before its INSERT has run: NEW + the message's place
+ * in the INSERT, above every real mid, so that they sort after every stored
+ * message. The UPDATE that follows the INSERT in the same round trip turns
+ * them into LAST_INSERT_ID() + place.
+ */
+const NEW = 2 ** 52;
+const placeOfNew = (mid: number) => (mid >= NEW ? -(mid - NEW) - 1 : mid);
+const fromInsert = (column: string) => `IF(${column} < 0, LAST_INSERT_ID() - 1 - ${column}, ${column})`;
 
 /**
  * Moves read positions forward to the largest mid of the conversation at
@@ -241,26 +327,25 @@ export async function writeBatch(
  * and the acks above it that it covers go. A conversation without a
  * positions row is not the user's: its read stays 0.
  */
-async function applyReads(conn: Connection, reads: ReadRequest[], readAt: Map<string, number>): Promise<ReadResult[]> {
-  if (reads.length === 0) return [];
+async function applyReads(trips: RoundTrips, reads: ReadRequest[], readAt: Map<string, number>): Promise<{ results: ReadResult[]; writes: Statement[] }> {
+  if (reads.length === 0) return { results: [], writes: [] };
   const top = new Map<number, number>();
   const groupReads = reads.map((r, i) => [i, r.user, r.group, r.mid] as const).filter((r) => r[2] > 0);
   const directReads = reads.map((r, i) => [i, r.user, r.peer, r.mid] as const).filter((_, i) => (reads[i] as ReadRequest).group === 0);
+  const lookups: Statement[] = [];
   if (groupReads.length > 0)
-    for (const r of await queryRows<{ i: number; top: number | null }>(
-      conn,
+    lookups.push({
       // Not MAX(): in a dependent subquery MariaDB computes it over the group's whole history; this reads back from the latest.
-      `SELECT x.i, (SELECT m.mid FROM messages m WHERE m.group_id = x.c AND m.mid <= x.m ORDER BY m.mid DESC LIMIT 1) AS top FROM ${READ_LIST}`,
-      [JSON.stringify(groupReads)],
-    ))
-      top.set(r.i, Number(r.top ?? 0));
+      sql: `SELECT x.i, (SELECT m.mid FROM messages m WHERE m.group_id = x.c AND m.mid <= x.m ORDER BY m.mid DESC LIMIT 1) AS top FROM ${READ_LIST}`,
+      params: [JSON.stringify(groupReads)],
+    });
   if (directReads.length > 0)
-    for (const r of await queryRows<{ i: number; top: number | null }>(
-      conn,
-      `SELECT x.i, (SELECT m.mid FROM messages m WHERE m.peer_lo = LEAST(x.u, x.c) AND m.peer_hi = GREATEST(x.u, x.c) AND m.mid <= x.m ORDER BY m.mid DESC LIMIT 1) AS top FROM ${READ_LIST}`,
-      [JSON.stringify(directReads)],
-    ))
-      top.set(r.i, Number(r.top ?? 0));
+    lookups.push({
+      sql: `SELECT x.i, (SELECT m.mid FROM messages m WHERE m.peer_lo = LEAST(x.u, x.c) AND m.peer_hi = GREATEST(x.u, x.c) AND m.mid <= x.m ORDER BY m.mid DESC LIMIT 1) AS top FROM ${READ_LIST}`,
+      params: [JSON.stringify(directReads)],
+    });
+  // This batch's own new messages are never below a mid the reader has seen: reading before the INSERT finds the same.
+  for (const rows of await trips.send<{ i: number; top: number | null }>(lookups)) for (const r of rows) top.set(r.i, Number(r.top ?? 0));
 
   const results: ReadResult[] = [];
   const moved = new Map<string, [u: number, g: number, p: number, r: number]>();
@@ -275,83 +360,83 @@ async function applyReads(conn: Connection, reads: ReadRequest[], readAt: Map<st
       moved.set(key, [r.user, r.group, r.peer, to]);
     }
   });
-  if (moved.size > 0) {
-    const list = JSON.stringify([...moved.values()]);
-    await queryExec(
-      conn,
-      `UPDATE ${MOVE_LIST} STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p
+  if (moved.size === 0) return { results, writes: [] };
+  const list = JSON.stringify([...moved.values()]);
+  return {
+    results,
+    // After the batch's positions UPDATE: acked_upto only moves up.
+    writes: [
+      {
+        sql: `UPDATE ${MOVE_LIST} STRAIGHT_JOIN positions s ON s.user_id = x.u AND s.group_id = x.g AND s.peer_id = x.p
        SET s.read_upto = x.t, s.acked_upto = GREATEST(s.acked_upto, x.t)`,
-      [list],
-    );
-    await queryExec(
-      conn,
-      `DELETE a FROM ${MOVE_LIST} STRAIGHT_JOIN acked_above a ON a.user_id = x.u AND a.mid <= x.t
+        params: [list],
+      },
+      {
+        sql: `DELETE a FROM ${MOVE_LIST} STRAIGHT_JOIN acked_above a ON a.user_id = x.u AND a.mid <= x.t
        JOIN messages m ON m.mid = a.mid AND ((x.g > 0 AND m.group_id = x.g) OR (x.g = 0 AND m.peer_lo = LEAST(x.u, x.p) AND m.peer_hi = GREATEST(x.u, x.p)))`,
-      [list],
-    );
-  }
-  return results;
+        params: [list],
+      },
+    ],
+  };
 }
 
 /**
- * Inserts the messages that are new: a message whose sender already has one
- * with its cid (stored earlier, or earlier in this batch) is answered with
- * that one. A cid stored by another node at the same moment makes the INSERT
- * fail with a duplicate key; the caller's retry then finds it stored.
+ * The messages that are new, and their INSERT: a message whose sender
+ * already has one with its cid (stored earlier: `earlier`, or earlier in this
+ * batch) is answered with that one. A cid stored by another node at the same
+ * moment makes the INSERT fail with a duplicate key; the caller's retry then
+ * finds it stored. Until the INSERT has run, a new message's mid is NEW + its
+ * place in it.
  */
-async function insertMessages(conn: Connection, batch: NewMessage[], consecutive: boolean): Promise<StoredMessage[]> {
-  const out: (StoredMessage | undefined)[] = batch.map(() => undefined);
-  const withCid = batch.filter((m) => m.cid !== undefined);
-  const known = new Map<string, StoredMessage>();
+function planInsert(batch: NewMessage[], earlier: { sender_id: number; cid: string; mid: number; ts: number }[]) {
+  const out: StoredMessage[] = [];
   const cidKey = (sender: number, cid: string) => `${sender}\u0000${cid}`;
-  if (withCid.length > 0)
-    for (const r of await queryRows<{ sender_id: number; cid: string; mid: number; ts: number }>(
-      conn,
-      `SELECT m.sender_id, m.cid, m.mid, m.ts FROM ${CID_LIST}
-       STRAIGHT_JOIN messages m ON m.sender_id = x.s AND m.cid = x.c`,
-      [JSON.stringify(withCid.map((m) => [m.from, m.cid]))],
-    ))
-      known.set(cidKey(r.sender_id, r.cid), { mid: Number(r.mid), ts: Number(r.ts), duplicate: true });
-
-  const fresh: { i: number; m: NewMessage }[] = [];
-  const firstOfCid = new Map<string, number>(); // cid key -> index in batch of its first new message
-  batch.forEach((m, i) => {
-    if (m.cid === undefined) return void fresh.push({ i, m });
-    const key = cidKey(m.from, m.cid);
-    const old = known.get(key);
-    if (old) return void (out[i] = old);
-    if (firstOfCid.has(key)) return; // filled in below from the first one
-    firstOfCid.set(key, i);
-    fresh.push({ i, m });
-  });
-
-  if (fresh.length > 0) {
-    const values = (m: NewMessage) => [
-      m.from,
-      m.to ?? null,
-      m.group ?? null,
-      m.to != null ? Math.min(m.from, m.to) : null,
-      m.to != null ? Math.max(m.from, m.to) : null,
-      m.text,
-      m.ts,
-      m.cid ?? null,
-    ];
-    const insert = "INSERT INTO messages (sender_id, recipient_id, group_id, peer_lo, peer_hi, body, ts, cid) VALUES ";
-    const row = "(?,?,?,?,?,?,?,?)";
-    if (consecutive) {
-      // One multi-row INSERT gets consecutive ids (InnoDB autoinc lock mode 0 or 1).
-      const params: unknown[] = [];
-      for (const f of fresh) params.push(...values(f.m));
-      const r = await queryExec(conn, insert + `${row},`.repeat(fresh.length - 1) + row, params);
-      fresh.forEach((f, k) => (out[f.i] = { mid: r.insertId + k, ts: f.m.ts, duplicate: false }));
-    } else for (const f of fresh) out[f.i] = { mid: (await queryExec(conn, insert + row, values(f.m))).insertId, ts: f.m.ts, duplicate: false };
+  const known = new Map<string, StoredMessage>();
+  for (const r of earlier) known.set(cidKey(r.sender_id, r.cid), { mid: Number(r.mid), ts: Number(r.ts), duplicate: true });
+  const fresh: NewMessage[] = [];
+  const firstOfCid = new Map<string, StoredMessage>(); // cid key -> the batch's first new message with it
+  for (const m of batch) {
+    const key = m.cid === undefined ? undefined : cidKey(m.from, m.cid);
+    const old = key === undefined ? undefined : (known.get(key) ?? firstOfCid.get(key));
+    if (old) {
+      out.push({ mid: old.mid, ts: old.ts, duplicate: true });
+      continue;
+    }
+    const s: StoredMessage = { mid: NEW + fresh.length, ts: m.ts, duplicate: false };
+    fresh.push(m);
+    out.push(s);
+    if (key !== undefined) firstOfCid.set(key, s);
   }
-  batch.forEach((m, i) => {
-    if (out[i] || m.cid === undefined) return;
-    const first = out[firstOfCid.get(cidKey(m.from, m.cid)) as number] as StoredMessage;
-    out[i] = { mid: first.mid, ts: first.ts, duplicate: true };
-  });
-  return out as StoredMessage[];
+  const values = (m: NewMessage) => [
+    m.from,
+    m.to ?? null,
+    m.group ?? null,
+    m.to != null ? Math.min(m.from, m.to) : null,
+    m.to != null ? Math.max(m.from, m.to) : null,
+    m.text,
+    m.ts,
+    m.cid ?? null,
+  ];
+  const insert = "INSERT INTO messages (sender_id, recipient_id, group_id, peer_lo, peer_hi, body, ts, cid) VALUES ";
+  const row = "(?,?,?,?,?,?,?,?)";
+  const resolve = (real: (place: number) => number) => {
+    for (const s of out) if (s.mid >= NEW) s.mid = real(s.mid - NEW);
+  };
+  return {
+    /** Per message of `batch`: its result (mids of new ones NEW + place until the INSERT has run). */
+    out,
+    rows: fresh.length,
+    /** One multi-row INSERT: consecutive ids (InnoDB autoinc lock mode 0 or 1). */
+    statement: (): Statement => ({ sql: insert + `${row},`.repeat(fresh.length - 1) + row, params: fresh.flatMap(values) }),
+    /** The multi-row INSERT ran: its first id. */
+    stored: (insertId: number) => resolve((place) => insertId + place),
+    /** Ids not consecutive: one INSERT per message, now, each with its own id. */
+    async oneByOne(trips: RoundTrips) {
+      const ids: number[] = [];
+      for (const m of fresh) ids.push(((await trips.send([{ sql: insert + row, params: values(m) }]))[0] as unknown as ResultSetHeader).insertId);
+      resolve((place) => ids[place] as number);
+    },
+  };
 }
 
 /**
@@ -361,11 +446,11 @@ async function insertMessages(conn: Connection, batch: NewMessage[], consecutive
  * group they left): its acks count nothing.
  */
 async function applyAcks(
-  conn: Connection,
+  trips: RoundTrips,
   nAcks: number,
   touched: { conv: Conv; marks: { ack: number; mid: number }[] }[],
   positions: Map<string, Position>,
-): Promise<number[]> {
+): Promise<{ acked: number[]; writes: Statement[] }> {
   const counts = new Array<number>(nAcks).fill(0);
   const work = touched
     .map((t, id) => {
@@ -383,7 +468,7 @@ async function applyAcks(
       w.pos.changed = true;
       return false;
     });
-  if (work.length === 0) return counts;
+  if (work.length === 0) return { acked: counts, writes: [] };
 
   // The conversation's messages to the user in (position, highest acked], and the acks already above the position.
   const ranges = JSON.stringify(work.map((w) => [w.id, w.conv.user, w.conv.group || w.conv.peer, w.at, w.hi]));
@@ -395,26 +480,22 @@ async function applyAcks(
   };
   const groupWork = work.filter((w) => w.conv.group > 0);
   const directWork = work.filter((w) => w.conv.group === 0);
+  const lookups: Statement[] = [];
   if (groupWork.length > 0)
-    for (const r of await queryRows<{ i: number; mid: number }>(
-      conn,
-      `SELECT x.i, m.mid FROM ${RANGE_LIST} STRAIGHT_JOIN messages m ON ${GROUP_RANGE} AND m.sender_id <> x.u`,
-      [JSON.stringify(groupWork.map((w) => [w.id, w.conv.user, w.conv.group, w.at, w.hi]))],
-    ))
-      add(r.i, r.mid);
+    lookups.push({
+      sql: `SELECT x.i, m.mid FROM ${RANGE_LIST} STRAIGHT_JOIN messages m ON ${GROUP_RANGE} AND m.sender_id <> x.u`,
+      params: [JSON.stringify(groupWork.map((w) => [w.id, w.conv.user, w.conv.group, w.at, w.hi]))],
+    });
   if (directWork.length > 0)
-    for (const r of await queryRows<{ i: number; mid: number }>(
-      conn,
-      `SELECT x.i, m.mid FROM ${RANGE_LIST} STRAIGHT_JOIN messages m ON ${DIRECT_RANGE} AND m.sender_id + 0 = x.c`,
-      [JSON.stringify(directWork.map((w) => [w.id, w.conv.user, w.conv.peer, w.at, w.hi]))],
-    ))
-      add(r.i, r.mid);
+    lookups.push({
+      sql: `SELECT x.i, m.mid FROM ${RANGE_LIST} STRAIGHT_JOIN messages m ON ${DIRECT_RANGE} AND m.sender_id + 0 = x.c`,
+      params: [JSON.stringify(directWork.map((w) => [w.id, w.conv.user, w.conv.peer, w.at, w.hi]))],
+    });
+  lookups.push({ sql: `SELECT x.i, a.mid FROM ${RANGE_LIST} STRAIGHT_JOIN acked_above a ON a.user_id = x.u AND a.mid > x.lo AND a.mid <= x.hi`, params: [ranges] });
+  const found = await trips.send<{ i: number; mid: number }>(lookups);
+  for (const r of found.slice(0, -1).flat()) add(r.i, r.mid);
   const above = new Map<number, Set<number>>();
-  for (const r of await queryRows<{ i: number; mid: number }>(
-    conn,
-    `SELECT x.i, a.mid FROM ${RANGE_LIST} STRAIGHT_JOIN acked_above a ON a.user_id = x.u AND a.mid > x.lo AND a.mid <= x.hi`,
-    [ranges],
-  )) {
+  for (const r of found[found.length - 1] as { i: number; mid: number }[]) {
     let s = above.get(r.i);
     if (!s) above.set(r.i, (s = new Set()));
     s.add(Number(r.mid));
@@ -444,14 +525,11 @@ async function applyAcks(
     for (const mid of before) if (mid <= to && isMessage.has(mid)) drop.push([w.conv.user, mid]);
     for (const mid of now) if (mid > to) keep.push([w.conv.user, mid]);
   }
+  const writes: Statement[] = [];
   if (drop.length > 0)
-    await queryExec(
-      conn,
-      `DELETE a FROM ${USER_MID_LIST} STRAIGHT_JOIN acked_above a ON a.user_id = x.u AND a.mid = x.m`,
-      [JSON.stringify(drop)],
-    );
-  if (keep.length > 0) await queryExec(conn, "INSERT IGNORE INTO acked_above (user_id, mid) VALUES " + "(?,?),".repeat(keep.length - 1) + "(?,?)", keep.flat());
-  return counts;
+    writes.push({ sql: `DELETE a FROM ${USER_MID_LIST} STRAIGHT_JOIN acked_above a ON a.user_id = x.u AND a.mid = x.m`, params: [JSON.stringify(drop)] });
+  if (keep.length > 0) writes.push({ sql: "INSERT IGNORE INTO acked_above (user_id, mid) VALUES " + "(?,?),".repeat(keep.length - 1) + "(?,?)", params: keep.flat() });
+  return { acked: counts, writes };
 }
 
 /**

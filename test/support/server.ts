@@ -4,7 +4,7 @@
  * (spawnNode) when a test must kill one.
  */
 import type { Pool } from "../../pool/index.ts";
-import { createServerPool } from "../../src/store/server-pool.ts";
+import { createServerPool, createWriterPool } from "../../src/store/server-pool.ts";
 import { type Bus, createLocalBus } from "../../src/cluster/bus.ts";
 import { createRedisCluster } from "../../src/cluster/redis.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
@@ -31,6 +31,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dbUrl = opts.dbUrl ?? (await freshDatabase());
   const pool = createServerPool({ uri: dbUrl, maxSize: 8, initSize: 1 });
+  const writerPool = createWriterPool({ uri: dbUrl });
   const metrics = new Metrics();
   const node = opts.node ?? "t1";
   let bus: Bus = createLocalBus();
@@ -40,7 +41,7 @@ export async function startTestServer(
   }
   const server = await startServer(
     { host: "127.0.0.1", port: 0, hash: CHEAP_HASH, ...opts, node },
-    { db: pool, bus, log, metrics, presence },
+    { db: pool, writerDb: writerPool, bus, log, metrics, presence },
   );
   return {
     server,
@@ -52,7 +53,7 @@ export async function startTestServer(
     async stop() {
       await server.stop();
       await bus.close();
-      await pool.close();
+      await Promise.all([pool.close(), writerPool.close()]);
     },
   };
 }
