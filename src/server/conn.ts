@@ -13,8 +13,8 @@ export type ConnSocket = StreamSocket | MessageSocket;
 
 export interface StreamSocket {
   readonly messages?: undefined;
-  /** Writes what it can now; returns the bytes taken (the rest waits for drain). */
-  write(data: Uint8Array): number;
+  /** Writes what it can now (a string as UTF-8); returns the bytes taken (the rest waits for drain). */
+  write(data: string | Uint8Array): number;
   /** Ends after what was written. */
   end(): void;
   /** Closes at once. */
@@ -345,10 +345,11 @@ export class Conn implements PushTarget {
       this.#backlog = null;
     }
     if (this.#pending) {
-      const bytes = Buffer.from(this.#pending);
+      // The text goes as it is (the socket encodes it); bytes are made only for what it did not take.
+      const text = this.#pending;
       this.#pending = "";
-      const n = this.socket.write(bytes);
-      if (n < bytes.length) this.#backlog = bytes.subarray(Math.max(n, 0));
+      const n = this.socket.write(text);
+      if (n < Buffer.byteLength(text)) this.#backlog = Buffer.from(text).subarray(Math.max(n, 0));
     }
     if (!this.#backlog) this.#wake();
   }
