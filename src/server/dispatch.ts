@@ -46,6 +46,10 @@ const UNAVAILABLE = new Set([
   "pool_closed",
   "hosts_unavailable", // a host list where no host was ready: the pool is failing over or all are down
   "ER_UNKNOWN_COM_ERROR", // a Galera node out of the primary component ("WSREP has not yet prepared node")
+  // A COMMIT that failed, so the transaction was rolled back: a Galera node that lost the primary
+  // component while committing ("Error while appending streaming replication fragment(provider
+  // status: Not connected to Primary Component)"). Sent again, a message with a cid is stored once.
+  "ER_ERROR_DURING_COMMIT",
   "ECONNREFUSED",
   "ECONNRESET",
   "ETIMEDOUT",
@@ -57,7 +61,7 @@ const UNAVAILABLE = new Set([
 ]);
 
 /** Failures of a backing service: the client may try again. */
-function isUnavailable(e: unknown): boolean {
+export function isUnavailable(e: unknown): boolean {
   const err = e as { code?: string; fatal?: boolean } | undefined;
   if (!err) return false;
   return err.fatal === true || UNAVAILABLE.has(err.code ?? "");
