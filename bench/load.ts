@@ -290,16 +290,19 @@ if (!mysqlUrl || (needRedis && !redisUrl)) {
   mysqlUrl ??= s.mysqlUrl;
   redisUrl ??= s.redisUrl;
 }
-if (opt.database !== undefined) {
-  if (!/^[A-Za-z0-9_]{1,64}$/.test(opt.database)) {
-    console.error("--database: letters, digits and _ only");
-    process.exit(2);
-  }
+if (opt.database !== undefined && !/^[A-Za-z0-9_]{1,64}$/.test(opt.database)) {
+  console.error("--database: letters, digits and _ only");
+  process.exit(2);
+}
+const database = opt.database ?? decodeURIComponent(new URL(mysqlUrl!).pathname.slice(1));
+if (database) {
+  // The database is made when missing (the services' own one too, should someone have dropped it).
   const u = new URL(mysqlUrl!);
+  u.pathname = "/";
   const admin = await mysql.createConnection({ uri: u.toString() });
-  await admin.query(`CREATE DATABASE IF NOT EXISTS \`${opt.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  await admin.query(`CREATE DATABASE IF NOT EXISTS \`${database.replaceAll("`", "``")}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   await admin.end();
-  u.pathname = `/${opt.database}`;
+  u.pathname = `/${encodeURIComponent(database)}`;
   mysqlUrl = u.toString();
 }
 const db = await mysql.createConnection({ uri: mysqlUrl! });
