@@ -152,14 +152,15 @@ async function writeBatchIn(
   meta: MessageMeta | undefined,
 ): Promise<BatchResult> {
   // What each acked mid is: its conversation, for the ack's user (from the writer's memory when it has it).
-  const ackedMids = [...new Set(acks.flatMap((a) => a.mids))];
-  const party = new Map<number, { sender: number; recipient: number | null; group: number | null }>();
+  const party = new Map<number, { sender: number; recipient: number | null; group: number | null } | undefined>();
   const unknown: number[] = [];
-  for (const mid of ackedMids) {
-    const p = meta?.get(mid);
-    if (p) party.set(mid, p);
-    else unknown.push(mid);
-  }
+  for (const a of acks)
+    for (const mid of a.mids) {
+      if (party.has(mid)) continue;
+      const p = meta?.get(mid);
+      party.set(mid, p);
+      if (!p) unknown.push(mid);
+    }
   if (unknown.length > 0) {
     const [found] = await trips.send<{ mid: number; sender_id: number; recipient_id: number | null; group_id: number | null }>([
       { sql: `SELECT m.mid, m.sender_id, m.recipient_id, m.group_id FROM ${MID_LIST} STRAIGHT_JOIN messages m ON m.mid = x.mid`, params: [JSON.stringify(unknown)] },
@@ -169,15 +170,16 @@ async function writeBatchIn(
 
   /** Per conversation an ack touches: the (ack index, mid) pairs, first ack of a mid only. */
   const touched = new Map<string, { conv: Conv; marks: { ack: number; mid: number }[] }>();
-  const seen = new Set<string>();
+  const seen = new Map<number, Set<number>>(); // user -> mids of theirs counted already
   acks.forEach((a, i) => {
+    let mine = seen.get(a.user);
+    if (!mine) seen.set(a.user, (mine = new Set()));
     for (const mid of a.mids) {
       const m = party.get(mid);
       if (!m || m.sender === a.user) continue; // unknown, or the user's own: never pending for them
       if (m.group == null && m.recipient !== a.user) continue; // someone else's one-to-one message
-      const once = `${a.user}:${mid}`;
-      if (seen.has(once)) continue;
-      seen.add(once);
+      if (mine.has(mid)) continue;
+      mine.add(mid);
       const conv = m.group != null ? { user: a.user, group: m.group, peer: 0 } : { user: a.user, group: 0, peer: m.sender };
       const key = convKey(conv);
       let t = touched.get(key);
@@ -192,13 +194,16 @@ async function writeBatchIn(
   for (const t of touched.values()) if (t.conv.group > 0) groups.add(t.conv.group);
   for (const r of reads) if (r.group > 0) groups.add(r.group);
   const lockRows = new Map<string, Conv>();
-  for (const t of touched.values()) lockRows.set(convKey(t.conv), t.conv);
+  for (const [key, t] of touched) lockRows.set(key, t.conv);
   for (const r of reads) lockRows.set(convKey(r), { user: r.user, group: r.group, peer: r.peer });
-  for (const m of messages)
-    if (m.to != null) {
-      const c = { user: m.to, group: 0, peer: m.from };
-      lockRows.set(convKey(c), c);
-    }
+  /** Per message, the key of its recipient's positions row (one-to-one). */
+  const rowOf = messages.map((m) => {
+    if (m.to == null) return undefined;
+    const c = { user: m.to, group: 0, peer: m.from };
+    const key = convKey(c);
+    if (!lockRows.has(key)) lockRows.set(key, c);
+    return key;
+  });
   const withCid = messages.filter((m) => m.cid !== undefined);
   const first: Statement[] = [];
   if (groups.size > 0)
@@ -239,16 +244,16 @@ async function writeBatchIn(
   if (!consecutive) await insert.oneByOne(trips);
   let next = 0;
   const stored = messages.map((m): StoredMessage => (storable(m) ? (insert.out[next++] as StoredMessage) : { mid: 0, ts: m.ts, duplicate: false, groupGone: true }));
-  // The recipients' latest three, in mid order (a batch may hold several messages of one conversation).
-  const fresh = messages.map((m, i) => ({ m, s: stored[i] as StoredMessage })).filter((x) => !x.s.duplicate && !x.s.groupGone);
-  fresh.sort((a, b) => a.s.mid - b.s.mid);
-  for (const { m, s } of fresh) {
-    if (m.to == null) continue;
-    const p = positions.get(convKey({ user: m.to, group: 0, peer: m.from }));
-    if (!p || s.mid <= p.recent[0]) continue;
+  // The recipients' latest three (a batch may hold several messages of one conversation): the new
+  // messages' mids rise in batch order, as the INSERT gives them out (or the INSERTs, one by one).
+  stored.forEach((s, i) => {
+    const key = rowOf[i];
+    if (key === undefined || s.duplicate || s.groupGone) return;
+    const p = positions.get(key);
+    if (!p || s.mid <= p.recent[0]) return;
     p.recent = [s.mid, p.recent[0], p.recent[1]];
     p.changed = true;
-  }
+  });
   const { acked, writes: ackWrites } = await applyAcks(trips, acks.length, [...touched.values()], positions);
   const { results: read, writes: readWrites } = await applyReads(trips, reads, readAt);
 
@@ -427,7 +432,11 @@ function planInsert(batch: NewMessage[], earlier: { sender_id: number; cid: stri
     out,
     rows: fresh.length,
     /** One multi-row INSERT: consecutive ids (InnoDB autoinc lock mode 0 or 1). */
-    statement: (): Statement => ({ sql: insert + `${row},`.repeat(fresh.length - 1) + row, params: fresh.flatMap(values) }),
+    statement(): Statement {
+      const params: unknown[] = [];
+      for (const m of fresh) for (const v of values(m)) params.push(v);
+      return { sql: insert + `${row},`.repeat(fresh.length - 1) + row, params };
+    },
     /** The multi-row INSERT ran: its first id. */
     stored: (insertId: number) => resolve((place) => insertId + place),
     /** Ids not consecutive: one INSERT per message, now, each with its own id. */
