@@ -4,7 +4,8 @@
  * whole and in order, multi-byte characters cut anywhere included.
  */
 import { describe, expect, test } from "bun:test";
-import { Conn, Flusher, type StreamSocket } from "../../src/server/conn.ts";
+import type { StreamSocket } from "../../src/server/conn.ts";
+import { offlineConn } from "../support/offline-conn.ts";
 
 /** Takes at most `room` bytes per write, as a full kernel buffer would. */
 class NarrowSocket implements StreamSocket {
@@ -23,17 +24,7 @@ class NarrowSocket implements StreamSocket {
   }
 }
 
-function connOver(socket: StreamSocket) {
-  return new Conn(1, socket, "127.0.0.1", {
-    maxFrame: 1000,
-    maxOutput: 100_000,
-    rate: 0,
-    burst: 1,
-    flusher: new Flusher(),
-    handle: async () => {},
-    onError: () => {},
-  });
-}
+const connOver = (socket: StreamSocket) => offlineConn(socket, { maxFrame: 1000, maxOutput: 100_000 });
 
 const tick = () => new Promise((r) => setImmediate(r));
 

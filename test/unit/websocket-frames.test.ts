@@ -6,8 +6,9 @@
 import { describe, expect, test } from "bun:test";
 import { BadFrame, TOO_LARGE } from "../../src/protocol/frame-reader.ts";
 import { frameOfMessage } from "../../src/protocol/message-frame.ts";
-import { Conn, Flusher, type MessageSocket } from "../../src/server/conn.ts";
+import type { MessageSocket } from "../../src/server/conn.ts";
 import { originAllowed } from "../../src/server/web-listener.ts";
+import { offlineConn } from "../support/offline-conn.ts";
 
 describe("a WebSocket message as a frame", () => {
   test("is the message's text, less one newline at the end", () => {
@@ -76,17 +77,7 @@ class FakeWs implements MessageSocket {
   }
 }
 
-function connOver(ws: FakeWs, maxOutput = 1000) {
-  return new Conn(1, ws, "127.0.0.1", {
-    maxFrame: 100,
-    maxOutput,
-    rate: 0,
-    burst: 1,
-    flusher: new Flusher(),
-    handle: async () => {},
-    onError: () => {},
-  });
-}
+const connOver = (ws: FakeWs, maxOutput = 1000) => offlineConn(ws, { maxOutput });
 
 const tick = () => new Promise((r) => setImmediate(r));
 
