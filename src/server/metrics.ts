@@ -31,6 +31,8 @@ export interface Readings {
    */
   redisUp?(): boolean;
   pool(): PoolStats;
+  /** The message writer's own connections (src/store/server-pool.ts createWriterPool). */
+  writerPool?(): PoolStats;
   /** Keys the login throttle tracks now, by scope. */
   throttleKeys(): { account: number; address: number };
 }
@@ -195,7 +197,8 @@ export class Metrics {
         this.set({ scope: "address" }, keys.address);
       },
     });
-    this.#poolMetrics();
+    this.#poolMetrics("chat_pool", "MySQL", () => this.#readings.pool?.());
+    this.#poolMetrics("chat_writer_pool", "message writer's MySQL", () => this.#readings.writerPool?.());
   }
 
   /** What the gauges read; called by each owner with its part (the server, run's pool). */
@@ -259,11 +262,9 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  /** The pool's own counts, read at scrape time: gauges for now, counters advanced by what happened since the last scrape. */
-  #poolMetrics() {
+  /** A pool's own counts, read at scrape time: gauges for now, counters advanced by what happened since the last scrape. */
+  #poolMetrics(prefix: string, what: string, stats: () => PoolStats | undefined) {
     const registers = [this.registry];
-    const read = this.#readings;
-    const stats = () => read.pool?.();
     const gauge = (name: string, help: string, pick: (s: PoolStats) => number) =>
       new Gauge({
         name,
@@ -274,22 +275,22 @@ export class Metrics {
           this.set(s ? pick(s) : 0);
         },
       });
-    gauge("chat_pool_size", "MySQL connections open (idle or in use)", (s) => s.size);
-    gauge("chat_pool_idle", "MySQL connections idle in the pool", (s) => s.idle);
-    gauge("chat_pool_in_use", "MySQL connections leased (or being validated for a lease)", (s) => s.inUse);
-    gauge("chat_pool_pending", "MySQL connections being opened", (s) => s.pending);
-    gauge("chat_pool_waiting", "Requests waiting for a MySQL connection", (s) => s.waiting);
-    gauge("chat_pool_lease_wait_max_seconds", "Longest wait for a MySQL connection since start", (s) => s.leaseWaitMsMax / 1000);
+    gauge(`${prefix}_size`, `${what} connections open (idle or in use)`, (s) => s.size);
+    gauge(`${prefix}_idle`, `${what} connections idle in the pool`, (s) => s.idle);
+    gauge(`${prefix}_in_use`, `${what} connections leased (or being validated for a lease)`, (s) => s.inUse);
+    gauge(`${prefix}_pending`, `${what} connections being opened`, (s) => s.pending);
+    gauge(`${prefix}_waiting`, `Requests waiting for one of the ${what} connections`, (s) => s.waiting);
+    gauge(`${prefix}_lease_wait_max_seconds`, `Longest wait for one of the ${what} connections since start`, (s) => s.leaseWaitMsMax / 1000);
 
     const counters: [string, string, (s: PoolStats) => number][] = [
-      ["chat_pool_created_total", "MySQL connections opened", (s) => s.created],
-      ["chat_pool_destroyed_total", "MySQL connections closed (dead, broken, idle, expired, pool closed)", (s) => s.destroyed],
-      ["chat_pool_create_errors_total", "Failed attempts to open a MySQL connection", (s) => s.createErrors],
-      ["chat_pool_validation_failures_total", "MySQL connections that failed the validation ping", (s) => s.validationFailures],
-      ["chat_pool_timeouts_total", "Requests that gave up waiting for a MySQL connection (answered unavailable)", (s) => s.timeouts],
-      ["chat_pool_leases_total", "MySQL connections lent", (s) => s.leases],
-      ["chat_pool_failovers_total", "Times new MySQL connections moved to another host of the --mysql list", (s) => s.failovers],
-      ["chat_pool_lease_wait_seconds_total", "Time spent waiting for a MySQL connection, summed over leases", (s) => s.leaseWaitMsTotal / 1000],
+      [`${prefix}_created_total`, `${what} connections opened`, (s) => s.created],
+      [`${prefix}_destroyed_total`, `${what} connections closed (dead, broken, idle, expired, pool closed)`, (s) => s.destroyed],
+      [`${prefix}_create_errors_total`, `Failed attempts to open one of the ${what} connections`, (s) => s.createErrors],
+      [`${prefix}_validation_failures_total`, `${what} connections that failed the validation ping`, (s) => s.validationFailures],
+      [`${prefix}_timeouts_total`, `Requests that gave up waiting for one of the ${what} connections (answered unavailable)`, (s) => s.timeouts],
+      [`${prefix}_leases_total`, `${what} connections lent`, (s) => s.leases],
+      [`${prefix}_failovers_total`, `Times new ${what} connections moved to another host of the --mysql list`, (s) => s.failovers],
+      [`${prefix}_lease_wait_seconds_total`, `Time spent waiting for one of the ${what} connections, summed over leases`, (s) => s.leaseWaitMsTotal / 1000],
     ];
     for (const [name, help, pick] of counters) {
       let reported = 0;

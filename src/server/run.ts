@@ -116,7 +116,7 @@ export async function run(o: RunOptions, log: Logger, cluster?: ClusterFactory):
   // A failover is worth a line: which host the writes left, for which one.
   const pool = createServerPool({ ...o.pool, onFailover: (e) => log.warn(`mysql_${e.kind}`, { from: e.from, to: e.to }) }, o.statementTimeoutMs);
   const writerPool = createWriterPool({ ...o.pool, onFailover: (e) => log.warn(`mysql_writer_${e.kind}`, { from: e.from, to: e.to }) }, o.statementTimeoutMs);
-  metrics.watch({ pool: () => pool.stats() });
+  metrics.watch({ pool: () => pool.stats(), writerPool: () => writerPool.stats() });
   let server: ChatServer | undefined;
   let bus: Bus = createLocalBus();
   // The admin endpoint first: /healthz answers 503 while the database is not reachable yet.

@@ -123,6 +123,14 @@ describe("a server's metrics", () => {
     expect(sample(text, "chat_pool_lease_wait_seconds_total")).toBeCloseTo(0.3, 9);
   });
 
+  it("exports the message writer's own connections apart from the request pool's", async () => {
+    const m = new Metrics({ build });
+    m.watch({ pool: () => poolStats({ size: 8, timeouts: 3 }), writerPool: () => poolStats({ size: 2, inUse: 1, timeouts: 1, failovers: 1 }) });
+    const text = await m.render();
+    expect([sample(text, "chat_pool_size"), sample(text, "chat_pool_timeouts_total")]).toEqual([8, 3]);
+    expect([sample(text, "chat_writer_pool_size"), sample(text, "chat_writer_pool_in_use"), sample(text, "chat_writer_pool_timeouts_total"), sample(text, "chat_writer_pool_failovers_total")]).toEqual([2, 1, 1, 1]);
+  });
+
   it("reads the gauges at scrape time from the server's parts", async () => {
     const m = new Metrics({ build });
     let conns = 3;
