@@ -317,7 +317,7 @@ export class ClientBase extends Emitter<ClientEvents> {
       closed: (error) => this.#onLinkClosed(linkRef.value, error),
     };
     const opened: Promise<ClientLink> = url
-      ? WsLink.open({ url, connectTimeoutMs, maxFrame }, events)
+      ? WsLink.open({ url, connectTimeoutMs, maxFrame, tls: typeof tls === "object" ? tls : undefined }, events)
       : Link.open({ host, port, tls, connectTimeoutMs, maxFrame }, events);
     return opened.then((link) => (linkRef.value = link));
   }

@@ -19,8 +19,9 @@ export interface ChatClientOptions {
   /**
    * A WebSocket URL (`ws://host:6080/ws`, `wss://…`): connect over the
    * server's web port instead of TCP, with the standard `WebSocket` (in a
-   * browser too). `host`, `port` and `tls` are for TCP and may not be given
-   * with it. Default: none (TCP).
+   * browser too). `host` and `port` are for TCP and may not be given with
+   * it; `tls` may, as TLS settings for a `wss://` URL (under Bun: a private
+   * CA, say). Default: none (TCP).
    */
   url?: string;
   /**
@@ -91,8 +92,11 @@ export function resolveOptions(options: ChatClientOptions): Resolved {
   const o = { ...DEFAULTS, ...options };
   if (o.url !== undefined) {
     if (!/^wss?:\/\/[^/]/.test(o.url)) throw new TypeError(`url must be a ws:// or wss:// URL: ${o.url}`);
-    const tcp = (["host", "port", "tls"] as const).filter((key) => options[key] !== undefined);
+    const tcp = (["host", "port"] as const).filter((key) => options[key] !== undefined);
     if (tcp.length > 0) throw new TypeError(`${tcp.join(", ")} cannot be given with url (they are for TCP)`);
+    // A wss:// URL already says TLS; what may come with it is how to verify (a private CA, say).
+    if (o.tls !== undefined && o.tls !== false && (typeof o.tls !== "object" || !o.url.startsWith("wss://")))
+      throw new TypeError("with url, tls may only be TLS settings ({ ca, serverName, rejectUnauthorized }) for a wss:// URL");
   }
   if (!(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65_535)) throw new TypeError(`bad port: ${o.port}`);
   for (const key of ["heartbeatMs", "heartbeatTimeoutMs", "requestTimeoutMs"] as const) {

@@ -8,12 +8,19 @@
 import { TOO_LARGE } from "../protocol/frame-reader.ts";
 import { frameOfMessage } from "../protocol/message-frame.ts";
 import { ConnectError, ConnectionClosedError, ProtocolError, TimeoutError } from "./errors.ts";
+import type { ClientTlsOptions } from "./link.ts";
 import { type ClientLink, type DialOptions, type LinkEvents, readFrame, unrefTimer } from "./transport.ts";
 import type { HelloPush } from "./types.ts";
 
 export interface WsLinkOptions extends DialOptions {
   /** `ws://host:port/ws` or `wss://…` */
   url: string;
+  /**
+   * For `wss://` under Bun: the CA to trust (a private one, say), the name to
+   * verify, whether to refuse what does not verify. A browser has its own
+   * trust store and takes none of this.
+   */
+  tls?: ClientTlsOptions;
 }
 
 /** How long a graceful close may wait for the server's close frame before the link counts as closed. */
@@ -44,10 +51,11 @@ export class WsLink implements ClientLink {
   /** Connects and resolves once the server's `hello` arrived. */
   static async open(options: WsLinkOptions, events: LinkEvents): Promise<WsLink> {
     const link = new WsLink(options, events);
-    const { url, connectTimeoutMs } = options;
+    const { url, connectTimeoutMs, tls } = options;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url);
+      // Bun's WebSocket takes TLS settings beside the standard arguments; a browser's only the standard ones.
+      ws = tls ? new WebSocket(url, { tls } as unknown as string[]) : new WebSocket(url);
     } catch (err) {
       throw new ConnectError(`cannot connect to ${url}: ${(err as Error).message}`, { cause: err });
     }

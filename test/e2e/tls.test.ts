@@ -45,6 +45,16 @@ describe("TLS", () => {
     await expect(Wire.connectWs(node.webPort, { host: "localhost", tls: { rejectUnauthorized: true } })).rejects.toThrow();
   });
 
+  it("serves the client library over wss:// when it is given the private CA, and refuses it without", async () => {
+    const c = await connectClient({ url: `wss://localhost:${node.webPort}/ws`, tls: { ca: cert }, connectTimeoutMs: 3000 });
+    expect(c.node).toBe("tls1");
+    await c.register("wss_user", "password-1");
+    const login = await c.login({ name: "wss_user", password: "password-1" });
+    expect(login.user.name).toBe("wss_user");
+    await c.close();
+    await expect(connectClient({ url: `wss://localhost:${node.webPort}/ws`, connectTimeoutMs: 3000 })).rejects.toThrow();
+  });
+
   it("refuses a client that does not trust the certificate", async () => {
     await expect(connectClient({ port: node.port, tls: true, connectTimeoutMs: 3000 })).rejects.toThrow();
   });

@@ -231,5 +231,7 @@ describe("ChatClient over WebSocket", () => {
     expect(() => createClient({ url: "http://127.0.0.1:6080/ws" })).toThrow(TypeError);
     expect(() => createClient({ url: "ws://127.0.0.1:6080/ws", port: 6000 })).toThrow("port cannot be given with url");
     expect(() => createClient({ url: "wss://example.test/ws", tls: true })).toThrow(TypeError);
+    expect(() => createClient({ url: "ws://example.test/ws", tls: { ca: "PEM" } })).toThrow("for a wss:// URL");
+    expect(() => createClient({ url: "wss://example.test/ws", tls: { ca: "PEM" } })).not.toThrow();
   });
 });
