@@ -150,7 +150,7 @@ describe("the dashboard and the alert rules (deploy/)", () => {
     const test = await promtool(["test", "rules", `${DEPLOY}/prometheus/chat-alerts.test.yml`]);
     expect(test.out).toContain("SUCCESS");
     expect(test.code).toBe(0);
-    expect(rules.map((r) => r.alert).sort()).toEqual(["ChatErrorRate", "ChatMySQLDown", "ChatNodeNotScraped", "ChatPoolTimeouts", "ChatPublishDrops", "ChatRedisDown"]);
+    expect(rules.map((r) => r.alert).sort()).toEqual(["ChatErrorRate", "ChatMySQLDown", "ChatNodeNotScraped", "ChatPoolTimeouts", "ChatPublishDrops", "ChatRedisDown", "ChatWriterPoolTimeouts"]);
   });
 
   it("asks, in every dashboard query and alert, only for series this server exports", () => {
