@@ -82,7 +82,7 @@ describe("the alert rules", () => {
     const have = await exported();
     const alerts = Bun.YAML.parse(readFileSync(`${DEPLOY}/prometheus/chat-alerts.yml`, "utf8")) as { groups: { rules: { alert: string; expr: string }[] }[] };
     const rules = alerts.groups.flatMap((g) => g.rules);
-    expect(rules.length).toBe(6);
+    expect(rules.length).toBe(7);
     const unknown = rules.flatMap((r) => metricNames(r.expr).filter((n) => n !== "up" && !have.has(n)).map((n) => `${r.alert}: ${n}`));
     expect(unknown).toEqual([]);
   });
