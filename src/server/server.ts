@@ -447,12 +447,14 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       clearInterval(idleSweep);
       clearInterval(purgeSweep);
       bans.stop();
-      // Answer what each connection has in flight, then say goodbye and end its session.
+      // Answer what each connection has read, then say goodbye and end its session. It reads nothing
+      // more from here on: a request read while the others were being answered would otherwise be
+      // answered after the goodbye (PROTOCOL.md: no reply after it), with a not_logged_in from the
+      // session already ended. What the client sent and the server did not read, it sends again.
+      for (const conn of conns) conn.stopReading();
       await Promise.all(
         [...conns].map(async (conn) => {
           await Promise.race([conn.answered(), Bun.sleep(10_000)]);
-          // Requests after the goodbye get no reply (PROTOCOL.md): not a not_logged_in from a session already ended.
-          conn.stopReading();
           conn.write(notice("shutting_down", "the server is shutting down; reconnect"));
           const session = conn.detach();
           if (session) await sessions.end(session).catch((e) => log.warn("session_end_failed", { error: e }));
