@@ -6,6 +6,7 @@
 import { ChatError, type ErrorCode, isChatError } from "../protocol/errors.ts";
 import { BAD_UTF8, BadFrame, type Frame, TOO_LARGE } from "../protocol/frame-reader.ts";
 import { isRequestType, type RequestType, validateRequest, validRequestId } from "../protocol/schema.ts";
+import { isPassingFailure } from "../store/passing-failures.ts";
 import type { Conn } from "./conn.ts";
 import { HANDLERS, type Handler } from "./handlers/index.ts";
 import type { Ctx, Services } from "./services.ts";
@@ -32,39 +33,12 @@ function errorLine(services: Services, conn: Conn, re: Id, code: ErrorCode, mess
 /** The reply to a request whose handler threw. */
 function failureLine(services: Services, conn: Conn, type: RequestType, re: Id, e: unknown): string {
   if (isChatError(e)) return errorLine(services, conn, re, e.code, e.message, type);
-  if (isUnavailable(e)) {
+  if (isPassingFailure(e)) {
     services.mysql.failed(e);
     return errorLine(services, conn, re, "unavailable", "a backing service is unavailable; try again");
   }
   services.log.error("request_failed", { type, error: e, stack: (e as Error)?.stack?.split("\n").slice(0, 4).join(" | ") });
   return errorLine(services, conn, re, "internal", "internal error");
-}
-
-/** Error codes of a backing service that failed (or was busy): the client may try again. */
-const UNAVAILABLE = new Set([
-  "pool_timeout",
-  "pool_closed",
-  "hosts_unavailable", // a host list where no host was ready: the pool is failing over or all are down
-  "ER_UNKNOWN_COM_ERROR", // a Galera node out of the primary component ("WSREP has not yet prepared node")
-  // A COMMIT that failed, so the transaction was rolled back: a Galera node that lost the primary
-  // component while committing ("Error while appending streaming replication fragment(provider
-  // status: Not connected to Primary Component)"). Sent again, a message with a cid is stored once.
-  "ER_ERROR_DURING_COMMIT",
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "PROTOCOL_CONNECTION_LOST",
-  "ER_LOCK_WAIT_TIMEOUT",
-  "ER_LOCK_DEADLOCK",
-  "ER_CON_COUNT_ERROR",
-]);
-
-/** Failures of a backing service: the client may try again. */
-export function isUnavailable(e: unknown): boolean {
-  const err = e as { code?: string; fatal?: boolean } | undefined;
-  if (!err) return false;
-  return err.fatal === true || UNAVAILABLE.has(err.code ?? "");
 }
 
 function okLine(re: Id, result: object | undefined): string {

@@ -11,6 +11,7 @@ import { type Bus, createLocalBus } from "../cluster/bus.ts";
 import type { PresenceFactory } from "../cluster/presence.ts";
 import type { RedisTarget, SentinelTarget } from "../cluster/redis.ts";
 import type { Logger } from "../log.ts";
+import { isPassingCode } from "../store/passing-failures.ts";
 import { consecutiveInsertIds } from "../store/server-info.ts";
 import { startAdmin } from "./admin.ts";
 import { Metrics } from "./metrics.ts";
@@ -46,23 +47,6 @@ export type ClusterFactory = (
   onPublishDropped: () => void,
 ) => Promise<{ bus: Bus; presence: PresenceFactory }>;
 
-/** Failures that mean "not reachable yet": worth waiting for. Anything else is the configuration's. */
-const TRANSIENT = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-  "EPIPE",
-  "PROTOCOL_CONNECTION_LOST",
-  "ER_CON_COUNT_ERROR",
-  "ER_SERVER_SHUTDOWN",
-  "ER_LOCK_WAIT_TIMEOUT",
-  "ER_UNKNOWN_COM_ERROR", // a Galera node not (yet) in the primary component
-  "pool_timeout",
-]);
-
 /**
  * The code that decides whether to wait: a host list where every host failed
  * alike (all refuse the password, say) is that failure; one where some host
@@ -73,7 +57,7 @@ function failureCode(e: unknown): string {
   if (err?.code !== "hosts_unavailable" || !err.tried) return err?.code ?? "";
   const codes = new Set(err.tried.map((t) => t.errorCode ?? "not_ready"));
   const only = codes.size === 1 ? [...codes][0]! : undefined;
-  return only !== undefined && only !== "not_ready" && !TRANSIENT.has(only) ? only : "hosts_unavailable";
+  return only !== undefined && only !== "not_ready" && !isPassingCode(only) ? only : "hosts_unavailable";
 }
 
 /** What the operator must fix, for the configuration errors MySQL names. */
@@ -99,7 +83,7 @@ async function untilUp<T>(what: string, log: Logger, attempt: () => Promise<T>):
       return await attempt();
     } catch (e) {
       const code = failureCode(e);
-      if (!TRANSIENT.has(code) && code !== "hosts_unavailable") {
+      if (!isPassingCode(code)) {
         const advice = ADVICE[code];
         throw new StartupError(`${what}: ${(e as Error)?.message ?? e}${code ? ` (${code})` : ""}${advice ? `; ${advice}` : ""}`);
       }

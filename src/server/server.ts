@@ -357,7 +357,7 @@ export async function startServer(options: ServerOptions, deps: ServerDeps): Pro
       origins: o.webOrigins,
       site: o.site,
       maxFrame: o.maxFrame,
-      accept: (socket, remote) => accept(socket, remote),
+      accept,
       closed: forget,
     });
 
