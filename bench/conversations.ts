@@ -16,7 +16,6 @@
 import { execSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
 import { startServices, stopServices } from "../scripts/services.ts";
 import { migrate } from "../sql/migrate.ts";
@@ -25,7 +24,7 @@ import { seed } from "./conversations/seed.ts";
 import { loadAvg, machine, pidFromFile } from "./load/proc.ts";
 import { killAllStarted, spawnServer } from "./load/servers.ts";
 import { Samples } from "./load/stats.ts";
-import { numberArg } from "./lib/args.ts";
+import { benchArgs, numberArg } from "./lib/args.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DATABASE = "bench_conversations";
@@ -57,31 +56,22 @@ options:
   --help
 `;
 
-const { values: opt } = parseArgs({
-  options: {
-    friends: { type: "string", default: "500" },
-    groups: { type: "string", default: "200" },
-    messages: { type: "string", default: "50" },
-    "group-members": { type: "string", default: "9" },
-    "unread-every": { type: "string", default: "3" },
-    unread: { type: "string", default: "5" },
-    pending: { type: "string", default: "2" },
-    requests: { type: "string", default: "300" },
-    logins: { type: "string", default: "30" },
-    warmup: { type: "string", default: "30" },
-    "hash-memory": { type: "string", default: "64" },
-    mysql: { type: "string" },
-    "server-root": { type: "string" },
-    "keep-services": { type: "boolean", default: false },
-    out: { type: "string", default: join(ROOT, "bench/results") },
-    help: { type: "boolean", default: false },
-  },
-  strict: true,
+const opt = benchArgs(HELP, {
+  friends: { type: "string", default: "500" },
+  groups: { type: "string", default: "200" },
+  messages: { type: "string", default: "50" },
+  "group-members": { type: "string", default: "9" },
+  "unread-every": { type: "string", default: "3" },
+  unread: { type: "string", default: "5" },
+  pending: { type: "string", default: "2" },
+  requests: { type: "string", default: "300" },
+  logins: { type: "string", default: "30" },
+  warmup: { type: "string", default: "30" },
+  "hash-memory": { type: "string", default: "64" },
+  mysql: { type: "string" },
+  "server-root": { type: "string" },
+  "keep-services": { type: "boolean", default: false },
 });
-if (opt.help) {
-  console.log(HELP);
-  process.exit(0);
-}
 const num = (name: keyof typeof opt, min = 0): number => numberArg(opt[name] as string | undefined, name, min, true);
 const friends = num("friends", 1);
 const groups = num("groups", 0);

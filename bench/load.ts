@@ -12,7 +12,6 @@
 import { execSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
 import { startServices, stopServices } from "../scripts/services.ts";
 import { renderChart, seriesFromSteps } from "./load/chart.ts";
@@ -22,7 +21,7 @@ import { type Kind, runStep, type StepResult } from "./load/scenario.ts";
 import { LoadWire } from "../test/support/load-wire.ts";
 import { ensureGroups, type GroupSetupResult, type MembersVia } from "./load/members.ts";
 import { killAllStarted, metricsDelta, type ServerProc, spawnServer } from "./load/servers.ts";
-import { numberArg } from "./lib/args.ts";
+import { benchArgs, numberArg } from "./lib/args.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -110,53 +109,43 @@ options:
   --help
 `;
 
-const { values: opt } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    scenarios: { type: "string" },
-    conns: { type: "string" },
-    "group-conns": { type: "string" },
-    nodes: { type: "string" },
-    inflight: { type: "string", default: "1" },
-    "group-size": { type: "string", default: "10" },
-    "group-sizes": { type: "string" },
-    "size-modes": { type: "string", default: "online,offline" },
-    "online-conns": { type: "string", default: "1000" },
-    "online-senders": { type: "string", default: "10" },
-    "offline-senders": { type: "string", default: "4" },
-    "sql-members-above": { type: "string", default: "1000" },
-    "size-nodes": { type: "string", default: "1" },
-    "ack-ms": { type: "string", default: "10" },
-    duration: { type: "string" },
-    warmup: { type: "string" },
-    idle: { type: "string" },
-    "idle-login": { type: "string" },
-    "idle-hold": { type: "string" },
-    sources: { type: "string", default: "8" },
-    "login-concurrency": { type: "string" },
-    repeat: { type: "string", default: "1" },
-    profile: { type: "boolean", default: false },
-    "hash-memory": { type: "string", default: "64" },
-    "hash-time": { type: "string", default: "1" },
-    "pool-max-size": { type: "string", default: "16" },
-    "server-arg": { type: "string", multiple: true, default: [] },
-    "server-root": { type: "string" },
-    mysql: { type: "string" },
-    database: { type: "string" },
-    redis: { type: "string" },
-    "keep-services": { type: "boolean", default: false },
-    "services-dir": { type: "string", default: join(ROOT, ".data/bench-load") },
-    out: { type: "string", default: join(ROOT, "bench/results") },
-    "max-time": { type: "string" },
-    help: { type: "boolean", default: false },
-  },
-  strict: true,
+const opt = benchArgs(HELP, {
+  quick: { type: "boolean", default: false },
+  scenarios: { type: "string" },
+  conns: { type: "string" },
+  "group-conns": { type: "string" },
+  nodes: { type: "string" },
+  inflight: { type: "string", default: "1" },
+  "group-size": { type: "string", default: "10" },
+  "group-sizes": { type: "string" },
+  "size-modes": { type: "string", default: "online,offline" },
+  "online-conns": { type: "string", default: "1000" },
+  "online-senders": { type: "string", default: "10" },
+  "offline-senders": { type: "string", default: "4" },
+  "sql-members-above": { type: "string", default: "1000" },
+  "size-nodes": { type: "string", default: "1" },
+  "ack-ms": { type: "string", default: "10" },
+  duration: { type: "string" },
+  warmup: { type: "string" },
+  idle: { type: "string" },
+  "idle-login": { type: "string" },
+  "idle-hold": { type: "string" },
+  sources: { type: "string", default: "8" },
+  "login-concurrency": { type: "string" },
+  repeat: { type: "string", default: "1" },
+  profile: { type: "boolean", default: false },
+  "hash-memory": { type: "string", default: "64" },
+  "hash-time": { type: "string", default: "1" },
+  "pool-max-size": { type: "string", default: "16" },
+  "server-arg": { type: "string", multiple: true, default: [] },
+  "server-root": { type: "string" },
+  mysql: { type: "string" },
+  database: { type: "string" },
+  redis: { type: "string" },
+  "keep-services": { type: "boolean", default: false },
+  "services-dir": { type: "string", default: join(ROOT, ".data/bench-load") },
+  "max-time": { type: "string" },
 });
-
-if (opt.help) {
-  console.log(HELP);
-  process.exit(0);
-}
 
 const quick = opt.quick;
 const num = numberArg;

@@ -17,7 +17,6 @@
 import { execSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
 import { createClient } from "redis";
 import { startServices, stopServices } from "../scripts/services.ts";
@@ -26,7 +25,7 @@ import { type Frame, LoadWire } from "../test/support/load-wire.ts";
 import { fmt, table } from "./lib/table.ts";
 import { machine, pidFromFile } from "./load/proc.ts";
 import { killAllStarted, spawnServer } from "./load/servers.ts";
-import { numberArg } from "./lib/args.ts";
+import { benchArgs, numberArg } from "./lib/args.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DATABASE = "bench_storage";
@@ -46,21 +45,12 @@ options:
   --help
 `;
 
-const { values: opt } = parseArgs({
-  options: {
-    messages: { type: "string", default: "5000" },
-    "text-bytes": { type: "string", default: "100" },
-    "group-size": { type: "string", default: "100" },
-    "keep-services": { type: "boolean", default: false },
-    out: { type: "string", default: join(ROOT, "bench/results") },
-    help: { type: "boolean", default: false },
-  },
-  strict: true,
+const opt = benchArgs(HELP, {
+  messages: { type: "string", default: "5000" },
+  "text-bytes": { type: "string", default: "100" },
+  "group-size": { type: "string", default: "100" },
+  "keep-services": { type: "boolean", default: false },
 });
-if (opt.help) {
-  console.log(HELP);
-  process.exit(0);
-}
 const num = (name: "messages" | "text-bytes" | "group-size", min: number): number => numberArg(opt[name], name, min, true);
 const messages = num("messages", 100);
 const textBytes = num("text-bytes", 1);

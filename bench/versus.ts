@@ -18,7 +18,6 @@
 import type { Subprocess } from "bun";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
 import { startServices } from "../scripts/services.ts";
 import { table } from "./lib/table.ts";
@@ -28,7 +27,7 @@ import { runStep } from "./load/scenario.ts";
 import { killAllStarted, type ServerProc, spawnServer } from "./load/servers.ts";
 import type { LatencySummary } from "./load/stats.ts";
 import { type PeerSetup, preparePeerDb, runPeerStep, startPeerRedis, startPeerServer } from "./versus/peer.ts";
-import { numberArg } from "./lib/args.ts";
+import { benchArgs, numberArg } from "./lib/args.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const HELP = `usage: bun run bench/versus.ts [options]
@@ -53,31 +52,22 @@ const HELP = `usage: bun run bench/versus.ts [options]
   --help
 `;
 
-const { values: opt } = parseArgs({
-  options: {
-    peer: { type: "string" },
-    "peer-redis-port": { type: "string", default: "6379" },
-    conns: { type: "string", default: "100,500,1000" },
-    repeat: { type: "string", default: "2" },
-    duration: { type: "string", default: "8" },
-    warmup: { type: "string", default: "2" },
-    sources: { type: "string", default: "8" },
-    only: { type: "string", default: "ours,peer" },
-    profile: { type: "boolean", default: false },
-    "server-arg": { type: "string", multiple: true, default: [] },
-    "server-root": { type: "string" },
-    database: { type: "string" },
-    mysql: { type: "string" },
-    "services-dir": { type: "string", default: join(ROOT, ".data/bench-load") },
-    out: { type: "string", default: join(ROOT, "bench/results") },
-    help: { type: "boolean", default: false },
-  },
-  strict: true,
+const opt = benchArgs(HELP, {
+  peer: { type: "string" },
+  "peer-redis-port": { type: "string", default: "6379" },
+  conns: { type: "string", default: "100,500,1000" },
+  repeat: { type: "string", default: "2" },
+  duration: { type: "string", default: "8" },
+  warmup: { type: "string", default: "2" },
+  sources: { type: "string", default: "8" },
+  only: { type: "string", default: "ours,peer" },
+  profile: { type: "boolean", default: false },
+  "server-arg": { type: "string", multiple: true, default: [] },
+  "server-root": { type: "string" },
+  database: { type: "string" },
+  mysql: { type: "string" },
+  "services-dir": { type: "string", default: join(ROOT, ".data/bench-load") },
 });
-if (opt.help) {
-  console.log(HELP);
-  process.exit(0);
-}
 const num = numberArg;
 const connsList = opt.conns!.split(",").filter(Boolean).map((x) => num(x, "conns", 2));
 if (connsList.some((n) => n % 2 !== 0)) {
