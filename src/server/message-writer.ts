@@ -46,12 +46,8 @@ export class MessageWriter {
         }
         const result = await writeWithRetry(() =>
           withRetry(async () => {
-            const lease = await db.lease();
-            try {
-              return await writeBatch(lease.conn, stored, acked, reads, consecutive, meta);
-            } finally {
-              lease.release();
-            }
+            await using lease = await db.lease();
+            return await writeBatch(lease.conn, stored, acked, reads, consecutive, meta);
           }),
         );
         result.messages.forEach((m, i) => {

@@ -16,9 +16,9 @@ export interface Db {
   transaction<T>(fn: (conn: Connection) => Promise<T>): Promise<T>;
 }
 
-/** Connections on loan (the pool's leases), for work that holds one connection across several queries. */
+/** Connections on loan (the pool's leases, given back by `await using`), for work that holds one connection across several queries. */
 export interface Leases {
-  lease(): Promise<{ readonly conn: Connection; release(): void }>;
+  lease(): Promise<AsyncDisposable & { readonly conn: Connection }>;
 }
 
 /** Rows of a SELECT, typed by the caller. */
