@@ -64,9 +64,10 @@ export class Session {
    * The held messages by conversation. A replayed message first writes the
    * held ones of its conversation with smaller mids: the replay skips a
    * message that the user's other session acked meanwhile, and its live push
-   * must not then come after a larger mid (and be dropped).
+   * must not then come after a larger mid (and be dropped). Made with the
+   * first held message, gone with the replay: an idle session carries none.
    */
-  readonly #heldByConv = new Map<string, HeldQueue>();
+  #heldByConv: Map<string, HeldQueue> | null = null;
   /** Highest mid written per conversation (a message replayed and then pushed live goes out once). */
   readonly #lastMid = new Map<string, number>();
   #ended = false;
@@ -148,8 +149,9 @@ export class Session {
   }
 
   #queueHeld(h: Held, msg: MsgRef) {
-    let q = this.#heldByConv.get(msg.conv);
-    if (!q) this.#heldByConv.set(msg.conv, (q = { items: [], head: 0 }));
+    const byConv = (this.#heldByConv ??= new Map());
+    let q = byConv.get(msg.conv);
+    if (!q) byConv.set(msg.conv, (q = { items: [], head: 0 }));
     const { items } = q;
     // Almost always ascending; a push that crossed another goes in its place.
     let at = items.length;
@@ -163,7 +165,7 @@ export class Session {
    */
   replay(line: string, msg: MsgRef) {
     if (this.ended) return;
-    const q = this.#heldByConv.get(msg.conv);
+    const q = this.#heldByConv?.get(msg.conv);
     while (q && q.head < q.items.length && (q.items[q.head]!.msg as MsgRef).mid <= msg.mid) {
       const h = q.items[q.head++]!;
       h.done = true;
@@ -176,7 +178,7 @@ export class Session {
   live() {
     const held = this.#held;
     this.#held = null;
-    this.#heldByConv.clear();
+    this.#heldByConv = null;
     if (!held || this.ended) return;
     const messages = held.filter((h) => h.msg && !h.done).sort(byMid);
     let next = 0;
