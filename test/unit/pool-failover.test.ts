@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { FakeDriver, type FakeConnection, fakeError, tick } from "../../pool/fake-connection.ts";
+import { closeAfterEach } from "../support/fake-pools.ts";
 import {
   createPool,
   failoverDelay,
@@ -16,14 +17,7 @@ const A = "a:3306";
 const B = "b:3306";
 const C = "c:3306";
 
-const open: Array<{ pool: Pool; driver: FakeDriver }> = [];
-
-afterEach(async () => {
-  for (const { pool, driver } of open.splice(0)) {
-    while (driver.held > 0) driver.failConnect(new Error("test over"));
-    await pool.close();
-  }
-});
+const track = closeAfterEach();
 
 /** A pool over fake hosts a, b, c (in that order); no jitter unless a test asks for it. */
 function setup(options: PoolOptions = {}) {
@@ -42,7 +36,7 @@ function setup(options: PoolOptions = {}) {
     },
     ...options,
   });
-  open.push({ pool, driver });
+  track(pool, driver);
   /** Settles once the pool has moved `n` times in all. */
   const moved = (n: number) => new Promise<void>((resolve) => (events.length >= n ? resolve() : waiting.push(() => events.length >= n && resolve())));
   return { pool, driver, events, moved };

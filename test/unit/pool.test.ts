@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { FakeConnection, FakeDriver, fakeError, tick } from "../../pool/fake-connection.ts";
+import { closeAfterEach } from "../support/fake-pools.ts";
 import {
   PoolClosedError,
   PoolTimeoutError,
@@ -11,20 +12,13 @@ import {
   type PoolOptions,
 } from "../../pool/index.ts";
 
-const open: Array<{ pool: Pool; driver: FakeDriver }> = [];
-
-afterEach(async () => {
-  for (const { pool, driver } of open.splice(0)) {
-    while (driver.held > 0) driver.failConnect(new Error("test over"));
-    await pool.close();
-  }
-});
+const track = closeAfterEach();
 
 /** A pool over fake connections; initSize 0 unless a test asks for more. */
 function setup(options: PoolOptions = {}) {
   const driver = new FakeDriver();
   const pool = createPool({ initSize: 0, maxSize: 4, createConnection: driver.createConnection, ...options });
-  open.push({ pool, driver });
+  track(pool, driver);
   return { pool, driver };
 }
 
