@@ -14,7 +14,6 @@
  * conversations-latest.json.
  */
 import { execSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import mysql from "mysql2/promise";
 import { startServices, stopServices } from "../scripts/services.ts";
@@ -25,6 +24,7 @@ import { loadAvg, machine, pidFromFile } from "./load/proc.ts";
 import { killAllStarted, spawnServer } from "./load/servers.ts";
 import { Samples } from "./load/stats.ts";
 import { benchArgs, numberArg } from "./lib/args.ts";
+import { writeResults } from "./lib/results.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DATABASE = "bench_conversations";
@@ -302,9 +302,6 @@ console.log("rows read: MariaDB's handler reads (index entries and rows) per req
 console.log("\ntargets:");
 for (const t of targets) console.log(`  ${t.met ? "MET  " : "MISSED"} ${t.target}: ${t.measured}`);
 
-const outDir = resolve(opt.out!);
-mkdirSync(outDir, { recursive: true });
-const stamp = new Date(startedAt).toISOString().replace(/[:.]/g, "-");
 const out = {
   kind: "chat-conversations",
   startedAt: new Date(startedAt).toISOString(),
@@ -321,9 +318,7 @@ const out = {
   targets,
   table: [header, ...rows],
 };
-writeFileSync(join(outDir, `conversations-${stamp}.json`), JSON.stringify(out, null, 2) + "\n");
-writeFileSync(join(outDir, "conversations-latest.json"), JSON.stringify(out, null, 2) + "\n");
-console.log(`\nwrote ${relative(process.cwd(), join(outDir, `conversations-${stamp}.json`))}, conversations-latest.json`);
+console.log(`\nwrote ${writeResults(opt.out!, "conversations", startedAt, out)}, conversations-latest.json`);
 if (stopAtEnd && servicesDir) {
   await stopServices(servicesDir);
   log(`stopped the MariaDB this run started`);

@@ -10,7 +10,7 @@
  * and an SVG chart (load-<timestamp>.svg, load-latest.svg).
  */
 import { execSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import mysql from "mysql2/promise";
 import { startServices, stopServices } from "../scripts/services.ts";
@@ -22,6 +22,7 @@ import { LoadWire } from "../test/support/load-wire.ts";
 import { ensureGroups, type GroupSetupResult, type MembersVia } from "./load/members.ts";
 import { killAllStarted, metricsDelta, type ServerProc, spawnServer } from "./load/servers.ts";
 import { benchArgs, numberArg } from "./lib/args.ts";
+import { stampOf, writeResults } from "./lib/results.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -768,8 +769,7 @@ console.log("\ntargets:");
 for (const t of targets) console.log(`  ${t.met === null ? "  -  " : t.met ? "MET  " : "MISSED"} ${t.target}: ${t.measured}`);
 
 // ---- files ----
-mkdirSync(outDir, { recursive: true });
-const stamp = new Date(startedAt).toISOString().replace(/[:.]/g, "-");
+const stamp = stampOf(startedAt);
 const command = `bun run bench/load.ts ${process.argv.slice(2).join(" ")}`.trim();
 const out = {
   kind: "chat-load",
@@ -801,8 +801,7 @@ const out = {
   table: [header, ...rows],
   ...(sized.length ? { sizesTable: [sizeHeader, ...sizeRows] } : {}),
 };
-writeFileSync(join(outDir, `load-${stamp}.json`), JSON.stringify(out, null, 2) + "\n");
-writeFileSync(join(outDir, "load-latest.json"), JSON.stringify(out, null, 2) + "\n");
+writeResults(outDir, "load", startedAt, out);
 
 const series = seriesFromSteps(records.filter((r) => !r.size));
 if (series.length) {

@@ -15,7 +15,6 @@
  * bench/results/storage-<timestamp>.json and storage-latest.json.
  */
 import { execSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import mysql from "mysql2/promise";
 import { createClient } from "redis";
@@ -26,6 +25,7 @@ import { fmt, table } from "./lib/table.ts";
 import { machine, pidFromFile } from "./load/proc.ts";
 import { killAllStarted, spawnServer } from "./load/servers.ts";
 import { benchArgs, numberArg } from "./lib/args.ts";
+import { writeResults } from "./lib/results.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DATABASE = "bench_storage";
@@ -230,9 +230,6 @@ console.log(
   `messages table: ${fmt(stored.rows)} messages in ${fmt(stored.bytes / 1024)} KiB of data and indexes: ${fmt(bytesPerMessage)} bytes per message of ${textBytes} bytes of text`,
 );
 
-const outDir = resolve(opt.out!);
-mkdirSync(outDir, { recursive: true });
-const stamp = new Date(startedAt).toISOString().replace(/[:.]/g, "-");
 const out = {
   kind: "chat-storage",
   startedAt: new Date(startedAt).toISOString(),
@@ -245,9 +242,7 @@ const out = {
   bytesPerMessage,
   table: text1.split("\n"),
 };
-writeFileSync(join(outDir, `storage-${stamp}.json`), `${JSON.stringify(out, null, 2)}\n`);
-writeFileSync(join(outDir, "storage-latest.json"), `${JSON.stringify(out, null, 2)}\n`);
-console.log(`\nwrote ${relative(process.cwd(), join(outDir, `storage-${stamp}.json`))}, storage-latest.json`);
+console.log(`\nwrote ${writeResults(opt.out!, "storage", startedAt, out)}, storage-latest.json`);
 if (stopAtEnd) {
   await stopServices(servicesDir);
   log("stopped the MariaDB and Redis this run started");

@@ -10,13 +10,12 @@
  * and the peer take turns (the order flips every round). Each row has
  * delivered messages/s, send-to-push latency and the CPU µs per delivered
  * message of every process from /proc (the server, MariaDB, Redis, this
- * generator). Prints a table, writes bench/results/versus-<timestamp>.json.
+ * generator). Prints a table, writes bench/results/versus-<timestamp>.json and versus-latest.json.
  *
  * The peer (Knock-man/ClusterChatServer on muduo) is built by whoever runs
  * this, outside the repository; bench/versus/peer.ts runs it.
  */
 import type { Subprocess } from "bun";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import mysql from "mysql2/promise";
 import { startServices } from "../scripts/services.ts";
@@ -28,6 +27,7 @@ import { killAllStarted, type ServerProc, spawnServer } from "./load/servers.ts"
 import type { LatencySummary } from "./load/stats.ts";
 import { type PeerSetup, preparePeerDb, runPeerStep, startPeerRedis, startPeerServer } from "./versus/peer.ts";
 import { benchArgs, numberArg } from "./lib/args.ts";
+import { writeResults } from "./lib/results.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const HELP = `usage: bun run bench/versus.ts [options]
@@ -312,10 +312,7 @@ if (runPeer && runOurs)
     ["conns", "ours delivered/s (median)", "peer", "ours ÷ peer", "server µs/msg ours", "peer"],
     ratios.map((x) => [x.conns, x.ours, x.peer, x.ratio ?? "–", x.oursServerUs, x.peerServerUs]),
   ));
-mkdirSync(resolve(opt.out!), { recursive: true });
-const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-const file = join(resolve(opt.out!), `versus-${stamp}.json`);
-writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), machine: machine(), argv: process.argv.slice(2), durationS, warmupS, rows, ratios }, null, 2));
-log(`\n${relative(process.cwd(), file)}`);
+const at = Date.now();
+log(`\n${writeResults(opt.out!, "versus", at, { at: new Date(at).toISOString(), machine: machine(), argv: process.argv.slice(2), durationS, warmupS, rows, ratios })}`);
 peerRedis?.kill("SIGTERM");
 process.exit(0);
